@@ -1,0 +1,135 @@
+"""The event contract (JSON, snake_case) and the shapes the API returns."""
+
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.events import vocabulary
+from app.events.countries import is_iso3
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class ContractError(ValueError):
+    """A rule spanning several fields, reported against the field it names."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class ActorKind(StrEnum):
+    state = "state"
+    non_state = "non_state"
+    civilians = "civilians"
+
+
+def _country(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().upper()
+    if not is_iso3(value):
+        raise ValueError(f"unknown ISO 3166-1 alpha-3 country code: {value!r}")
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Actor(Strict):
+    name: Name
+    country: str | None = Field(None, description="ISO 3166-1 alpha-3; required for states")
+    kind: ActorKind
+
+    _check_country = field_validator("country")(classmethod(lambda cls, v: _country(v)))
+
+    @model_validator(mode="after")
+    def _state_has_country(self) -> "Actor":
+        if self.kind is ActorKind.state and self.country is None:
+            raise ContractError("country", "a state actor needs its country")
+        return self
+
+
+class Location(Strict):
+    country: str = Field(description="ISO 3166-1 alpha-3 of the territory where it happened")
+    admin1: Name | None = None
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+
+    _check_country = field_validator("country")(classmethod(lambda cls, v: _country(v)))
+
+
+class EventCreate(Strict):
+    """One event record. `actor1` is the initiator; give `action`, ACLED types or `cameo_code`."""
+
+    source: str = Field("api", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    source_event_id: str = Field(min_length=1, max_length=128)
+    occurred_on: date | datetime = Field(description="ISO date; a datetime is accepted and kept")
+    actor1: Actor
+    actor2: Actor | None = None
+    location: Location
+    action: str | None = Field(None, max_length=64, description="canonical action (see /v1/vocabulary)")
+    event_type: str | None = Field(None, max_length=64, description="ACLED event_type")
+    sub_event_type: str | None = Field(None, max_length=64, description="ACLED sub_event_type")
+    cameo_code: str | None = Field(None, max_length=4, description="CAMEO event code")
+    fatalities: Count | None = None
+    civilian_fatalities: Count | None = None
+    injured: Count | None = None
+    weapons: list[str] = Field(default_factory=list, max_length=20)
+    retaliation: bool = False
+    responds_to: int | None = Field(None, ge=1, description="id of the event this one answers")
+    notes: str | None = Field(None, max_length=4000)
+
+    @field_validator("occurred_on")
+    @classmethod
+    def _not_in_future(cls, v: date | datetime) -> date | datetime:
+        if isinstance(v, datetime):
+            if v.tzinfo is None:
+                v = v.replace(tzinfo=timezone.utc)
+            day = v.astimezone(timezone.utc).date()
+        else:
+            day = v
+        if day > datetime.now(timezone.utc).date():
+            raise ValueError("occurred_on is in the future")
+        if day.year < 1800:
+            raise ValueError("occurred_on is before 1800")
+        return v
+
+    @field_validator("weapons")
+    @classmethod
+    def _known_weapons(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - vocabulary.WEAPONS)
+        if unknown:
+            raise ValueError(f"unknown weapons {unknown}; known: {sorted(vocabulary.WEAPONS)}")
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "EventCreate":
+        if self.civilian_fatalities is not None and self.civilian_fatalities > (self.fatalities or 0):
+            raise ContractError("civilian_fatalities", "civilian_fatalities exceeds fatalities")
+        action = self.resolved_action()[0]
+        if self.actor2 is None and action.hostility >= 4:
+            raise ContractError("actor2", "actor2 may be omitted only for actions with no target (below use of force)")
+        return self
+
+    def resolved_action(self) -> tuple[vocabulary.Action, tuple[str, ...]]:
+        """The canonical action and the weapons its source vocabulary implies."""
+        if self.action is not None:
+            if self.action not in vocabulary.ACTIONS:
+                raise ContractError("action", f"unknown action {self.action!r}; see /v1/vocabulary")
+            return vocabulary.ACTIONS[self.action], ()
+        if self.event_type is not None or self.sub_event_type is not None:
+            hit = vocabulary.action_from_acled(self.event_type or "", self.sub_event_type or "")
+            if hit is None:
+                raise ContractError("sub_event_type", f"unknown ACLED event_type/sub_event_type {self.event_type!r}/{self.sub_event_type!r}")
+            return hit
+        if self.cameo_code is not None:
+            hit = vocabulary.action_from_cameo(self.cameo_code)
+            if hit is None:
+                raise ContractError("cameo_code", f"unknown CAMEO code {self.cameo_code!r}")
+            return hit
+        raise ContractError("action", "give one of action, event_type + sub_event_type, or cameo_code")
