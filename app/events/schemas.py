@@ -133,3 +133,74 @@ class EventCreate(Strict):
                 raise ContractError("cameo_code", f"unknown CAMEO code {self.cameo_code!r}")
             return hit
         raise ContractError("action", "give one of action, event_type + sub_event_type, or cameo_code")
+
+
+class DyadRef(BaseModel):
+    id: str = Field(description="sorted member ids joined by '--', e.g. IRN--PAK")
+    kind: str
+    initiator: str
+    target: str | None
+    territorial: bool = Field(description="linked because a state acted on this state's territory")
+
+
+class EventRead(BaseModel):
+    id: int
+    source: str
+    source_event_id: str
+    revision: int
+    status: str | None = Field(None, description="on write: created | unchanged | revised | retracted")
+    occurred_on: date
+    occurred_at: datetime | None
+    actor1: Actor
+    actor2: Actor | None
+    location: Location
+    action: str
+    hostility: int
+    hostility_label: str
+    event_type: str | None
+    sub_event_type: str | None
+    cameo_code: str | None
+    fatalities: int | None
+    civilian_fatalities: int | None
+    injured: int | None
+    weapons: list[str] = Field(description="given weapons plus those the source vocabulary implies")
+    retaliation: bool
+    responds_to: int | None
+    notes: str | None
+    dyads: list[DyadRef]
+    created_at: datetime
+    updated_at: datetime
+    retracted_at: datetime | None
+
+
+class EventPage(BaseModel):
+    items: list[EventRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at the end")
+
+
+class EventBatch(BaseModel):
+    """All or nothing: one invalid item rejects the request (422) and every problem is listed by index."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[EventCreate] = Field(min_length=1, description="event records; at most `max_batch_items`")
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    id: int
+    status: str
+
+
+class BatchResult(BaseModel):
+    created: int
+    revised: int
+    unchanged: int
+    items: list[BatchItemResult]
+
+
+class RevisionRead(BaseModel):
+    revision: int
+    change: str
+    content_hash: str
+    payload: dict
+    recorded_at: datetime

@@ -1,0 +1,28 @@
+"""Scope checks as route dependencies: `Depends(require("read"))`."""
+
+from fastapi import Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from app import errors
+
+_bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def require(scope: str):
+    async def check(request: Request) -> None:
+        ring = request.app.state.keyring
+        if ring.open:
+            return
+        credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
+        plaintext = credentials.credentials if credentials else await _header(request)
+        if not plaintext:
+            raise errors.Unauthorized("an API key is required (Authorization: Bearer <key> or X-API-Key)")
+        scopes = ring.scopes_for(plaintext)
+        if scopes is None:
+            raise errors.Unauthorized("unknown or revoked API key")
+        if scope not in scopes and "admin" not in scopes:
+            raise errors.Forbidden(f"this key lacks the {scope!r} scope")
+
+    check.__name__ = f"require_{scope}"
+    return check

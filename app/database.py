@@ -1,0 +1,123 @@
+"""Metadata with a naming convention, the engine factory and the per-request session."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import Request
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# SQLite only auto-increments INTEGER PRIMARY KEY, so ids are BIGINT elsewhere and INTEGER there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes stored as UTC; SQLite, which keeps no zone, hands them back aware too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=timezone.utc)
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across process crashes
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # Writers take the lock at BEGIN so two of them queue (busy_timeout) instead of failing on
+    # lock upgrade; readers stay deferred so WAL lets them run beside a writer.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writer") else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling is off so that BEGIN IMMEDIATE is ours to issue.
+        event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    event.listen(engine, "begin", _postgres_begin)
+    return engine
+
+
+WRITER_LOCK = 7_253_001  # an arbitrary, fixed advisory-lock key for "one writer at a time"
+
+
+def _postgres_begin(conn) -> None:
+    # Writers run one at a time, as on SQLite: ids then follow commit order, so the change feed
+    # never shows a later id before an earlier one commits, and idempotency checks cannot race.
+    if conn.get_execution_options().get("writer"):
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+
+
+def make_sessionmaker(engine: Engine, *, writer: bool = False) -> sessionmaker[Session]:
+    bind = engine.execution_options(writer=True) if writer else engine
+    return sessionmaker(bind, expire_on_commit=False)
+
+
+def _session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One read session per request."""
+    yield from _session(request.app.state.sessionmaker)
+
+
+def get_write_session(request: Request) -> Iterator[Session]:
+    """One write session per request: committed when the route returns, rolled back if it raises."""
+    yield from _session(request.app.state.write_sessionmaker)
+
+
+def insert_ignore(session: Session, model: type[Base], rows: list[dict]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on either backend."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    session.execute(dialect_insert(model).on_conflict_do_nothing(), rows)

@@ -1,0 +1,126 @@
+"""One error shape for every failure: {"error": code, "detail": text, "field": path | null, "errors": [...]}."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.events.schemas import ContractError
+
+log = logging.getLogger("escalation.errors")
+
+
+class FieldProblem(BaseModel):
+    field: str
+    detail: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str
+    field: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class AppError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, field: str | None = None, errors: list[dict] | None = None):
+        super().__init__(detail)
+        self.detail, self.field, self.errors = detail, field, errors
+
+    def body(self) -> dict:
+        return ErrorBody(error=self.code, detail=self.detail, field=self.field, errors=self.errors).model_dump()
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported_media_type"
+
+
+class InvalidInput(AppError):
+    status, code = 422, "validation_error"
+
+
+class Unavailable(AppError):
+    status, code = 503, "unavailable"
+
+
+def responses(*errors: type[AppError]) -> dict[int | str, dict]:
+    """OpenAPI `responses=` for a route, so the schema shows every error it can return."""
+    return {e.status: {"model": ErrorBody, "description": e.code} for e in errors}
+
+
+def field_path(loc: tuple | list, error: dict | None = None) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    ctx = (error or {}).get("ctx") or {}
+    if isinstance(ctx.get("error"), ContractError):
+        # A rule across fields names the field it is about, under the model it was raised in.
+        parts = parts + [ctx["error"].field]
+    return ".".join(parts) or "body"
+
+
+def problems(errors: list[dict], prefix: tuple = ()) -> list[dict]:
+    out = []
+    for e in errors:
+        msg = e.get("msg", "invalid")
+        out.append({"field": field_path((*prefix, *e.get("loc", ())), e), "detail": msg.removeprefix("Value error, "),
+                    "type": e.get("type", "value_error")})
+    return out
+
+
+def _validation_error(errors: list[dict]) -> JSONResponse:
+    items = problems(errors)
+    kind = items[0]["type"] if items else ""
+    if kind == "json_invalid":
+        err = AppError("malformed JSON body: " + items[0]["detail"], field="body")
+        err.code = "malformed_json"
+        return JSONResponse(err.body(), status_code=400)
+    first = items[0] if items else {"field": "body", "detail": "invalid request"}
+    err = InvalidInput(f"{first['field']}: {first['detail']}", field=first["field"], errors=items)
+    return JSONResponse(err.body(), status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_error(list(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
+        body = ErrorBody(error=code, detail=str(exc.detail)).model_dump()
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(ErrorBody(error="internal_error", detail="internal server error").model_dump(), 500)

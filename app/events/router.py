@@ -1,0 +1,96 @@
+"""/v1/events: ingest, revise, retract and list conflict events."""
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlalchemy.orm import Session
+
+from app import errors
+from app.auth.dependencies import require
+from app.database import get_session, get_write_session
+from app.events import service
+from app.events.schemas import BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
+from app.http import cursor_after, json_only, next_cursor
+from app.risk import service as risk_service
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+WRITE_ERRORS = errors.responses(errors.InvalidInput, errors.PayloadTooLarge, errors.UnsupportedMediaType,
+                                errors.Unauthorized, errors.Forbidden)
+
+
+@router.post("", response_model=EventRead, status_code=201, responses={200: {"model": EventRead}, **WRITE_ERRORS},
+             dependencies=[Depends(require("ingest")), Depends(json_only)])
+def post_event(item: EventCreate, request: Request, response: Response,
+               session: Session = Depends(get_write_session)) -> EventRead:
+    """Store one event: 201 when new, 200 when re-sent unchanged or revised (see `status`)."""
+    result = service.ingest(session, [item])[0]
+    risk_service.reassess(session, request.app.state.scorer, [result], trigger_event_id=result.event_id)
+    if result.status != "created":
+        response.status_code = status.HTTP_200_OK
+    return service.read(session, result.event_id, result.status)
+
+
+@router.post("/batch", response_model=BatchResult, responses=WRITE_ERRORS,
+             dependencies=[Depends(require("ingest")), Depends(json_only)])
+def post_batch(batch: EventBatch, request: Request, session: Session = Depends(get_write_session)) -> BatchResult:
+    """Store many events in one transaction; all or nothing, results in item order."""
+    limit = request.app.state.settings.max_batch_items
+    if len(batch.items) > limit:
+        raise errors.PayloadTooLarge(f"batch of {len(batch.items)} items exceeds the limit of {limit}", field="items")
+    results = service.ingest(session, batch.items)
+    risk_service.reassess(session, request.app.state.scorer, results)
+    counts = {s: sum(r.status == s for r in results) for s in ("created", "revised", "unchanged")}
+    return BatchResult(**counts, items=[{"index": n, "id": r.event_id, "status": r.status}
+                                        for n, r in enumerate(results)])
+
+
+@router.get("", response_model=EventPage, responses=errors.responses(errors.InvalidInput),
+            dependencies=[Depends(require("read"))])
+def list_events(
+    request: Request,
+    dyad: str | None = Query(None, max_length=210, description="dyad id, e.g. IRN--PAK"),
+    country: str | None = Query(None, min_length=3, max_length=3, description="actor or location country"),
+    since: date | None = None,
+    until: date | None = None,
+    include_retracted: bool = False,
+    cursor: str | None = Query(None, max_length=64),
+    limit: int = Query(50, ge=1, le=1000),
+    session: Session = Depends(get_session),
+) -> EventPage:
+    """Events in id order, filtered; follow `next_cursor` for more."""
+    events = service.search(session, dyad=dyad, country=country.upper() if country else None, since=since,
+                            until=until, include_retracted=include_retracted, after_id=cursor_after(cursor),
+                            limit=limit)
+    return EventPage(items=service.read_many(session, events), next_cursor=next_cursor(events, limit))
+
+
+@router.get("/{event_id}", response_model=EventRead, responses=errors.responses(errors.NotFound),
+            dependencies=[Depends(require("read"))])
+def get_event(event_id: int, session: Session = Depends(get_session)) -> EventRead:
+    """One event, retracted or not."""
+    return service.read(session, event_id)
+
+
+@router.get("/{event_id}/revisions", response_model=list[RevisionRead], responses=errors.responses(errors.NotFound),
+            dependencies=[Depends(require("read"))])
+def list_revisions(event_id: int, session: Session = Depends(get_session)) -> list[RevisionRead]:
+    """Every accepted version of the event, oldest first."""
+    return [RevisionRead.model_validate(r, from_attributes=True) for r in service.revisions(session, event_id)]
+
+
+@router.delete("/{event_id}", response_model=EventRead, responses=errors.responses(errors.NotFound),
+               dependencies=[Depends(require("ingest"))])
+def retract_event(event_id: int, request: Request, session: Session = Depends(get_write_session)) -> EventRead:
+    """Retract an event: kept as a tombstone, dropped from its dyads' history, which is re-assessed."""
+    result = service.retract(session, event_id)
+    risk_service.reassess(session, request.app.state.scorer, [result], trigger_event_id=event_id)
+    return service.read(session, event_id, result.status)
+
+
+vocabulary_router = APIRouter(prefix="/v1", tags=["events"])
+
+
+@vocabulary_router.get("/vocabulary")
+def get_vocabulary() -> dict:
+    """The canonical action ladder, weapons, and the ACLED and CAMEO mappings onto them."""
+    return service.vocabulary_table()

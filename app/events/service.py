@@ -1,0 +1,289 @@
+"""Ingest (idempotent, revisioned), retraction and queries over stored events. Services flush, never commit."""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from sqlalchemy import delete, insert, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from app import errors
+from app.database import insert_ignore
+from app.events import dyads as dyad_rules
+from app.events import vocabulary
+from app.events.models import Dyad, Event, EventDyad, EventRevision
+from app.events.schemas import Actor, DyadRef, EventCreate, EventRead, Location
+from app.ml.facts import EventFact
+
+
+@dataclass
+class Ingested:
+    event_id: int
+    status: str  # created | unchanged | revised
+    # Dyads whose history changed: the event's current dyads plus any it left on revision.
+    touched: dict[str, date] = field(default_factory=dict)
+
+
+def content_hash(item: EventCreate) -> str:
+    canonical = json.dumps(item.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _row(item: EventCreate) -> dict:
+    action, implied = item.resolved_action()
+    a1, a2, where = item.actor1, item.actor2, item.location
+    occurred_at = item.occurred_on if isinstance(item.occurred_on, datetime) else None
+    return {
+        "occurred_on": dyad_rules.occurred_day(item.occurred_on),
+        "occurred_at": occurred_at,
+        "actor1_name": a1.name, "actor1_kind": a1.kind.value, "actor1_country": a1.country,
+        "actor1_member": dyad_rules.member_id(a1, where.country),
+        "actor2_name": a2.name if a2 else None, "actor2_kind": a2.kind.value if a2 else None,
+        "actor2_country": a2.country if a2 else None,
+        "actor2_member": dyad_rules.member_id(a2, where.country) if a2 else None,
+        "location_country": where.country, "location_admin1": where.admin1,
+        "latitude": where.latitude, "longitude": where.longitude,
+        "action": action.name, "hostility": action.hostility,
+        "event_type": item.event_type, "sub_event_type": item.sub_event_type, "cameo_code": item.cameo_code,
+        "fatalities": item.fatalities, "civilian_fatalities": item.civilian_fatalities, "injured": item.injured,
+        "weapons": sorted(set(item.weapons) | set(implied)),
+        "retaliation": item.retaliation, "responds_to_id": item.responds_to, "notes": item.notes,
+    }
+
+
+def _check_responds_to(session: Session, items: Sequence[EventCreate]) -> None:
+    wanted = {i.responds_to for i in items if i.responds_to is not None}
+    if not wanted:
+        return
+    found = set(session.scalars(select(Event.id).where(Event.id.in_(wanted))))
+    problems = [
+        {"field": f"{n}.responds_to", "detail": f"no event with id {i.responds_to}", "type": "not_found"}
+        for n, i in enumerate(items)
+        if i.responds_to is not None and i.responds_to not in found
+    ]
+    if problems:
+        prefix = problems[0]["field"] if len(items) > 1 else "responds_to"
+        raise errors.InvalidInput(f"{prefix}: {problems[0]['detail']}", field=prefix, errors=problems)
+
+
+def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None = None) -> list[Ingested]:
+    """Store new events, revise changed ones, recognise re-sent ones; one result per item, in order.
+
+    Items are applied as if posted one after another: a key repeated within one request is
+    created by its first copy and revised (or recognised) by the later ones.
+    """
+    now = now or datetime.now(timezone.utc)
+    _check_responds_to(session, items)
+    keys = [(i.source, i.source_event_id) for i in items]
+    existing = _load(session, set(keys))
+    first_new: dict[tuple[str, str], int] = {}
+    for n, key in enumerate(keys):
+        if key not in existing and key not in first_new:
+            first_new[key] = n
+    results: list[Ingested | None] = [None] * len(items)
+    created = _create(session, [items[n] for n in first_new.values()], now)
+    for n, result in zip(first_new.values(), created):
+        results[n] = result
+    if len(first_new) < len(items):
+        existing.update(_load(session, {k for n, k in enumerate(keys) if results[n] is None} - existing.keys()))
+        for n, item in enumerate(items):
+            if results[n] is None:
+                event, digest = existing[keys[n]], content_hash(item)
+                same = event.content_hash == digest
+                results[n] = Ingested(event.id, "unchanged") if same else _revise(session, event, item, digest, now)
+    return results  # type: ignore[return-value]
+
+
+def _load(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]:
+    found: dict[tuple[str, str], Event] = {}
+    ordered = sorted(keys)
+    for chunk in _chunks(ordered, 300):
+        stmt = select(Event).where(tuple_(Event.source, Event.source_event_id).in_(chunk))
+        found.update({(e.source, e.source_event_id): e for e in session.scalars(stmt)})
+    return found
+
+
+def _chunks(seq: Sequence, size: int):
+    for start in range(0, len(seq), size):
+        yield seq[start:start + size]
+
+
+def _create(session: Session, items: list[EventCreate], now: datetime) -> list[Ingested]:
+    if not items:
+        return []
+    rows = []
+    for item in items:
+        row = _row(item)
+        row.update(source=item.source, source_event_id=item.source_event_id, revision=1,
+                   content_hash=content_hash(item), created_at=now, updated_at=now, retracted_at=None)
+        rows.append(row)
+    ids = list(session.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True), rows))
+    session.execute(insert(EventRevision), [
+        {"event_id": i, "revision": 1, "change": "created", "content_hash": r["content_hash"],
+         "payload": item.model_dump(mode="json"), "recorded_at": now}
+        for i, r, item in zip(ids, rows, items)
+    ])
+    touched = _link(session, list(zip(ids, items)), now)
+    return [Ingested(i, "created", touched.get(i, {})) for i in ids]
+
+
+def _revise(session: Session, event: Event, item: EventCreate, digest: str, now: datetime) -> Ingested:
+    before = {d: event.occurred_on for d in session.scalars(select(EventDyad.dyad_id).where(EventDyad.event_id == event.id))}
+    revision = event.revision + 1
+    session.execute(update(Event).where(Event.id == event.id).values(
+        **_row(item), revision=revision, content_hash=digest, updated_at=now, retracted_at=None))
+    session.execute(insert(EventRevision).values(
+        event_id=event.id, revision=revision, change="revised", content_hash=digest,
+        payload=item.model_dump(mode="json"), recorded_at=now))
+    session.execute(delete(EventDyad).where(EventDyad.event_id == event.id))
+    after = _link(session, [(event.id, item)], now).get(event.id, {})
+    # A back-dated or forward-dated correction changes history from the earlier of the two dates.
+    touched = {d: min(before.get(d, day), after.get(d, day)) for d, day in (before | after).items()}
+    session.expire(event)
+    return Ingested(event.id, "revised", touched)
+
+
+def _link(session: Session, pairs: list[tuple[int, EventCreate]], now: datetime) -> dict[int, dict[str, date]]:
+    dyad_rows: dict[str, dict] = {}
+    link_rows = []
+    touched: dict[int, dict[str, date]] = {}
+    for event_id, item in pairs:
+        day = dyad_rules.occurred_day(item.occurred_on)
+        for link in dyad_rules.links_for(item):
+            dyad_rows[link.dyad_id] = {"id": link.dyad_id, "member_a": link.member_a, "member_b": link.member_b,
+                                       "kind": link.kind, "created_at": now}
+            link_rows.append({"event_id": event_id, "dyad_id": link.dyad_id, "initiator": link.initiator,
+                              "target": link.target, "territorial": link.territorial})
+            touched.setdefault(event_id, {})[link.dyad_id] = day
+    if dyad_rows:
+        insert_ignore(session, Dyad, list(dyad_rows.values()))
+    if link_rows:
+        session.execute(insert(EventDyad), link_rows)
+    return touched
+
+
+def retract(session: Session, event_id: int, now: datetime | None = None) -> Ingested:
+    """Tombstone an event: kept and listable, no longer part of any dyad's history."""
+    now = now or datetime.now(timezone.utc)
+    event = get(session, event_id)
+    if event.retracted_at is not None:
+        return Ingested(event.id, "unchanged")
+    revision = event.revision + 1
+    session.execute(update(Event).where(Event.id == event.id).values(revision=revision, retracted_at=now, updated_at=now))
+    payload = session.scalars(select(EventRevision.payload).where(EventRevision.event_id == event.id)
+                              .order_by(EventRevision.revision.desc()).limit(1)).one()
+    session.execute(insert(EventRevision).values(event_id=event.id, revision=revision, change="retracted",
+                                                 content_hash=event.content_hash, payload=payload, recorded_at=now))
+    touched = {d: event.occurred_on for d in session.scalars(select(EventDyad.dyad_id).where(EventDyad.event_id == event.id))}
+    session.expire(event)
+    return Ingested(event.id, "retracted", touched)
+
+
+def get(session: Session, event_id: int) -> Event:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise errors.NotFound(f"no event with id {event_id}", field="id")
+    return event
+
+
+def links(session: Session, event_ids: Sequence[int]) -> dict[int, list[tuple[EventDyad, str]]]:
+    out: dict[int, list[tuple[EventDyad, str]]] = {i: [] for i in event_ids}
+    if not event_ids:
+        return out
+    rows = session.execute(select(EventDyad, Dyad.kind).join(Dyad, Dyad.id == EventDyad.dyad_id)
+                           .where(EventDyad.event_id.in_(event_ids)).order_by(EventDyad.dyad_id))
+    for link, kind in rows:
+        out[link.event_id].append((link, kind))
+    return out
+
+
+def revisions(session: Session, event_id: int) -> list[EventRevision]:
+    get(session, event_id)
+    return list(session.scalars(select(EventRevision).where(EventRevision.event_id == event_id)
+                                .order_by(EventRevision.revision)))
+
+
+def search(session: Session, *, dyad: str | None, country: str | None, since: date | None, until: date | None,
+           include_retracted: bool, after_id: int, limit: int) -> list[Event]:
+    stmt = select(Event).where(Event.id > after_id).order_by(Event.id).limit(limit)
+    if dyad:
+        stmt = stmt.where(Event.id.in_(select(EventDyad.event_id).where(EventDyad.dyad_id == dyad)))
+    if country:
+        stmt = stmt.where(or_(Event.actor1_country == country, Event.actor2_country == country,
+                              Event.location_country == country))
+    if since:
+        stmt = stmt.where(Event.occurred_on >= since)
+    if until:
+        stmt = stmt.where(Event.occurred_on <= until)
+    if not include_retracted:
+        stmt = stmt.where(Event.retracted_at.is_(None))
+    return list(session.scalars(stmt))
+
+
+def vocabulary_table() -> dict:
+    return {
+        "actions": [
+            {"name": a.name, "hostility": a.hostility, "hostility_label": vocabulary.HOSTILITY_LABELS[a.hostility],
+             "rung": a.rung, "mid_code": a.mid_code, "deescalation": a.deescalation, "directed": a.directed}
+            for a in vocabulary.ACTIONS.values()
+        ],
+        "weapons": sorted(vocabulary.WEAPONS),
+        "standoff_weapons": sorted(vocabulary.STANDOFF_WEAPONS),
+        "acled": [{"event_type": k[0], "sub_event_type": k[1], "action": v[0], "weapons": list(v[1])}
+                  for k, v in vocabulary.ACLED.items()],
+        "cameo": [{"code_prefix": k, "action": v[0], "weapons": list(v[1])} for k, v in vocabulary.CAMEO.items()],
+    }
+
+
+def to_read(event: Event, event_links: list[tuple[EventDyad, str]], status: str | None = None) -> EventRead:
+    actor2 = None
+    if event.actor2_kind:
+        actor2 = Actor(name=event.actor2_name, country=event.actor2_country, kind=event.actor2_kind)
+    return EventRead(
+        id=event.id, source=event.source, source_event_id=event.source_event_id, revision=event.revision,
+        status=status, occurred_on=event.occurred_on, occurred_at=event.occurred_at,
+        actor1=Actor(name=event.actor1_name, country=event.actor1_country, kind=event.actor1_kind),
+        actor2=actor2,
+        location=Location(country=event.location_country, admin1=event.location_admin1,
+                          latitude=event.latitude, longitude=event.longitude),
+        action=event.action, hostility=event.hostility,
+        hostility_label=vocabulary.HOSTILITY_LABELS[event.hostility],
+        event_type=event.event_type, sub_event_type=event.sub_event_type, cameo_code=event.cameo_code,
+        fatalities=event.fatalities, civilian_fatalities=event.civilian_fatalities, injured=event.injured,
+        weapons=event.weapons, retaliation=event.retaliation, responds_to=event.responds_to_id, notes=event.notes,
+        dyads=[DyadRef(id=link.dyad_id, kind=kind, initiator=link.initiator, target=link.target,
+                       territorial=link.territorial) for link, kind in event_links],
+        created_at=event.created_at, updated_at=event.updated_at, retracted_at=event.retracted_at,
+    )
+
+
+def read(session: Session, event_id: int, status: str | None = None) -> EventRead:
+    return to_read(get(session, event_id), links(session, [event_id])[event_id], status)
+
+
+def read_many(session: Session, events: list[Event]) -> list[EventRead]:
+    by_event = links(session, [e.id for e in events])
+    return [to_read(e, by_event[e.id]) for e in events]
+
+
+def facts_by_dyad(session: Session, dyad_ids: Sequence[str]) -> dict[str, list[EventFact]]:
+    """Each dyad's live (unretracted) history, oldest first, as the model sees it."""
+    out: dict[str, list[EventFact]] = {d: [] for d in dyad_ids}
+    if not dyad_ids:
+        return out
+    stmt = (
+        select(EventDyad.dyad_id, EventDyad.initiator, EventDyad.target, Event.occurred_on, Event.action,
+               Event.weapons, Event.fatalities, Event.civilian_fatalities, Event.retaliation, Event.actor1_country,
+               Event.location_country)
+        .join(Event, Event.id == EventDyad.event_id)
+        .where(EventDyad.dyad_id.in_(dyad_ids), Event.retracted_at.is_(None))
+        .order_by(Event.occurred_on, Event.id)
+    )
+    for r in session.execute(stmt):
+        out[r.dyad_id].append(dyad_rules.make_fact(
+            r.initiator, r.target, occurred_on=r.occurred_on, action=r.action, weapons=r.weapons,
+            fatalities=r.fatalities, civilian_fatalities=r.civilian_fatalities, retaliation=r.retaliation,
+            actor1_country=r.actor1_country, location_country=r.location_country))
+    return out

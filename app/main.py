@@ -1,0 +1,55 @@
+"""create_app(): settings, lifespan (engine, sessions, keys, model), middleware, routers, error handlers."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import errors, observability
+from app.auth.service import KeyRing
+from app.config import Settings, get_settings
+from app.database import make_engine, make_sessionmaker
+from app.events.router import router as events_router
+from app.events.router import vocabulary_router
+from app.health.router import router as health_router
+from app.http import BodyLimit
+from app.ml.scorer import load_scorer
+from app.risk.cache import RiskCache
+from app.risk.router import router as risk_router
+
+log = logging.getLogger("escalation")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.write_sessionmaker = make_sessionmaker(engine, writer=True)
+        secret = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
+        app.state.keyring = KeyRing(app.state.sessionmaker, secret)
+        app.state.scorer = load_scorer(settings.model_dir)
+        app.state.risk_cache = RiskCache()
+        log.info("model %s loaded from %s", app.state.scorer.version, settings.model_dir)
+        if app.state.keyring.open:
+            log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="escalation-risk",
+        version="0.1.0",
+        summary="Calibrated escalation-risk assessments for conflict dyads, from your own event records.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    observability.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for router in (health_router, events_router, vocabulary_router, risk_router):
+        app.include_router(router)
+    return app

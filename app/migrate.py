@@ -1,0 +1,30 @@
+"""Alembic, driven from code: the configuration points at migrations/ and takes the URL from settings."""
+
+from functools import lru_cache
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from app.config import REPO_ROOT
+
+
+def config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    return cfg
+
+
+@lru_cache
+def heads() -> tuple[str, ...]:
+    return tuple(ScriptDirectory.from_config(config("sqlite://")).get_heads())
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    command.downgrade(config(url), revision)

@@ -1,0 +1,40 @@
+"""Assessments (append-only; their ids are the change feed's order) and each dyad's latest-assessment pointer."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.database import Base, BigId, UTCDateTime
+
+
+class Assessment(Base):
+    __tablename__ = "assessment"
+    __table_args__ = (Index("ix_assessment_dyad_id_as_of", "dyad_id", "as_of"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dyad_id: Mapped[str] = mapped_column(ForeignKey("dyad.id"))
+    as_of: Mapped[date] = mapped_column(Date)
+    probability: Mapped[float] = mapped_column(Float)  # the primary target's
+    probabilities: Mapped[dict] = mapped_column(JSON)  # every target's, by name
+    level: Mapped[str] = mapped_column(String(16))
+    drivers: Mapped[list] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(64))
+    trigger_event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(16))  # created | revised | retracted | backdated
+    last_event_on: Mapped[date | None] = mapped_column(Date)
+    event_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DyadRisk(Base):
+    """Which assessment is a dyad's latest: one row per assessed dyad, updated with each assessment."""
+
+    __tablename__ = "dyad_risk"
+
+    dyad_id: Mapped[str] = mapped_column(ForeignKey("dyad.id"), primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"))
+    probability: Mapped[float] = mapped_column(Float, index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    last_event_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,121 @@
+"""/v1/risk, /v1/dyads, /v1/assessments, /v1/model: what pollers read."""
+
+import hashlib
+from datetime import date, datetime, timezone
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from app import errors
+from app.auth.dependencies import require
+from app.database import get_session
+from app.http import cursor_after
+from app.risk import service
+from app.risk.schemas import AssessmentPage, AssessmentRead, DyadPage, DyadRead, RiskRead
+
+router = APIRouter(prefix="/v1", tags=["risk"], dependencies=[Depends(require("read"))])
+# Clients may keep answers but must revalidate each time; a 304 costs no scoring.
+REVALIDATE = "no-cache"
+NOT_MODIFIED = {304: {"description": "unchanged since the ETag given in If-None-Match"}}
+Level = Literal["low", "elevated", "high", "critical"]
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _etag(*parts) -> str:
+    return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
+
+
+def _unchanged(request: Request, response: Response, etag: str) -> Response | None:
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = REVALIDATE
+    wanted = request.headers.get("if-none-match", "")
+    if etag in {t.strip().removeprefix("W/") for t in wanted.split(",")}:
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": REVALIDATE})
+    return None
+
+
+@router.get("/risk", response_model=RiskRead, responses={**NOT_MODIFIED, **errors.responses(errors.NotFound)})
+def get_risk(
+    request: Request,
+    response: Response,
+    a: str = Query(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK"),
+    b: str = Query(min_length=3, max_length=100, description="the other member id, e.g. IRN"),
+    as_of: date | None = Query(None, description="default: today (UTC)"),
+    session: Session = Depends(get_session),
+):
+    """The dyad's escalation risk as of a date (default today), with drivers; it falls as the dyad stays quiet."""
+    dyad = service.resolve_dyad(session, a, b)
+    as_of = as_of or _today()
+    marker = service.latest_assessment_id(session, dyad.id)
+    scorer = request.app.state.scorer
+    if (not_modified := _unchanged(request, response, _etag(dyad.id, as_of, marker, scorer.version))) is not None:
+        return not_modified
+    return service.current(session, scorer, request.app.state.risk_cache, dyad, as_of, marker)
+
+
+@router.get("/dyads", response_model=DyadPage)
+def list_dyads(
+    request: Request,
+    country: str | None = Query(None, min_length=3, max_length=3, description="ISO3 of a member"),
+    min_level: Level | None = None,
+    cursor: str | None = Query(None, max_length=18),
+    limit: int = Query(50, ge=1, le=500),
+    session: Session = Depends(get_session),
+) -> DyadPage:
+    """Dyads ranked by current risk, highest first."""
+    offset = cursor_after(cursor)
+    items = service.ranked(session, request.app.state.scorer, request.app.state.risk_cache, _today(),
+                           country=country.upper() if country else None, min_level=min_level,
+                           offset=offset, limit=limit)
+    return DyadPage(items=items, next_cursor=str(offset + limit) if len(items) == limit else None)
+
+
+@router.get("/dyads/{dyad_id}", response_model=DyadRead, responses=errors.responses(errors.NotFound))
+def get_dyad(dyad_id: str, request: Request, session: Session = Depends(get_session)) -> DyadRead:
+    """One dyad with its current risk."""
+    dyad = service.get_dyad(session, dyad_id)
+    marker = service.latest_assessment_id(session, dyad.id)
+    current = service.current(session, request.app.state.scorer, request.app.state.risk_cache, dyad, _today(),
+                              marker)
+    return DyadRead(id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, current=current)
+
+
+@router.get("/dyads/{dyad_id}/assessments", response_model=AssessmentPage, responses=errors.responses(errors.NotFound))
+def dyad_assessments(
+    dyad_id: str,
+    include_superseded: bool = Query(False, description="also assessments redone after a back-dated event"),
+    cursor: str | None = Query(None, max_length=18),
+    limit: int = Query(100, ge=1, le=1000),
+    session: Session = Depends(get_session),
+) -> AssessmentPage:
+    """The dyad's assessment time series, in the order they were made."""
+    after = cursor_after(cursor)
+    rows = service.series(session, dyad_id, include_superseded=include_superseded, after_id=after, limit=limit)
+    return AssessmentPage(items=service.to_read(rows), next_cursor=str(rows[-1].id if rows else after))
+
+
+@router.get("/assessments", response_model=AssessmentPage, responses=NOT_MODIFIED)
+def assessment_feed(
+    request: Request,
+    response: Response,
+    after: str | None = Query(None, max_length=18, description="the next_cursor of the previous poll"),
+    limit: int = Query(100, ge=1, le=1000),
+    session: Session = Depends(get_session),
+):
+    """Change feed: every assessment exactly once, in a strict, gap-free order; store `next_cursor`."""
+    start = cursor_after(after)
+    rows = service.feed(session, start, limit)
+    cursor = str(rows[-1].id if rows else start)
+    if (not_modified := _unchanged(request, response, _etag("feed", start, cursor, limit))) is not None:
+        return not_modified
+    return AssessmentPage(items=service.to_read(rows), next_cursor=cursor)
+
+
+@router.get("/model")
+def model_card(request: Request) -> dict:
+    """The loaded model's card: version, targets, metrics on the out-of-time test, thresholds, data."""
+    return request.app.state.scorer.card

@@ -1,0 +1,183 @@
+"""Assessing dyads when their history changes, and answering risk questions. Services flush, never commit."""
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import date, datetime, timezone
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from app import errors
+from app.database import insert_ignore
+from app.events import dyads as dyad_rules
+from app.events import service as event_service
+from app.events.models import Dyad
+from app.ml.scorer import Score, Scorer
+from app.observability import SCORING_SECONDS
+from app.risk.cache import RiskCache
+from app.risk.models import Assessment, DyadRisk
+from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
+
+LEVELS = ("low", "elevated", "high", "critical")
+
+
+def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested],
+             trigger_event_id: int | None = None) -> int:
+    """Assess every dyad whose history the results changed, once per dyad, in the caller's transaction.
+
+    Each dyad is assessed as of its last event and as of the earliest changed date; assessments
+    already stored for later dates are redone, so a back-dated report rewrites the dyad's
+    history as the model would have written it had the report arrived on time.
+    """
+    since: dict[str, date] = {}
+    trigger: dict[str, tuple[int, str]] = {}
+    for r in results:
+        for dyad_id, day in r.touched.items():
+            since[dyad_id] = min(day, since.get(dyad_id, day))
+            trigger[dyad_id] = (trigger_event_id or r.event_id, r.status)
+    if not since:
+        return 0
+    dyad_ids = sorted(since)
+    histories = event_service.facts_by_dyad(session, dyad_ids)
+    members = {d.id: (d.member_a, d.member_b) for d in session.scalars(select(Dyad).where(Dyad.id.in_(dyad_ids)))}
+    assessed: dict[str, set[date]] = {d: set() for d in dyad_ids}
+    stmt = select(Assessment.dyad_id, Assessment.as_of).where(Assessment.dyad_id.in_(dyad_ids)).distinct()
+    for dyad_id, as_of in session.execute(stmt):
+        if as_of >= since[dyad_id]:
+            assessed[dyad_id].add(as_of)
+
+    plan: list[tuple[str, date]] = []
+    for dyad_id in dyad_ids:
+        dates = assessed[dyad_id] | {since[dyad_id]}
+        if histories[dyad_id]:
+            dates.add(histories[dyad_id][-1].occurred_on)
+        plan.extend((dyad_id, d) for d in sorted(dates))
+    with SCORING_SECONDS.time():
+        scores = scorer.score_many([
+            (histories[d], as_of, scorer.context_for(*members[d], as_of)) for d, as_of in plan
+        ])
+
+    now = datetime.now(timezone.utc)
+    rows = []
+    for (dyad_id, as_of), score in zip(plan, scores):
+        informed = [f for f in histories[dyad_id] if f.occurred_on <= as_of]
+        event_id, status = trigger[dyad_id]
+        reason = "backdated" if as_of > since[dyad_id] else status
+        rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, reason, informed, now))
+    ids = list(session.scalars(insert(Assessment).returning(Assessment.id, sort_by_parameter_order=True), rows))
+    _point_at_latest(session, rows, ids, now)
+    return len(rows)
+
+
+def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reason, informed, now) -> dict:
+    return {
+        "dyad_id": dyad_id, "as_of": as_of, "probability": score.probabilities[scorer.primary],
+        "probabilities": score.probabilities, "level": score.level,
+        "drivers": [asdict(d) for d in score.drivers], "model_version": scorer.version,
+        "trigger_event_id": event_id, "reason": reason,
+        "last_event_on": informed[-1].occurred_on if informed else None, "event_count": len(informed),
+        "created_at": now,
+    }
+
+
+def _point_at_latest(session: Session, rows: list[dict], ids: list[int], now: datetime) -> None:
+    """Make each dyad's pointer name its assessment with the latest as_of (ties: the newest)."""
+    latest: dict[str, tuple[dict, int]] = {}
+    for row, i in zip(rows, ids):
+        if row["dyad_id"] not in latest or row["as_of"] >= latest[row["dyad_id"]][0]["as_of"]:
+            latest[row["dyad_id"]] = (row, i)
+    values = [{"dyad_id": d, "assessment_id": i, "probability": r["probability"], "level": r["level"],
+               "last_event_on": r["last_event_on"], "updated_at": now} for d, (r, i) in latest.items()]
+    insert_ignore(session, DyadRisk, values)
+    for v in values:
+        session.execute(update(DyadRisk).where(DyadRisk.dyad_id == v["dyad_id"]).values(**v))
+
+
+def resolve_dyad(session: Session, a: str, b: str) -> Dyad:
+    """The dyad of two member ids in either order (ISO3 codes for states)."""
+    members = [m if ":" in m else m.upper() for m in (a.strip(), b.strip())]
+    if members[0] == members[1]:
+        raise errors.InvalidInput("a and b must differ", field="b")
+    return get_dyad(session, dyad_rules.dyad_id(*members))
+
+
+def get_dyad(session: Session, dyad_id: str) -> Dyad:
+    dyad = session.get(Dyad, dyad_id)
+    if dyad is None:
+        raise errors.NotFound(f"no events recorded for dyad {dyad_id!r}", field="dyad_id")
+    return dyad
+
+
+def latest_assessment_id(session: Session, dyad_id: str) -> int | None:
+    return session.scalar(select(DyadRisk.assessment_id).where(DyadRisk.dyad_id == dyad_id))
+
+
+def current(session: Session, scorer: Scorer, cache: RiskCache, dyad: Dyad, as_of: date,
+            marker: int | None) -> RiskRead:
+    """Risk as of a date from the dyad's stored history; cached until the history or the model changes."""
+    key = (dyad.id, as_of, marker, scorer.version)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    history = [f for f in event_service.facts_by_dyad(session, [dyad.id])[dyad.id] if f.occurred_on <= as_of]
+    with SCORING_SECONDS.time():
+        score = scorer.score(history, as_of, scorer.context_for(dyad.member_a, dyad.member_b, as_of))
+    risk = _risk_read(dyad, as_of, score, scorer, history, marker)
+    cache.put(key, risk)
+    return risk
+
+
+def _risk_read(dyad: Dyad, as_of: date, score: Score, scorer: Scorer, history, marker) -> RiskRead:
+    return RiskRead(
+        dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
+        probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
+        drivers=[asdict(d) for d in score.drivers], model_version=scorer.version,
+        last_event_on=history[-1].occurred_on if history else None, event_count=len(history),
+        latest_assessment_id=marker,
+    )
+
+
+def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, country: str | None,
+           min_level: str | None, offset: int, limit: int) -> list[DyadRead]:
+    """Dyads by current risk, highest first. Scores missing from the cache are computed in one batch."""
+    stmt = select(Dyad, DyadRisk.assessment_id).join(DyadRisk, DyadRisk.dyad_id == Dyad.id)
+    if country:
+        stmt = stmt.where((Dyad.member_a == country) | (Dyad.member_b == country)
+                          | Dyad.member_a.endswith(f":{country}") | Dyad.member_b.endswith(f":{country}"))
+    rows = list(session.execute(stmt))
+    missing = [(d, m) for d, m in rows if cache.get((d.id, as_of, m, scorer.version)) is None]
+    if missing:
+        histories = event_service.facts_by_dyad(session, [d.id for d, _ in missing])
+        items = [([f for f in histories[d.id] if f.occurred_on <= as_of], as_of,
+                  scorer.context_for(d.member_a, d.member_b, as_of)) for d, _ in missing]
+        with SCORING_SECONDS.time():
+            scores = scorer.score_many(items)
+        for (d, m), (history, _, _), score in zip(missing, items, scores):
+            cache.put((d.id, as_of, m, scorer.version), _risk_read(d, as_of, score, scorer, history, m))
+    risks = [(d, cache.get((d.id, as_of, m, scorer.version))) for d, m in rows]
+    if min_level:
+        floor = LEVELS.index(min_level)
+        risks = [(d, r) for d, r in risks if LEVELS.index(r.level) >= floor]
+    risks.sort(key=lambda dr: (-dr[1].probability, dr[0].id))
+    return [DyadRead(id=d.id, members=(d.member_a, d.member_b), kind=d.kind, current=r)
+            for d, r in risks[offset:offset + limit]]
+
+
+def series(session: Session, dyad_id: str, *, include_superseded: bool, after_id: int, limit: int) -> list[Assessment]:
+    """A dyad's assessments by as_of; by default only the newest assessment for each date."""
+    get_dyad(session, dyad_id)
+    stmt = select(Assessment).where(Assessment.dyad_id == dyad_id, Assessment.id > after_id)
+    if not include_superseded:
+        newest = (select(func.max(Assessment.id)).where(Assessment.dyad_id == dyad_id)
+                  .group_by(Assessment.as_of))
+        stmt = stmt.where(Assessment.id.in_(newest))
+    return list(session.scalars(stmt.order_by(Assessment.id).limit(limit)))
+
+
+def feed(session: Session, after: int, limit: int) -> list[Assessment]:
+    """Assessments after a cursor in id order: writers are serialised, so ids appear in commit order."""
+    return list(session.scalars(select(Assessment).where(Assessment.id > after).order_by(Assessment.id).limit(limit)))
+
+
+def to_read(rows: list[Assessment]) -> list[AssessmentRead]:
+    return [AssessmentRead.model_validate(r) for r in rows]

@@ -1,0 +1,86 @@
+"""Every bad input gets a 4xx in one error shape naming the field, and writes nothing."""
+
+import pytest
+
+from tests.factories import IRAN_STRIKE, event, many
+
+
+def _stored(client) -> int:
+    return len(client.get("/v1/events", params={"include_retracted": True, "limit": 1000}).json()["items"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"location": {"country": "XXZ"}}, "location.country"),
+        ({"actor1": {"name": "Iran", "country": "IRQQ", "kind": "state"}}, "actor1.country"),
+        ({"actor1": {"name": "Iran", "kind": "state"}}, "actor1.country"),
+        ({"civilian_fatalities": 5, "fatalities": 2}, "civilian_fatalities"),
+        ({"occurred_on": "2999-01-01"}, "occurred_on"),
+        ({"action": "nuke_everything"}, "action"),
+        ({"action": None, "event_type": "Battles", "sub_event_type": "Dance-off"}, "sub_event_type"),
+        ({"action": None, "cameo_code": "999"}, "cameo_code"),
+        ({"action": None}, "action"),
+        ({"weapons": ["slingshot"]}, "weapons"),
+        ({"fatalities": -1}, "fatalities"),
+        ({"notes": "x" * 5000}, "notes"),
+        ({"source_event_id": ""}, "source_event_id"),
+        ({"unexpected": 1}, "unexpected"),
+        ({"actor2": None}, "actor2"),
+    ],
+)
+def test_invalid_event_is_rejected_with_the_field_named(client, changes, field):
+    r = client.post("/v1/events", json=event(**changes))
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error"] == "validation_error"
+    assert body["field"] == field
+    assert body["detail"] and body["errors"][0]["field"] == field
+    assert _stored(client) == 0
+
+
+def test_malformed_json_is_a_400(client):
+    r = client.post("/v1/events", content=b'{"source_event_id": ', headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"] == "malformed_json"
+
+
+def test_wrong_content_type_is_a_415(client):
+    r = client.post("/v1/events", content=b"source_event_id=1", headers={"content-type": "text/plain"})
+    assert r.status_code == 415 and r.json()["error"] == "unsupported_media_type"
+
+
+def test_oversize_body_is_a_413(client):
+    limit = client.app.state.settings.max_body_bytes
+    r = client.post("/v1/events", content=b"{" + b" " * limit + b"}", headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
+
+
+def test_oversize_batch_is_a_413_and_writes_nothing(client):
+    client.app.state.settings.max_batch_items = 10
+    r = client.post("/v1/events/batch", json={"items": many(11)})
+    assert r.status_code == 413 and r.json()["field"] == "items"
+    assert _stored(client) == 0
+
+
+def test_one_bad_item_rejects_the_whole_batch_and_names_its_index(client):
+    items = many(20)
+    items[7]["civilian_fatalities"] = 999
+    items[12]["location"] = {"country": "ZZZ"}
+    r = client.post("/v1/events/batch", json={"items": items})
+    assert r.status_code == 422
+    fields = [e["field"] for e in r.json()["errors"]]
+    assert fields == ["items.7.civilian_fatalities", "items.12.location.country"]
+    assert _stored(client) == 0
+
+
+def test_unknown_event_and_bad_cursor(client):
+    assert client.get("/v1/events/12345").status_code == 404
+    r = client.get("/v1/events", params={"cursor": "abc"})
+    assert r.status_code == 422 and r.json()["field"] == "cursor"
+    assert client.get("/v1/nope").json()["error"] == "not_found"
+
+
+def test_datetime_occurred_on_is_kept(client):
+    r = client.post("/v1/events", json=event(IRAN_STRIKE, occurred_on="2024-01-16T21:30:00+03:30"))
+    assert r.status_code == 201
+    assert r.json()["occurred_on"] == "2024-01-16" and r.json()["occurred_at"].startswith("2024-01-16T18:00")
