@@ -51,6 +51,7 @@ class KeyRing:
     def __init__(self, factory: sessionmaker[Session], bootstrap: str | None = None, ttl: float = 5.0):
         self._factory, self._bootstrap, self._ttl = factory, bootstrap, ttl
         self._keys: dict[str, tuple[str, frozenset[str]]] = {}
+        self._ever = False
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -60,19 +61,23 @@ class KeyRing:
                 return
             with self._factory() as session:
                 self._keys = {k.prefix: (k.secret_hash, frozenset(k.scopes.split())) for k in active(session)}
+                self._ever = self._keys or session.scalar(select(ApiKey.id).limit(1)) is not None
             self._loaded_at = time.monotonic()
 
     @property
     def open(self) -> bool:
-        """No key exists: the service runs open (allowed only on loopback, checked at start-up)."""
+        """No key was ever created: the service runs open (allowed only on loopback, checked at start-up).
+
+        Revoking every key does not reopen the service.
+        """
         self._refresh()
-        return not self._keys and not self._bootstrap
+        return not self._ever and not self._bootstrap
 
     def scopes_for(self, plaintext: str) -> frozenset[str] | None:
         if self._bootstrap and hmac.compare_digest(plaintext, self._bootstrap):
             return frozenset(SCOPES)
         self._refresh()
-        parts = plaintext.split("_")
+        parts = plaintext.split("_", 2)
         entry = self._keys.get(parts[1]) if len(parts) == 3 and parts[0] == KEY_PREFIX else None
         if entry and hmac.compare_digest(entry[0], _hash(plaintext)):
             return entry[1]

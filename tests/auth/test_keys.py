@@ -1,0 +1,57 @@
+"""API keys: hashed at rest, scopes enforced once any key exists, open mode only on loopback."""
+
+from sqlalchemy import select
+
+from app import cli
+from app.auth import service
+from app.auth.models import ApiKey
+from tests.factories import IRAN_STRIKE
+
+
+def _key(client, scopes: list[str]) -> str:
+    with client.app.state.write_sessionmaker.begin() as session:
+        return service.create(session, "test", scopes)[1]
+
+
+def test_keys_are_stored_hashed(client):
+    plaintext = _key(client, ["read"])
+    with client.app.state.sessionmaker() as session:
+        stored = session.scalars(select(ApiKey)).one()
+    assert plaintext not in (stored.secret_hash, stored.prefix) and len(stored.secret_hash) == 64
+
+
+def test_scopes_are_enforced_once_a_key_exists(client):
+    reader, ingester = _key(client, ["read"]), _key(client, ["ingest"])
+    client.app.state.keyring._loaded_at = float("-inf")  # skip the refresh interval
+    assert client.get("/v1/events").status_code == 401
+    assert client.get("/v1/events", headers={"X-API-Key": "esk_00000000_nope"}).json()["error"] == "unauthorized"
+    assert client.get("/v1/events", headers={"Authorization": f"Bearer {reader}"}).status_code == 200
+    denied = client.post("/v1/events", json=IRAN_STRIKE, headers={"X-API-Key": reader})
+    assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
+    assert client.post("/v1/events", json=IRAN_STRIKE, headers={"X-API-Key": ingester}).status_code == 201
+    assert client.get("/health/live").status_code == 200  # probes stay open
+
+
+def test_revoked_key_is_refused(client):
+    admin = _key(client, ["admin"])
+    with client.app.state.write_sessionmaker.begin() as session:
+        assert service.revoke(session, admin.split("_")[1])
+    client.app.state.keyring._loaded_at = float("-inf")
+    assert client.get("/v1/events", headers={"X-API-Key": admin}).status_code == 401
+
+
+def test_serve_refuses_a_public_bind_without_keys(settings, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    assert cli.main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
+    assert "refusing to serve" in capsys.readouterr().err
+
+
+def test_keys_cli_creates_lists_and_revokes(settings, monkeypatch, capsys, client):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    assert cli.main(["keys", "create", "--name", "poller", "--scopes", "read"]) == 0
+    plaintext = capsys.readouterr().out.strip().splitlines()[-1]
+    assert plaintext.startswith("esk_")
+    assert cli.main(["keys", "list"]) == 0
+    assert "poller" in capsys.readouterr().out
+    assert cli.main(["keys", "revoke", plaintext.split("_")[1]]) == 0
+    assert cli.main(["keys", "revoke", plaintext.split("_")[1]]) == 1
