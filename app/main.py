@@ -14,14 +14,15 @@ from app.events.router import router as events_router
 from app.events.router import vocabulary_router
 from app.health.router import router as health_router
 from app.http import BodyLimit
-from app.ml.scorer import load_scorer
+from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import RiskCache
 from app.risk.router import router as risk_router
 
 log = logging.getLogger("escalation")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
+    """The application; `scorer` lets a caller that already loaded the model (tests, benchmarks) share it."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.write_sessionmaker = make_sessionmaker(engine, writer=True)
         secret = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
         app.state.keyring = KeyRing(app.state.sessionmaker, secret)
-        app.state.scorer = load_scorer(settings.model_dir)
+        app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
         log.info("model %s loaded from %s", app.state.scorer.version, settings.model_dir)
         if app.state.keyring.open:

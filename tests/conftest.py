@@ -16,6 +16,7 @@ from app import migrate
 from app.config import REPO_ROOT, Settings
 from app.database import make_engine
 from app.main import create_app
+from app.ml.scorer import load_scorer
 from app.models import metadata
 
 PG_URL = os.environ.get("ESCALATION_TEST_DATABASE_URL", "")
@@ -60,9 +61,15 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(database_url=database_url, data_dir=tmp_path)
 
 
+@pytest.fixture(scope="session")
+def scorer():
+    """The bundled model, loaded (and hash-checked) once for the whole session."""
+    return load_scorer(REPO_ROOT / "models")
+
+
 @pytest.fixture
-def client(settings: Settings):
-    with TestClient(create_app(settings)) as c:
+def client(settings: Settings, scorer):
+    with TestClient(create_app(settings, scorer)) as c:
         yield c
 
 
