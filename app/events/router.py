@@ -1,21 +1,22 @@
 """/v1/events: ingest, revise, retract and list conflict events."""
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app import errors
 from app.auth.dependencies import require
 from app.database import get_session, get_write_session
 from app.events import service
-from app.events.schemas import BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
+from app.events.schemas import MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
 from app.http import cursor_after, json_only, next_cursor
 from app.risk import service as risk_service
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
-WRITE_ERRORS = errors.responses(errors.InvalidInput, errors.PayloadTooLarge, errors.UnsupportedMediaType,
-                                errors.Unauthorized, errors.Forbidden)
+router = APIRouter(prefix="/v1/events", tags=["events"], responses=errors.responses(*errors.COMMON))
+EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="the event's id")]
+WRITE_ERRORS = errors.responses(errors.PayloadTooLarge, errors.UnsupportedMediaType)
 
 
 @router.post("", response_model=EventRead, status_code=201, responses={200: {"model": EventRead}, **WRITE_ERRORS},
@@ -44,8 +45,7 @@ def post_batch(batch: EventBatch, request: Request, session: Session = Depends(g
                                         for n, r in enumerate(results)])
 
 
-@router.get("", response_model=EventPage, responses=errors.responses(errors.InvalidInput),
-            dependencies=[Depends(require("read"))])
+@router.get("", response_model=EventPage, dependencies=[Depends(require("read"))])
 def list_events(
     request: Request,
     dyad: str | None = Query(None, max_length=210, description="dyad id, e.g. IRN--PAK"),
@@ -66,21 +66,21 @@ def list_events(
 
 @router.get("/{event_id}", response_model=EventRead, responses=errors.responses(errors.NotFound),
             dependencies=[Depends(require("read"))])
-def get_event(event_id: int, session: Session = Depends(get_session)) -> EventRead:
+def get_event(event_id: EventId, session: Session = Depends(get_session)) -> EventRead:
     """One event, retracted or not."""
     return service.read(session, event_id)
 
 
 @router.get("/{event_id}/revisions", response_model=list[RevisionRead], responses=errors.responses(errors.NotFound),
             dependencies=[Depends(require("read"))])
-def list_revisions(event_id: int, session: Session = Depends(get_session)) -> list[RevisionRead]:
+def list_revisions(event_id: EventId, session: Session = Depends(get_session)) -> list[RevisionRead]:
     """Every accepted version of the event, oldest first."""
     return [RevisionRead.model_validate(r, from_attributes=True) for r in service.revisions(session, event_id)]
 
 
 @router.delete("/{event_id}", response_model=EventRead, responses=errors.responses(errors.NotFound),
                dependencies=[Depends(require("ingest"))])
-def retract_event(event_id: int, request: Request, session: Session = Depends(get_write_session)) -> EventRead:
+def retract_event(event_id: EventId, request: Request, session: Session = Depends(get_write_session)) -> EventRead:
     """Retract an event: kept as a tombstone, dropped from its dyads' history, which is re-assessed."""
     result = service.retract(session, event_id)
     risk_service.reassess(session, request.app.state.scorer, [result], trigger_event_id=event_id)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.events import vocabulary
 from app.events.countries import is_iso3
 
+MAX_ID = 2**63 - 1  # ids are BIGINT
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
 
@@ -81,7 +82,7 @@ class EventCreate(Strict):
     injured: Count | None = None
     weapons: list[str] = Field(default_factory=list, max_length=20)
     retaliation: bool = False
-    responds_to: int | None = Field(None, ge=1, description="id of the event this one answers")
+    responds_to: int | None = Field(None, ge=1, le=MAX_ID, description="id of the event this one answers")
     notes: str | None = Field(None, max_length=4000)
 
     @field_validator("occurred_on")

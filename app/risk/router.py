@@ -14,7 +14,8 @@ from app.http import cursor_after
 from app.risk import service
 from app.risk.schemas import AssessmentPage, AssessmentRead, DyadPage, DyadRead, RiskRead
 
-router = APIRouter(prefix="/v1", tags=["risk"], dependencies=[Depends(require("read"))])
+router = APIRouter(prefix="/v1", tags=["risk"], dependencies=[Depends(require("read"))],
+                   responses=errors.responses(*errors.COMMON))
 # Clients may keep answers but must revalidate each time; a 304 costs no scoring.
 REVALIDATE = "no-cache"
 NOT_MODIFIED = {304: {"description": "unchanged since the ETag given in If-None-Match"}}
