@@ -86,6 +86,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from app.ml.scorer import load_scorer
     from app.risk import service as risk_service
 
+    if args.format not in registry.FORMATS:
+        print(f"unknown import format {args.format!r}; known: {sorted(registry.FORMATS)}", file=sys.stderr)
+        return 2
+    if not Path(args.path).is_file():
+        print(f"no such file: {args.path}", file=sys.stderr)
+        return 2
     scorer = load_scorer(settings.model_dir)
     factory = _sessions(settings)
     result = registry.load(args.format, Path(args.path))

@@ -1,0 +1,41 @@
+"""The command line: importing a file stores and assesses its events, once per dyad per batch."""
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app import cli
+from app.database import make_engine, make_sessionmaker
+from app.events.models import Event
+from app.risk.models import Assessment
+
+FIXTURE = Path(__file__).parent / "importers" / "fixtures" / "acled_sample.csv"
+
+
+def _count(url: str, model) -> int:
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        n = s.scalar(select(func.count()).select_from(model))
+    engine.dispose()
+    return n
+
+
+def test_import_stores_and_assesses_and_is_idempotent(settings, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    assert cli.main(["import", "acled", str(FIXTURE)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped" in out
+    events = _count(settings.resolved_database_url, Event)
+    assessments = _count(settings.resolved_database_url, Assessment)
+    assert events >= 5 and assessments > 0
+    assert cli.main(["import", "acled", str(FIXTURE)]) == 0  # re-import: nothing new
+    assert _count(settings.resolved_database_url, Event) == events
+    assert _count(settings.resolved_database_url, Assessment) == assessments
+
+
+def test_import_refuses_unknown_format_and_missing_file(settings, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    assert cli.main(["import", "nope", str(FIXTURE)]) == 2
+    assert "unknown import format" in capsys.readouterr().err
+    assert cli.main(["import", "acled", "/nonexistent.csv"]) == 2
+    assert "no such file" in capsys.readouterr().err
