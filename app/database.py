@@ -3,7 +3,9 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, create_engine, event
@@ -111,6 +113,12 @@ def get_session(request: Request) -> Iterator[Session]:
 def get_write_session(request: Request) -> Iterator[Session]:
     """One write session per request: committed when the route returns, rolled back if it raises."""
     yield from _session(request.app.state.write_sessionmaker)
+
+
+# scope="function": the commit runs before the response is sent, so a failed commit is never
+# acknowledged to the client as a success.
+ReadSession = Annotated[Session, Depends(get_session, scope="function")]
+WriteSession = Annotated[Session, Depends(get_write_session, scope="function")]
 
 
 def insert_ignore(session: Session, model: type[Base], rows: list[dict]) -> None:

@@ -4,11 +4,10 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from sqlalchemy.orm import Session
 
 from app import errors
 from app.auth.dependencies import require
-from app.database import get_session, get_write_session
+from app.database import ReadSession, WriteSession
 from app.events import service
 from app.events.schemas import MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
 from app.http import cursor_after, json_only, next_cursor
@@ -22,7 +21,7 @@ WRITE_ERRORS = errors.responses(errors.PayloadTooLarge, errors.UnsupportedMediaT
 @router.post("", response_model=EventRead, status_code=201, responses={200: {"model": EventRead}, **WRITE_ERRORS},
              dependencies=[Depends(require("ingest")), Depends(json_only)])
 def post_event(item: EventCreate, request: Request, response: Response,
-               session: Session = Depends(get_write_session)) -> EventRead:
+               session: WriteSession) -> EventRead:
     """Store one event: 201 when new, 200 when re-sent unchanged or revised (see `status`)."""
     result = service.ingest(session, [item])[0]
     risk_service.reassess(session, request.app.state.scorer, [result], trigger_event_id=result.event_id)
@@ -33,7 +32,7 @@ def post_event(item: EventCreate, request: Request, response: Response,
 
 @router.post("/batch", response_model=BatchResult, responses=WRITE_ERRORS,
              dependencies=[Depends(require("ingest")), Depends(json_only)])
-def post_batch(batch: EventBatch, request: Request, session: Session = Depends(get_write_session)) -> BatchResult:
+def post_batch(batch: EventBatch, request: Request, session: WriteSession) -> BatchResult:
     """Store many events in one transaction; all or nothing, results in item order."""
     limit = request.app.state.settings.max_batch_items
     if len(batch.items) > limit:
@@ -47,6 +46,7 @@ def post_batch(batch: EventBatch, request: Request, session: Session = Depends(g
 
 @router.get("", response_model=EventPage, dependencies=[Depends(require("read"))])
 def list_events(
+    session: ReadSession,
     request: Request,
     dyad: str | None = Query(None, max_length=210, description="dyad id, e.g. IRN--PAK"),
     country: str | None = Query(None, min_length=3, max_length=3, description="actor or location country"),
@@ -55,7 +55,6 @@ def list_events(
     include_retracted: bool = False,
     cursor: str | None = Query(None, max_length=64),
     limit: int = Query(50, ge=1, le=1000),
-    session: Session = Depends(get_session),
 ) -> EventPage:
     """Events in id order, filtered; follow `next_cursor` for more."""
     events = service.search(session, dyad=dyad, country=country.upper() if country else None, since=since,
@@ -66,21 +65,21 @@ def list_events(
 
 @router.get("/{event_id}", response_model=EventRead, responses=errors.responses(errors.NotFound),
             dependencies=[Depends(require("read"))])
-def get_event(event_id: EventId, session: Session = Depends(get_session)) -> EventRead:
+def get_event(event_id: EventId, session: ReadSession) -> EventRead:
     """One event, retracted or not."""
     return service.read(session, event_id)
 
 
 @router.get("/{event_id}/revisions", response_model=list[RevisionRead], responses=errors.responses(errors.NotFound),
             dependencies=[Depends(require("read"))])
-def list_revisions(event_id: EventId, session: Session = Depends(get_session)) -> list[RevisionRead]:
+def list_revisions(event_id: EventId, session: ReadSession) -> list[RevisionRead]:
     """Every accepted version of the event, oldest first."""
     return [RevisionRead.model_validate(r, from_attributes=True) for r in service.revisions(session, event_id)]
 
 
 @router.delete("/{event_id}", response_model=EventRead, responses=errors.responses(errors.NotFound),
                dependencies=[Depends(require("ingest"))])
-def retract_event(event_id: EventId, request: Request, session: Session = Depends(get_write_session)) -> EventRead:
+def retract_event(event_id: EventId, request: Request, session: WriteSession) -> EventRead:
     """Retract an event: kept as a tombstone, dropped from its dyads' history, which is re-assessed."""
     result = service.retract(session, event_id)
     risk_service.reassess(session, request.app.state.scorer, [result], trigger_event_id=event_id)

@@ -5,11 +5,10 @@ from datetime import date, datetime, timezone
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy.orm import Session
 
 from app import errors
 from app.auth.dependencies import require
-from app.database import get_session
+from app.database import ReadSession
 from app.http import cursor_after
 from app.risk import service
 from app.risk.schemas import AssessmentPage, AssessmentRead, DyadPage, DyadRead, RiskRead
@@ -41,12 +40,12 @@ def _unchanged(request: Request, response: Response, etag: str) -> Response | No
 
 @router.get("/risk", response_model=RiskRead, responses={**NOT_MODIFIED, **errors.responses(errors.NotFound)})
 def get_risk(
+    session: ReadSession,
     request: Request,
     response: Response,
     a: str = Query(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK"),
     b: str = Query(min_length=3, max_length=100, description="the other member id, e.g. IRN"),
     as_of: date | None = Query(None, description="default: today (UTC)"),
-    session: Session = Depends(get_session),
 ):
     """The dyad's escalation risk as of a date (default today), with drivers; it falls as the dyad stays quiet."""
     dyad = service.resolve_dyad(session, a, b)
@@ -60,12 +59,12 @@ def get_risk(
 
 @router.get("/dyads", response_model=DyadPage)
 def list_dyads(
+    session: ReadSession,
     request: Request,
     country: str | None = Query(None, min_length=3, max_length=3, description="ISO3 of a member"),
     min_level: Level | None = None,
     cursor: str | None = Query(None, max_length=18),
     limit: int = Query(50, ge=1, le=500),
-    session: Session = Depends(get_session),
 ) -> DyadPage:
     """Dyads ranked by current risk, highest first."""
     offset = cursor_after(cursor)
@@ -76,7 +75,7 @@ def list_dyads(
 
 
 @router.get("/dyads/{dyad_id}", response_model=DyadRead, responses=errors.responses(errors.NotFound))
-def get_dyad(dyad_id: str, request: Request, session: Session = Depends(get_session)) -> DyadRead:
+def get_dyad(dyad_id: str, request: Request, session: ReadSession) -> DyadRead:
     """One dyad with its current risk."""
     dyad = service.get_dyad(session, dyad_id)
     marker = service.latest_assessment_id(session, dyad.id)
@@ -87,11 +86,11 @@ def get_dyad(dyad_id: str, request: Request, session: Session = Depends(get_sess
 
 @router.get("/dyads/{dyad_id}/assessments", response_model=AssessmentPage, responses=errors.responses(errors.NotFound))
 def dyad_assessments(
+    session: ReadSession,
     dyad_id: str,
     include_superseded: bool = Query(False, description="also assessments redone after a back-dated event"),
     cursor: str | None = Query(None, max_length=18),
     limit: int = Query(100, ge=1, le=1000),
-    session: Session = Depends(get_session),
 ) -> AssessmentPage:
     """The dyad's assessment time series, in the order they were made."""
     after = cursor_after(cursor)
@@ -101,11 +100,11 @@ def dyad_assessments(
 
 @router.get("/assessments", response_model=AssessmentPage, responses=NOT_MODIFIED)
 def assessment_feed(
+    session: ReadSession,
     request: Request,
     response: Response,
     after: str | None = Query(None, max_length=18, description="the next_cursor of the previous poll"),
     limit: int = Query(100, ge=1, le=1000),
-    session: Session = Depends(get_session),
 ):
     """Change feed: every assessment exactly once, in a strict, gap-free order; store `next_cursor`."""
     start = cursor_after(after)
