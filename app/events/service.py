@@ -16,6 +16,7 @@ from app.events import vocabulary
 from app.events.models import Dyad, Event, EventDyad, EventRevision
 from app.events.schemas import Actor, DyadRef, EventCreate, EventRead, Location
 from app.ml.facts import EventFact
+from app.observability import EVENTS_INGESTED
 
 
 @dataclass
@@ -93,6 +94,8 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
                 event, digest = existing[keys[n]], content_hash(item)
                 same = event.content_hash == digest
                 results[n] = Ingested(event.id, "unchanged") if same else _revise(session, event, item, digest, now)
+    for r in results:
+        EVENTS_INGESTED.labels(r.status).inc()
     return results  # type: ignore[return-value]
 
 

@@ -13,7 +13,7 @@ from app.events import dyads as dyad_rules
 from app.events import service as event_service
 from app.events.models import Dyad
 from app.ml.scorer import Score, Scorer
-from app.observability import SCORING_SECONDS
+from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk.cache import RiskCache
 from app.risk.models import Assessment, DyadRisk
 from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
@@ -66,6 +66,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, reason, informed, now))
     ids = list(session.scalars(insert(Assessment).returning(Assessment.id, sort_by_parameter_order=True), rows))
     _point_at_latest(session, rows, ids, now)
+    ASSESSMENTS.inc(len(rows))
     return len(rows)
 
 

@@ -127,11 +127,13 @@ def test_dyads_are_ranked_by_current_risk(client):
 
 
 def test_model_card_and_metrics_are_served(client):
+    client.post("/v1/events", json=IRAN_STRIKE)
     card = client.get("/v1/model").json()
     assert card["version"] and card["targets"]
     client.get("/health/live")
     metrics = client.get("/metrics").text
     assert "escalation_http_requests_total" in metrics and "escalation_scoring_seconds" in metrics
+    assert 'escalation_events_ingested_total{status="created"}' in metrics
 
 
 def test_readiness_checks_database_migrations_and_model(client):
