@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -129,3 +129,16 @@ def insert_ignore(session: Session, model: type[Base], rows: list[dict]) -> None
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     session.execute(dialect_insert(model).on_conflict_do_nothing(), rows)
+
+
+def insert_returning_ids(session: Session, model, rows: list[dict], *, key, columns) -> list[int]:
+    """Bulk INSERT, then the new ids in the order of `rows`, matched by a unique key.
+
+    Writers are serialised (see WRITER_LOCK), so every row above the previous maximum id is
+    ours. This keeps the INSERT a single executemany on both backends, where RETURNING with a
+    guaranteed order would make SQLite insert row by row.
+    """
+    before = session.scalar(select(func.coalesce(func.max(model.id), 0)))
+    session.execute(insert(model), rows)
+    found = {tuple(r[1:]): r[0] for r in session.execute(select(model.id, *columns).where(model.id > before))}
+    return [found[key(r)] for r in rows]

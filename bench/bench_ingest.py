@@ -57,14 +57,14 @@ def main() -> None:
         raw = raw_insert_rate(url, events(1000, tag="raw"))
         svc = service_rate(url, events(1000, tag="svc", seed=1))
         with server(url) as base, httpx.Client(base_url=base, timeout=120) as client:
-            batches = [events(1000, tag=f"http{b}", seed=10 + b) for b in range(args.batches)]
+            batches = [events(1000, tag=f"http{b}", seed=10 + b, period=b) for b in range(args.batches)]
             start = time.perf_counter()
             for batch in batches:
                 r = client.post("/v1/events/batch", json={"items": batch})
                 assert r.status_code == 200 and r.json()["created"] == 1000, r.text[:300]
             http = args.batches * 1000 / (time.perf_counter() - start)
             latencies = []
-            for i, item in enumerate(events(args.single, tag="single", seed=99)):
+            for i, item in enumerate(events(args.single, tag="single", seed=99, period=args.batches)):
                 t = time.perf_counter()
                 assert client.post("/v1/events", json=item).status_code == 201
                 latencies.append((time.perf_counter() - t) * 1000)

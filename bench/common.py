@@ -2,6 +2,7 @@
 
 import os
 import random
+from datetime import date, timedelta
 import sys
 import tempfile
 from pathlib import Path
@@ -36,9 +37,14 @@ def fresh_databases() -> dict[str, str]:
     return urls
 
 
-def events(n: int, *, tag: str, seed: int = 0) -> list[dict]:
-    """n distinct valid events over ~300 state dyads and a decade of dates."""
+def events(n: int, *, tag: str, seed: int = 0, period: int = 0) -> list[dict]:
+    """n distinct valid events over ~300 state dyads, dated within the 30 days of `period` (0 = Jan 2015).
+
+    Successive periods make a time-ordered stream, as live reporting is; see bench_ingest.py
+    for the cost of back-dated reports.
+    """
     rng = random.Random(seed)
+    first = date(2015, 1, 1) + timedelta(days=30 * period)
     out = []
     for i in range(n):
         a, b = rng.sample(COUNTRIES, 2)
@@ -46,7 +52,7 @@ def events(n: int, *, tag: str, seed: int = 0) -> list[dict]:
         fatalities = rng.choice([0, 0, 0, 1, 2, 5, 12])
         out.append({
             "source": "bench", "source_event_id": f"{tag}-{i}",
-            "occurred_on": f"{rng.randint(2014, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "occurred_on": (first + timedelta(days=rng.randrange(30))).isoformat(),
             "actor1": {"name": a, "country": a, "kind": "state"},
             "actor2": {"name": b, "country": b, "kind": "state"},
             "location": {"country": b}, "action": action, "fatalities": fatalities,

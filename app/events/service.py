@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app import errors
-from app.database import insert_ignore
+from app.database import insert_ignore, insert_returning_ids
 from app.events import dyads as dyad_rules
 from app.events import vocabulary
 from app.events.models import Dyad, Event, EventDyad, EventRevision
@@ -122,7 +122,8 @@ def _create(session: Session, items: list[EventCreate], now: datetime) -> list[I
         row.update(source=item.source, source_event_id=item.source_event_id, revision=1,
                    content_hash=content_hash(item), created_at=now, updated_at=now, retracted_at=None)
         rows.append(row)
-    ids = list(session.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True), rows))
+    ids = insert_returning_ids(session, Event, rows, key=lambda r: (r["source"], r["source_event_id"]),
+                               columns=(Event.source, Event.source_event_id))
     session.execute(insert(EventRevision), [
         {"event_id": i, "revision": 1, "change": "created", "content_hash": r["content_hash"],
          "payload": item.model_dump(mode="json"), "recorded_at": now}

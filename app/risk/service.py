@@ -1,14 +1,13 @@
 """Assessing dyads when their history changes, and answering risk questions. Services flush, never commit."""
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import errors
-from app.database import insert_ignore
+from app.database import insert_ignore, insert_returning_ids
 from app.events import dyads as dyad_rules
 from app.events import service as event_service
 from app.events.models import Dyad
@@ -64,7 +63,8 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         event_id, status = trigger[dyad_id]
         reason = "backdated" if as_of > since[dyad_id] else status
         rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, reason, informed, now))
-    ids = list(session.scalars(insert(Assessment).returning(Assessment.id, sort_by_parameter_order=True), rows))
+    ids = insert_returning_ids(session, Assessment, rows, key=lambda r: (r["dyad_id"], r["as_of"]),
+                               columns=(Assessment.dyad_id, Assessment.as_of))
     _point_at_latest(session, rows, ids, now)
     ASSESSMENTS.inc(len(rows))
     return len(rows)
@@ -74,11 +74,15 @@ def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reas
     return {
         "dyad_id": dyad_id, "as_of": as_of, "probability": score.probabilities[scorer.primary],
         "probabilities": score.probabilities, "level": score.level,
-        "drivers": [asdict(d) for d in score.drivers], "model_version": scorer.version,
+        "drivers": _drivers(score), "model_version": scorer.version,
         "trigger_event_id": event_id, "reason": reason,
         "last_event_on": informed[-1].occurred_on if informed else None, "event_count": len(informed),
         "created_at": now,
     }
+
+
+def _drivers(score: Score) -> list[dict]:
+    return [{"feature": d.feature, "value": d.value, "contribution": d.contribution} for d in score.drivers]
 
 
 def _point_at_latest(session: Session, rows: list[dict], ids: list[int], now: datetime) -> None:
@@ -90,8 +94,7 @@ def _point_at_latest(session: Session, rows: list[dict], ids: list[int], now: da
     values = [{"dyad_id": d, "assessment_id": i, "probability": r["probability"], "level": r["level"],
                "last_event_on": r["last_event_on"], "updated_at": now} for d, (r, i) in latest.items()]
     insert_ignore(session, DyadRisk, values)
-    for v in values:
-        session.execute(update(DyadRisk).where(DyadRisk.dyad_id == v["dyad_id"]).values(**v))
+    session.execute(update(DyadRisk), values)  # ORM bulk UPDATE by primary key: one executemany
 
 
 def resolve_dyad(session: Session, a: str, b: str) -> Dyad:
@@ -132,7 +135,7 @@ def _risk_read(dyad: Dyad, as_of: date, score: Score, scorer: Scorer, history, m
     return RiskRead(
         dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
         probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
-        drivers=[asdict(d) for d in score.drivers], model_version=scorer.version,
+        drivers=_drivers(score), model_version=scorer.version,
         last_event_on=history[-1].occurred_on if history else None, event_count=len(history),
         latest_assessment_id=marker,
     )
