@@ -1,0 +1,80 @@
+"""UCDP GED rows -> `EventCreate`-shaped dicts (Sundberg & Melander 2013; CC BY 4.0).
+
+Reads both layouts in ../shared/data/ucdp-ged-slices: netify_* / uncertainUCDP_* (with `gwnoa`,
+`gwnob`) and data4ds4da_* (GED 19.1, no `gwnoa`: the government is found from its name).
+type_of_violence 1 (state-based) and 2 (non-state) become non-directed `clash`es; 3 (one-sided)
+becomes an `attack` by side_a on civilians of the event's country. Fatalities are `best`,
+civilian fatalities `deaths_civilians`. Rows dated only to the year (date_prec 5) are skipped.
+"""
+
+import csv
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.importers.crosswalk import government_iso3, gw_to_iso3
+
+SOURCE = "ucdp_ged"
+YEAR_ONLY = 5
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").split(",")[0].strip()
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def _actor(name: str, gw: str | None) -> dict | None:
+    """A side as an actor; None for a government whose country cannot be resolved."""
+    if not name.startswith("Government of "):
+        return {"name": name[:200], "kind": "non_state"}
+    code = _int(gw)
+    iso3 = gw_to_iso3(code) if code is not None else government_iso3(name)
+    return {"name": name[:200], "country": iso3, "kind": "state"} if iso3 else None
+
+
+def convert(row: dict[str, str]) -> dict | str:
+    """One GED row as an event dict, or the reason it is skipped."""
+    if _int(row.get("date_prec")) == YEAR_ONLY:
+        return "date_year_only"
+    code = _int(row.get("country_id"))
+    where = gw_to_iso3(code) if code is not None else None
+    if where is None:
+        return "no_iso3"
+    violence = _int(row["type_of_violence"])
+    if violence not in (1, 2, 3):
+        return "unknown_type_of_violence"
+    actor1 = _actor(row["side_a"], row.get("gwnoa"))
+    if violence == 3:
+        actor2 = {"name": "Civilians", "country": where, "kind": "civilians"}
+    else:
+        actor2 = _actor(row["side_b"], row.get("gwnob"))
+    if actor1 is None or actor2 is None:
+        return "unknown_government"
+    best = _int(row["best"]) or 0
+    return {
+        "source": SOURCE,
+        "source_event_id": str(_int(row["id"])),
+        "occurred_on": row["date_start"][:10],
+        "actor1": actor1,
+        "actor2": actor2,
+        "location": {"country": where, "admin1": (row.get("adm_1") or None) and row["adm_1"][:200]},
+        "action": "attack" if violence == 3 else "clash",
+        "fatalities": best,
+        "civilian_fatalities": min(_int(row.get("deaths_civilians")) or 0, best),
+        "notes": row.get("dyad_name") or None,
+    }
+
+
+def iter_events(path: Path, skipped: Counter[str] | None = None) -> Iterator[dict]:
+    """Event dicts from one GED csv; rows that cannot be converted are counted in `skipped` by reason."""
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out = convert(row)
+            if isinstance(out, str):
+                if skipped is not None:
+                    skipped[out] += 1
+                continue
+            yield out
