@@ -1,0 +1,63 @@
+"""The bundled artifact loads only when its hash and scikit-learn version match the card."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.ml import artifact
+from app.ml.scorer import load_scorer
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.fixture()
+def model_copy(tmp_path: Path) -> Path:
+    for name in (artifact.ARTIFACT, artifact.CARD, artifact.CONTEXT):
+        shutil.copy(MODELS / name, tmp_path / name)
+    return tmp_path
+
+
+def test_bundled_artifact_loads_and_matches_its_card():
+    scorer = load_scorer()
+    assert scorer.version == scorer.card["version"]
+    assert scorer.card["artifact"]["sha256"] == artifact.sha256(MODELS / artifact.ARTIFACT)
+    assert set(scorer.targets) == set(scorer.card["target_definitions"])
+
+
+def test_flipped_byte_is_refused(model_copy: Path):
+    path = model_copy / artifact.ARTIFACT
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(artifact.ArtifactError, match="SHA-256"):
+        load_scorer(model_copy)
+
+
+def test_tampered_context_table_is_refused(model_copy: Path):
+    path = model_copy / artifact.CONTEXT
+    path.write_text(path.read_text().replace('"IRN","PAK"', '"IRN","PAX"', 1) + " ")
+    with pytest.raises(artifact.ArtifactError, match="SHA-256"):
+        load_scorer(model_copy)
+
+
+def test_other_sklearn_version_is_refused(model_copy: Path):
+    card_path = model_copy / artifact.CARD
+    card = json.loads(card_path.read_text())
+    card["libraries"]["scikit-learn"] = "0.24.2"
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(artifact.ArtifactError, match="scikit-learn 0.24.2"):
+        load_scorer(model_copy)
+
+
+def test_missing_card_is_refused(model_copy: Path):
+    (model_copy / artifact.CARD).unlink()
+    with pytest.raises(artifact.ArtifactError, match="missing model card"):
+        load_scorer(model_copy)
+
+
+def test_types_outside_the_trusted_list_are_refused(model_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(artifact, "TRUSTED", [t for t in artifact.TRUSTED if "TreePredictor" not in t])
+    with pytest.raises(artifact.ArtifactError, match="cannot load"):
+        load_scorer(model_copy)
