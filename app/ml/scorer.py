@@ -32,6 +32,7 @@ class Score:
     probabilities: dict[str, float]
     level: str
     drivers: list[Driver]
+    features: dict[str, float]  # every model input, so an assessment can be audited
 
 
 def _proba(model: Any, X: np.ndarray) -> np.ndarray:
@@ -91,6 +92,7 @@ class Scorer:
                 probabilities={t: float(probs[t][i]) for t in self.targets},
                 level=self.level_for(float(p_primary[i])),
                 drivers=[Driver(FEATURE_NAMES[j], float(X[i, j]), float(contrib[i, j])) for j in top[i]],
+                features=dict(zip(FEATURE_NAMES, X[i].tolist())),
             )
             for i in range(n)
         ]

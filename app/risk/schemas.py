@@ -20,6 +20,7 @@ class RiskRead(BaseModel):
     probabilities: dict[str, float]
     level: str = Field(description="low | elevated | high | critical; thresholds in /v1/model")
     drivers: list[DriverRead]
+    features: dict[str, float] = Field(description="every model input for this dyad and date (see /v1/model)")
     model_version: str
     last_event_on: date | None = Field(description="date of the last event that informed this score")
     event_count: int
@@ -36,6 +37,7 @@ class AssessmentRead(BaseModel):
     probabilities: dict[str, float]
     level: str
     drivers: list[DriverRead]
+    features: dict[str, float] | None
     model_version: str
     trigger_event_id: int | None
     reason: str
