@@ -27,7 +27,7 @@ def next_cursor(rows: list, limit: int) -> str | None:
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with 413 before they are read into memory."""
+    """Refuse bodies over `max_bytes` (413) before they are read, and NUL bytes in the URL (422)."""
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -35,9 +35,12 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]:
+            return await self._refuse(send, 422, errors.InvalidInput("NUL characters are not allowed in URLs",
+                                                                     field="query"))
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await self._refuse(send)
+            return await self._too_large(send)
         seen = 0
 
         async def counted():
@@ -50,8 +53,11 @@ class BodyLimit:
 
         await self.app(scope, counted, send)
 
-    async def _refuse(self, send) -> None:
-        body = errors.PayloadTooLarge(f"request body exceeds {self.max_bytes} bytes", field="body").body()
-        response = JSONResponse(body, status_code=413)
-        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    async def _too_large(self, send) -> None:
+        error = errors.PayloadTooLarge(f"request body exceeds {self.max_bytes} bytes", field="body")
+        await self._refuse(send, 413, error)
+
+    async def _refuse(self, send, status: int, error: errors.AppError) -> None:
+        response = JSONResponse(error.body(), status_code=status)
+        await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})

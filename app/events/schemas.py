@@ -37,8 +37,24 @@ def _country(value: str | None) -> str | None:
     return value
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and no real name or note needs one.
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_without_nul(cls, value):
+        if isinstance(value, str):
+            return _no_nul(value)
+        if isinstance(value, list):
+            return [_no_nul(v) if isinstance(v, str) else v for v in value]
+        return value
 
 
 class Actor(Strict):

@@ -84,3 +84,11 @@ def test_datetime_occurred_on_is_kept(client):
     r = client.post("/v1/events", json=event(IRAN_STRIKE, occurred_on="2024-01-16T21:30:00+03:30"))
     assert r.status_code == 201
     assert r.json()["occurred_on"] == "2024-01-16" and r.json()["occurred_at"].startswith("2024-01-16T18:00")
+
+
+def test_nul_characters_are_rejected_not_stored(client):
+    r = client.post("/v1/events", json=event(notes="bad\x00byte"))
+    assert r.status_code == 422 and r.json()["field"] == "notes"
+    r = client.get("/v1/events", params={"dyad": "IRN\x00PAK"})
+    assert r.status_code == 422 and r.json()["field"] == "query"
+    assert _stored(client) == 0
