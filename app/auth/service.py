@@ -74,7 +74,9 @@ class KeyRing:
         return not self._ever and not self._bootstrap
 
     def scopes_for(self, plaintext: str) -> frozenset[str] | None:
-        if self._bootstrap and hmac.compare_digest(plaintext, self._bootstrap):
+        if not plaintext.isascii():  # no key we issue is; compare_digest would raise on it
+            return None
+        if self._bootstrap and hmac.compare_digest(plaintext.encode(), self._bootstrap.encode()):
             return frozenset(SCOPES)
         self._refresh()
         parts = plaintext.split("_", 2)

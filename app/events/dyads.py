@@ -1,12 +1,14 @@
 """Which dyads an event affects, how their ids are formed, and what the model sees of the event.
 
 Member ids: a state is its ISO3 code (`PAK`); a non-state actor is `nsa:` plus a slug of its
-name (`nsa:jaish-al-adl`); civilians are `civ:` plus the ISO3 of the territory (`civ:PAK`).
+name (`nsa:jaish-al-adl`; a name with no Latin letters or digits: `nsa:x-` and 12 hex digits of
+its SHA-256); civilians are `civ:` plus the ISO3 of the territory (`civ:PAK`).
 A dyad id is its two member ids, sorted, joined by `--` (`IRN--PAK`); slugs never hold `--`.
 An event affects the dyad of its two actors, and, when a state acts on another state's
 territory against anyone but that state, the interstate dyad of the two states as well.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,7 +32,9 @@ class DyadLink:
 
 
 def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80] or "unnamed"
+    """Lower-case ASCII words joined by '-'; a name with none (e.g. in Arabic script) gets a stable hash."""
+    words = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80]
+    return words or "x-" + hashlib.sha256(name.strip().encode()).hexdigest()[:12]
 
 
 def member_id(actor: Actor, location_country: str) -> str:

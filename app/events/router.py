@@ -37,7 +37,7 @@ def post_batch(batch: EventBatch, request: Request, session: WriteSession) -> Ba
     limit = request.app.state.settings.max_batch_items
     if len(batch.items) > limit:
         raise errors.PayloadTooLarge(f"batch of {len(batch.items)} items exceeds the limit of {limit}", field="items")
-    results = service.ingest(session, batch.items)
+    results = service.ingest(session, batch.items, field_prefix="items.")
     risk_service.reassess(session, request.app.state.scorer, results)
     counts = {s: sum(r.status == s for r in results) for s in ("created", "revised", "unchanged")}
     return BatchResult(**counts, items=[{"index": n, "id": r.event_id, "status": r.status}

@@ -85,7 +85,7 @@ class EventCreate(Strict):
 
     source: str = Field("api", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     source_event_id: str = Field(min_length=1, max_length=128)
-    occurred_on: date | datetime = Field(description="ISO date; a datetime is accepted and kept")
+    occurred_on: date | datetime = Field(description="ISO date; a datetime is accepted, kept, and dated by its UTC day")
     actor1: Actor
     actor2: Actor | None = None
     location: Location
@@ -105,9 +105,12 @@ class EventCreate(Strict):
     @classmethod
     def _not_in_future(cls, v: date | datetime) -> date | datetime:
         if isinstance(v, datetime):
-            if v.tzinfo is None:
-                v = v.replace(tzinfo=timezone.utc)
-            day = v.astimezone(timezone.utc).date()
+            # Kept in UTC, so the stored day is the UTC day whatever offset the client sent.
+            try:
+                v = v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+            except OverflowError:
+                raise ValueError("occurred_on is out of range") from None
+            day = v.date()
         else:
             day = v
         if day > datetime.now(timezone.utc).date():

@@ -54,29 +54,32 @@ def _row(item: EventCreate) -> dict:
     }
 
 
-def _check_responds_to(session: Session, items: Sequence[EventCreate]) -> None:
+def _check_responds_to(session: Session, items: Sequence[EventCreate], prefix: str) -> None:
     wanted = {i.responds_to for i in items if i.responds_to is not None}
     if not wanted:
         return
     found = set(session.scalars(select(Event.id).where(Event.id.in_(wanted))))
     problems = [
-        {"field": f"{n}.responds_to", "detail": f"no event with id {i.responds_to}", "type": "not_found"}
+        {"field": f"{prefix}{n}.responds_to" if prefix else "responds_to",
+         "detail": f"no event with id {i.responds_to}", "type": "not_found"}
         for n, i in enumerate(items)
         if i.responds_to is not None and i.responds_to not in found
     ]
     if problems:
-        prefix = problems[0]["field"] if len(items) > 1 else "responds_to"
-        raise errors.InvalidInput(f"{prefix}: {problems[0]['detail']}", field=prefix, errors=problems)
+        first = problems[0]
+        raise errors.InvalidInput(f"{first['field']}: {first['detail']}", field=first["field"], errors=problems)
 
 
-def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None = None) -> list[Ingested]:
+def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None = None,
+           field_prefix: str = "") -> list[Ingested]:
     """Store new events, revise changed ones, recognise re-sent ones; one result per item, in order.
 
     Items are applied as if posted one after another: a key repeated within one request is
-    created by its first copy and revised (or recognised) by the later ones.
+    created by its first copy and revised (or recognised) by the later ones. `field_prefix`
+    names the items in errors (`items.` for a batch).
     """
     now = now or datetime.now(timezone.utc)
-    _check_responds_to(session, items)
+    _check_responds_to(session, items, field_prefix)
     keys = [(i.source, i.source_event_id) for i in items]
     existing = _load(session, set(keys))
     first_new: dict[tuple[str, str], int] = {}
@@ -136,8 +139,10 @@ def _create(session: Session, items: list[EventCreate], now: datetime) -> list[I
 def _revise(session: Session, event: Event, item: EventCreate, digest: str, now: datetime) -> Ingested:
     before = {d: event.occurred_on for d in session.scalars(select(EventDyad.dyad_id).where(EventDyad.event_id == event.id))}
     revision = event.revision + 1
+    # A retraction stands: a corrected re-send is recorded as a revision but stays out of history.
+    retracted = event.retracted_at is not None
     session.execute(update(Event).where(Event.id == event.id).values(
-        **_row(item), revision=revision, content_hash=digest, updated_at=now, retracted_at=None))
+        **_row(item), revision=revision, content_hash=digest, updated_at=now))
     session.execute(insert(EventRevision).values(
         event_id=event.id, revision=revision, change="revised", content_hash=digest,
         payload=item.model_dump(mode="json"), recorded_at=now))
@@ -145,6 +150,8 @@ def _revise(session: Session, event: Event, item: EventCreate, digest: str, now:
     after = _link(session, [(event.id, item)], now).get(event.id, {})
     # A back-dated or forward-dated correction changes history from the earlier of the two dates.
     touched = {d: min(before.get(d, day), after.get(d, day)) for d, day in (before | after).items()}
+    if retracted:
+        touched = {}
     session.expire(event)
     return Ingested(event.id, "revised", touched)
 

@@ -33,7 +33,7 @@ def _unchanged(request: Request, response: Response, etag: str) -> Response | No
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = REVALIDATE
     wanted = request.headers.get("if-none-match", "")
-    if etag in {t.strip().removeprefix("W/") for t in wanted.split(",")}:
+    if {etag, "*"} & {t.strip().removeprefix("W/") for t in wanted.split(",")}:
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": REVALIDATE})
     return None
 

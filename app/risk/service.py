@@ -61,7 +61,8 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     for (dyad_id, as_of), score in zip(plan, scores):
         informed = [f for f in histories[dyad_id] if f.occurred_on <= as_of]
         event_id, status = trigger[dyad_id]
-        reason = "backdated" if as_of > since[dyad_id] else status
+        # A date assessed before, and now redone because an earlier event changed, is "backdated".
+        reason = "backdated" if as_of in assessed[dyad_id] and as_of > since[dyad_id] else status
         rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, reason, informed, now))
     ids = insert_returning_ids(session, Assessment, rows, key=lambda r: (r["dyad_id"], r["as_of"]),
                                columns=(Assessment.dyad_id, Assessment.as_of))
@@ -97,9 +98,17 @@ def _point_at_latest(session: Session, rows: list[dict], ids: list[int], now: da
     session.execute(update(DyadRisk), values)  # ORM bulk UPDATE by primary key: one executemany
 
 
+def _member(text: str) -> str:
+    """A member id as stored: ISO3 upper-case, `nsa:` slugs lower-case, `civ:` + ISO3."""
+    kind, _, rest = text.strip().rpartition(":")
+    if kind.lower() == "nsa":
+        return f"nsa:{rest.lower()}"
+    return f"{kind.lower()}:{rest.upper()}" if kind else rest.upper()
+
+
 def resolve_dyad(session: Session, a: str, b: str) -> Dyad:
     """The dyad of two member ids in either order (ISO3 codes for states)."""
-    members = [m if ":" in m else m.upper() for m in (a.strip(), b.strip())]
+    members = [_member(m) for m in (a, b)]
     if members[0] == members[1]:
         raise errors.InvalidInput("a and b must differ", field="b")
     return get_dyad(session, dyad_rules.dyad_id(*members))
@@ -149,7 +158,8 @@ def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, c
         stmt = stmt.where((Dyad.member_a == country) | (Dyad.member_b == country)
                           | Dyad.member_a.endswith(f":{country}") | Dyad.member_b.endswith(f":{country}"))
     rows = list(session.execute(stmt))
-    missing = [(d, m) for d, m in rows if cache.get((d.id, as_of, m, scorer.version)) is None]
+    known = {d.id: cache.get((d.id, as_of, m, scorer.version)) for d, m in rows}
+    missing = [(d, m) for d, m in rows if known[d.id] is None]
     if missing:
         histories = event_service.facts_by_dyad(session, [d.id for d, _ in missing])
         items = [([f for f in histories[d.id] if f.occurred_on <= as_of], as_of,
@@ -157,8 +167,9 @@ def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, c
         with SCORING_SECONDS.time():
             scores = scorer.score_many(items)
         for (d, m), (history, _, _), score in zip(missing, items, scores):
-            cache.put((d.id, as_of, m, scorer.version), _risk_read(d, as_of, score, scorer, history, m))
-    risks = [(d, cache.get((d.id, as_of, m, scorer.version))) for d, m in rows]
+            known[d.id] = _risk_read(d, as_of, score, scorer, history, m)
+            cache.put((d.id, as_of, m, scorer.version), known[d.id])
+    risks = [(d, known[d.id]) for d, _ in rows]
     if min_level:
         floor = LEVELS.index(min_level)
         risks = [(d, r) for d, r in risks if LEVELS.index(r.level) >= floor]

@@ -55,3 +55,14 @@ def test_keys_cli_creates_lists_and_revokes(settings, monkeypatch, capsys, clien
     assert "poller" in capsys.readouterr().out
     assert cli.main(["keys", "revoke", plaintext.split("_")[1]]) == 0
     assert cli.main(["keys", "revoke", plaintext.split("_")[1]]) == 1
+
+
+def test_non_ascii_key_is_a_401_with_a_bootstrap_key(settings, scorer):
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.main import create_app
+
+    with TestClient(create_app(Settings(**{**settings.model_dump(), "bootstrap_api_key": "s3cret-admin"}), scorer)) as c:
+        assert c.get("/v1/events", headers={"X-API-Key": "café".encode("latin-1")}).status_code == 401
+        assert c.get("/v1/events", headers={"X-API-Key": "s3cret-admin"}).status_code == 200

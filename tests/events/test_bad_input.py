@@ -80,10 +80,25 @@ def test_unknown_event_and_bad_cursor(client):
     assert client.get("/v1/nope").json()["error"] == "not_found"
 
 
-def test_datetime_occurred_on_is_kept(client):
+def test_datetime_occurred_on_is_kept_and_dated_by_its_utc_day(client):
     r = client.post("/v1/events", json=event(IRAN_STRIKE, occurred_on="2024-01-16T21:30:00+03:30"))
     assert r.status_code == 201
     assert r.json()["occurred_on"] == "2024-01-16" and r.json()["occurred_at"].startswith("2024-01-16T18:00")
+    late = client.post("/v1/events", json=event(IRAN_STRIKE, source_event_id="tz", occurred_on="2024-01-16T23:30:00-05:00"))
+    assert late.json()["occurred_on"] == "2024-01-17"
+
+
+def test_out_of_range_datetime_is_a_422(client):
+    r = client.post("/v1/events", json=event(occurred_on="9999-12-31T23:00:00-05:00"))
+    assert r.status_code == 422 and r.json()["field"] == "occurred_on"
+
+
+def test_unknown_responds_to_in_a_batch_names_the_item(client):
+    items = many(3)
+    items[1]["responds_to"] = 987654
+    r = client.post("/v1/events/batch", json={"items": items})
+    assert r.status_code == 422 and r.json()["field"] == "items.1.responds_to"
+    assert _stored(client) == 0
 
 
 def test_nul_characters_are_rejected_not_stored(client):

@@ -117,3 +117,21 @@ def test_listing_filters_and_paginates_with_a_cursor(client):
     assert all("PAK" in (e["actor1"]["country"], e["actor2"]["country"], e["location"]["country"]) for e in seen)
     dated = client.get("/v1/events", params={"since": "2010-01-10", "until": "2010-01-20", "limit": 100}).json()
     assert dated["items"] and len(dated["items"]) == 11 and all("2010-01-10" <= e["occurred_on"] <= "2010-01-20" for e in dated["items"])
+
+
+def test_a_corrected_resend_of_a_retracted_event_is_recorded_but_stays_retracted(client):
+    created = client.post("/v1/events", json=IRAN_STRIKE).json()
+    client.delete(f"/v1/events/{created['id']}")
+    resent = client.post("/v1/events", json=event(fatalities=5, civilian_fatalities=2)).json()
+    assert resent["status"] == "revised" and resent["retracted_at"] is not None
+    assert client.get("/v1/events").json()["items"] == []
+    changes = [r["change"] for r in client.get(f"/v1/events/{created['id']}/revisions").json()]
+    assert changes == ["created", "retracted", "revised"]
+
+
+def test_names_without_latin_letters_get_distinct_stable_ids(client):
+    a = client.post("/v1/events", json=event(source_event_id="ar1", actor2={"name": "طالبان", "kind": "non_state"})).json()
+    b = client.post("/v1/events", json=event(source_event_id="ar2",
+                                              actor2={"name": "الدولة الإسلامية", "kind": "non_state"})).json()
+    ids = {d["id"] for d in a["dyads"] + b["dyads"] if "nsa:" in d["id"]}
+    assert len(ids) == 2 and all("nsa:x-" in i for i in ids)

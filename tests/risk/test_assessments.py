@@ -92,7 +92,7 @@ def test_backdated_event_reassesses_later_history(client):
     series = client.get("/v1/dyads/IRN--PAK/assessments").json()["items"]
     assert [a["as_of"] for a in series] == ["2024-01-10", "2024-01-16", "2024-01-18"]
     assert [a["event_count"] for a in series] == [1, 2, 3]
-    assert {a["reason"] for a in series[1:]} == {"backdated"}
+    assert [a["reason"] for a in series] == ["created", "backdated", "backdated"]
     full = client.get("/v1/dyads/IRN--PAK/assessments", params={"include_superseded": True}).json()["items"]
     assert len(full) == 5
 
@@ -154,3 +154,24 @@ def test_current_risk_today_is_lower_than_right_after_the_exchange(client):
     then = client.get("/v1/risk", params={"a": "IRN", "b": "PAK", "as_of": "2024-01-18"}).json()
     assert today["probability"] < then["probability"]
     assert date.fromisoformat(today["as_of"]) - date.fromisoformat(then["as_of"]) > timedelta(days=300)
+
+
+def test_a_fresh_batch_is_not_labelled_backdated(client):
+    body = client.post("/v1/events/batch", json={"items": many(10)}).json()
+    assert body["created"] == 10
+    assert {a["reason"] for a in client.get("/v1/assessments").json()["items"]} == {"created"}
+
+
+def test_ranking_survives_a_cache_smaller_than_the_dyads(client):
+    from app.risk.cache import RiskCache
+
+    client.app.state.risk_cache = RiskCache(size=2)
+    client.post("/v1/events/batch", json={"items": many(20)})
+    assert len(client.get("/v1/dyads").json()["items"]) == 5
+
+
+def test_member_ids_are_matched_case_insensitively_and_star_etag_matches(client):
+    _seed(client)
+    r = client.get("/v1/risk", params={"a": "irn", "b": "NSA:Jaish-Al-Adl"})
+    assert r.status_code == 200 and r.json()["dyad_id"] == "IRN--nsa:jaish-al-adl"
+    assert client.get("/v1/risk", params={"a": "IRN", "b": "PAK"}, headers={"If-None-Match": "*"}).status_code == 304
