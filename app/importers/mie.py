@@ -2,7 +2,8 @@
 
 `ccode1` acts on `ccode2`; the action code maps onto the canonical ladder (clashes, 17, and war
 battles, 22, are non-directed there). MIE gives no location, so the event is placed on the
-target's territory. An unknown start day (`stday` -9) becomes the 15th, the middle of the month.
+target's territory. An unknown start day (`stday` -9) becomes the last day of the month: the
+first day on which the event is known to have happened, so features never see it early.
 Fatalities are the sum of both sides' midpoints between `fatalminN` and `fatalmaxN`.
 """
 
@@ -21,9 +22,8 @@ UNKNOWN = -9
 
 
 def _day(year: int, month: int, day: int) -> date:
-    if day == UNKNOWN:
-        day = 15
-    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, last if day == UNKNOWN else min(day, last))
 
 
 def _fatalities(row: dict[str, str]) -> int:

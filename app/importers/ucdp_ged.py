@@ -57,7 +57,8 @@ def convert(row: dict[str, str]) -> dict | str:
     return {
         "source": SOURCE,
         "source_event_id": str(_int(row["id"])),
-        "occurred_on": row["date_start"][:10],
+        # Deaths are counted through date_end, so that is when the whole event is known.
+        "occurred_on": (row.get("date_end") or row["date_start"])[:10],
         "actor1": actor1,
         "actor2": actor2,
         "location": {"country": where, "admin1": (row.get("adm_1") or None) and row["adm_1"][:200]},

@@ -130,7 +130,9 @@ precision is never reached is never assigned.
   GED clashes are non-directed, so non-state dyads get no reciprocity signal.
 - MIE has no location: events are placed on the target's territory, so `cross_border_30d` is
   informative only from GED (e.g. Turkey in Syria) and API data.
-- Unknown MIE start days are placed mid-month; historical states without ISO3 are skipped.
+- Unknown MIE start days are placed on the last day of the month and multi-day GED events on
+  their end date (when their deaths are known), so features never see an event early;
+  historical states without ISO3 are skipped.
 - Structural context stops at the sources' coverage (contiguity and majors 2016, rivalries
   2010/2020); spells running to the end are treated as ongoing.
 - GED slices are three countries (Mexico, Myanmar, Syria): non-state results may not transfer.

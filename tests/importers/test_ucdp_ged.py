@@ -92,3 +92,9 @@ def test_shared_slices_validate(name: str):
     ids = [EventCreate.model_validate(d).source_event_id for d in ucdp_ged.iter_events(SLICES / name, skipped)]
     assert len(ids) == len(set(ids)) > 900
     assert set(skipped) <= {"date_year_only"} and sum(skipped.values()) < 0.05 * len(ids)
+
+
+def test_multi_day_events_are_dated_when_their_deaths_are_known():
+    event = ucdp_ged.convert(netify(date_start="2012-01-05", date_end="2012-01-20", date_prec=3))
+    assert event["occurred_on"] == "2012-01-20"
+    assert ucdp_ged.convert(netify())["occurred_on"] == "2012-01-05"  # no date_end: the start
