@@ -24,7 +24,7 @@ _THREADS = ThreadpoolController()
 class Driver:
     feature: str
     value: float
-    contribution: float  # P(primary) minus P(primary) with this feature at its reference value
+    contribution: float  # P(primary) minus P(primary) with this feature at its reference value (never 0)
 
 
 @dataclass(frozen=True)
@@ -76,22 +76,26 @@ class Scorer:
             return []
         X = build_matrix(items)
         n, k = X.shape
-        # rows: each dyad, then each dyad with one feature at a time set to its reference value
-        perturbed = np.repeat(X[:, None, :], k, axis=1)
-        perturbed[:, np.arange(k), np.arange(k)] = self._reference
-        stacked = np.vstack([X, perturbed.reshape(n * k, k)])
+        # rows: each dyad, then one row per feature that differs from its reference value, with
+        # that feature set to the reference; a feature already at its reference contributes 0.
+        rows, cols = np.nonzero(X != self._reference)
+        perturbed = X[rows]
+        perturbed[np.arange(rows.size), cols] = self._reference[cols]
+        stacked = np.vstack([X, perturbed])
         with _THREADS.limit(limits=1, user_api="openmp"):
             p_all = _proba(self.models[self.primary], stacked)
             probs = {t: _proba(self.models[t], X) for t in self.targets if t != self.primary}
-        p_primary, p_ref = p_all[:n], p_all[n:].reshape(n, k)
-        contrib = p_primary[:, None] - p_ref
+        p_primary = p_all[:n]
+        contrib = np.zeros((n, k))
+        contrib[rows, cols] = p_primary[rows] - p_all[n:]
         probs[self.primary] = p_primary
         top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :TOP_DRIVERS]
         return [
             Score(
                 probabilities={t: float(probs[t][i]) for t in self.targets},
                 level=self.level_for(float(p_primary[i])),
-                drivers=[Driver(FEATURE_NAMES[j], float(X[i, j]), float(contrib[i, j])) for j in top[i]],
+                drivers=[Driver(FEATURE_NAMES[j], float(X[i, j]), float(contrib[i, j]))
+                         for j in top[i] if contrib[i, j] != 0.0],
                 features=dict(zip(FEATURE_NAMES, X[i].tolist())),
             )
             for i in range(n)

@@ -5,6 +5,7 @@ from datetime import date, datetime, timezone
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 
 from app import errors
 from app.auth.dependencies import require
@@ -29,32 +30,35 @@ def _etag(*parts) -> str:
     return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
 
 
-def _unchanged(request: Request, response: Response, etag: str) -> Response | None:
-    response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = REVALIDATE
+def _not_modified(request: Request, etag: str) -> Response | None:
     wanted = request.headers.get("if-none-match", "")
     if {etag, "*"} & {t.strip().removeprefix("W/") for t in wanted.split(",")}:
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": REVALIDATE})
     return None
 
 
+def _polled(body: BaseModel, etag: str) -> Response:
+    """The answer, serialised once (FastAPI would validate a returned model again), with its ETag."""
+    return Response(body.model_dump_json(), media_type="application/json",
+                    headers={"ETag": etag, "Cache-Control": REVALIDATE})
+
+
 @router.get("/risk", response_model=RiskRead, responses={**NOT_MODIFIED, **errors.responses(errors.NotFound)})
 def get_risk(
     session: ReadSession,
     request: Request,
-    response: Response,
     a: str = Query(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK"),
     b: str = Query(min_length=3, max_length=100, description="the other member id, e.g. IRN"),
     as_of: date | None = Query(None, description="default: today (UTC)"),
 ):
     """The dyad's escalation risk as of a date (default today), with drivers; it falls as the dyad stays quiet."""
-    dyad = service.resolve_dyad(session, a, b)
+    dyad, marker = service.resolve_dyad(session, a, b)
     as_of = as_of or _today()
-    marker = service.latest_assessment_id(session, dyad.id)
     scorer = request.app.state.scorer
-    if (not_modified := _unchanged(request, response, _etag(dyad.id, as_of, marker, scorer.version))) is not None:
+    etag = _etag(dyad.id, as_of, marker, scorer.version)
+    if (not_modified := _not_modified(request, etag)) is not None:
         return not_modified
-    return service.current(session, scorer, request.app.state.risk_cache, dyad, as_of, marker)
+    return _polled(service.current(session, scorer, request.app.state.risk_cache, dyad, as_of, marker), etag)
 
 
 @router.get("/dyads", response_model=DyadPage)
@@ -77,8 +81,7 @@ def list_dyads(
 @router.get("/dyads/{dyad_id}", response_model=DyadRead, responses=errors.responses(errors.NotFound))
 def get_dyad(dyad_id: str, request: Request, session: ReadSession) -> DyadRead:
     """One dyad with its current risk."""
-    dyad = service.get_dyad(session, dyad_id)
-    marker = service.latest_assessment_id(session, dyad.id)
+    dyad, marker = service.get_dyad(session, dyad_id)
     current = service.current(session, request.app.state.scorer, request.app.state.risk_cache, dyad, _today(),
                               marker)
     return DyadRead(id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, current=current)
@@ -102,7 +105,6 @@ def dyad_assessments(
 def assessment_feed(
     session: ReadSession,
     request: Request,
-    response: Response,
     after: str | None = Query(None, max_length=18, description="the next_cursor of the previous poll"),
     limit: int = Query(100, ge=1, le=1000),
 ):
@@ -110,9 +112,10 @@ def assessment_feed(
     start = cursor_after(after)
     rows = service.feed(session, start, limit)
     cursor = str(rows[-1].id if rows else start)
-    if (not_modified := _unchanged(request, response, _etag("feed", start, cursor, limit))) is not None:
+    etag = _etag("feed", start, cursor, limit)
+    if (not_modified := _not_modified(request, etag)) is not None:
         return not_modified
-    return AssessmentPage(items=service.to_read(rows), next_cursor=cursor)
+    return _polled(AssessmentPage(items=service.to_read(rows), next_cursor=cursor), etag)
 
 
 @router.get("/model")

@@ -106,7 +106,7 @@ def _member(text: str) -> str:
     return f"{kind.lower()}:{rest.upper()}" if kind else rest.upper()
 
 
-def resolve_dyad(session: Session, a: str, b: str) -> Dyad:
+def resolve_dyad(session: Session, a: str, b: str) -> tuple[Dyad, int | None]:
     """The dyad of two member ids in either order (ISO3 codes for states)."""
     members = [_member(m) for m in (a, b)]
     if members[0] == members[1]:
@@ -114,15 +114,13 @@ def resolve_dyad(session: Session, a: str, b: str) -> Dyad:
     return get_dyad(session, dyad_rules.dyad_id(*members))
 
 
-def get_dyad(session: Session, dyad_id: str) -> Dyad:
-    dyad = session.get(Dyad, dyad_id)
-    if dyad is None:
+def get_dyad(session: Session, dyad_id: str) -> tuple[Dyad, int | None]:
+    """The dyad and its latest assessment's id (which changes whenever its history does), in one query."""
+    row = session.execute(select(Dyad, DyadRisk.assessment_id).outerjoin(DyadRisk, DyadRisk.dyad_id == Dyad.id)
+                          .where(Dyad.id == dyad_id)).first()
+    if row is None:
         raise errors.NotFound(f"no events recorded for dyad {dyad_id!r}", field="dyad_id")
-    return dyad
-
-
-def latest_assessment_id(session: Session, dyad_id: str) -> int | None:
-    return session.scalar(select(DyadRisk.assessment_id).where(DyadRisk.dyad_id == dyad_id))
+    return row[0], row[1]
 
 
 def current(session: Session, scorer: Scorer, cache: RiskCache, dyad: Dyad, as_of: date,
@@ -180,7 +178,7 @@ def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, c
 
 def series(session: Session, dyad_id: str, *, include_superseded: bool, after_id: int, limit: int) -> list[Assessment]:
     """A dyad's assessments by as_of; by default only the newest assessment for each date."""
-    get_dyad(session, dyad_id)
+    get_dyad(session, dyad_id)  # 404 for an unknown dyad
     stmt = select(Assessment).where(Assessment.dyad_id == dyad_id, Assessment.id > after_id)
     if not include_superseded:
         newest = (select(func.max(Assessment.id)).where(Assessment.dyad_id == dyad_id)
