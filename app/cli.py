@@ -157,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)  # readiness probes ask it often
     args = parser().parse_args(argv)
     return args.run(args, get_settings())
 
