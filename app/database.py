@@ -1,14 +1,23 @@
 """Metadata with a naming convention, the engine factory and the per-request session."""
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
-
 from typing import Annotated
 
 from fastapi import Depends, Request
-from datetime import datetime, timezone
-
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, create_engine, event, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 

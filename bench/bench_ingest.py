@@ -9,9 +9,8 @@ import time
 from datetime import datetime, timezone
 
 import httpx
-from sqlalchemy import insert
-
 from common import events, fresh_databases, percentile, server
+from sqlalchemy import insert
 
 from app.database import make_engine, make_sessionmaker
 from app.events import service

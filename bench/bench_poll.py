@@ -9,7 +9,6 @@ import threading
 import time
 
 import httpx
-
 from common import events, fresh_databases, server
 
 

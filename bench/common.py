@@ -2,9 +2,9 @@
 
 import os
 import random
-from datetime import date, timedelta
 import sys
 import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text

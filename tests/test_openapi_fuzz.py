@@ -7,10 +7,10 @@ which does not support this pytest version.
 import os
 
 import schemathesis
-from schemathesis import checks
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as fuzz_settings
+from schemathesis import checks
 
 from app.main import create_app
 from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION

@@ -8,7 +8,6 @@ Fatalities are the sum of both sides' midpoints between `fatalminN` and `fatalma
 """
 
 import calendar
-import csv
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from app.events.vocabulary import ACTION_BY_MID_CODE
 from app.importers.crosswalk import cow_to_iso3
+from app.importers.rows import iter_converted
 
 SOURCE = "mie"
 UNKNOWN = -9
@@ -64,11 +64,4 @@ def convert(row: dict[str, str]) -> dict | str:
 
 def iter_events(path: Path, skipped: Counter[str] | None = None) -> Iterator[dict]:
     """Event dicts from mie-1.0.csv; rows that cannot be converted are counted in `skipped` by reason."""
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out = convert(row)
-            if isinstance(out, str):
-                if skipped is not None:
-                    skipped[out] += 1
-                continue
-            yield out
+    return iter_converted(path, convert, skipped)

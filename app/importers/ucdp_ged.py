@@ -7,12 +7,12 @@ becomes an `attack` by side_a on civilians of the event's country. Fatalities ar
 civilian fatalities `deaths_civilians`. Rows dated only to the year (date_prec 5) are skipped.
 """
 
-import csv
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 from app.importers.crosswalk import government_iso3, gw_to_iso3
+from app.importers.rows import iter_converted
 
 SOURCE = "ucdp_ged"
 YEAR_ONLY = 5
@@ -71,11 +71,4 @@ def convert(row: dict[str, str]) -> dict | str:
 
 def iter_events(path: Path, skipped: Counter[str] | None = None) -> Iterator[dict]:
     """Event dicts from one GED csv; rows that cannot be converted are counted in `skipped` by reason."""
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out = convert(row)
-            if isinstance(out, str):
-                if skipped is not None:
-                    skipped[out] += 1
-                continue
-            yield out
+    return iter_converted(path, convert, skipped)

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from app.config import REPO_ROOT
 from app.ml import artifact, dataset
 from app.ml.context import ContextTable
 from app.ml.features import INDEX
@@ -121,10 +122,9 @@ def table(metrics: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Rebuild the test samples from the data and print the bundled model's out-of-time metrics."""
-    repo = Path(__file__).resolve().parents[2]
     parser = argparse.ArgumentParser(prog="evaluate", description=main.__doc__)
-    parser.add_argument("--data-dir", type=Path, default=repo.parent / "shared" / "data")
-    parser.add_argument("--model-dir", type=Path, default=repo / "models")
+    parser.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / "models")
     args = parser.parse_args(argv)
     try:
         models, card = artifact.load(args.model_dir)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from app.config import REPO_ROOT
 from app.ml import artifact
 from app.ml.context import ContextTable
 from app.ml.facts import DyadContext, EventFact
@@ -104,7 +105,7 @@ class Scorer:
 
 def load_scorer(model_dir: Path | None = None) -> Scorer:
     """The bundled scorer (default <repo>/models); raises artifact.ArtifactError if files are tampered or mismatched."""
-    model_dir = model_dir or Path(__file__).resolve().parents[2] / "models"
+    model_dir = model_dir or REPO_ROOT / "models"
     models, card = artifact.load(model_dir)
     if card.get("features") != list(FEATURE_NAMES):
         raise artifact.ArtifactError("the card's feature list differs from app.ml.features.FEATURE_NAMES")

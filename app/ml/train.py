@@ -21,6 +21,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_limits
 
+from app.config import REPO_ROOT
 from app.ml import artifact, dataset, evaluate, model_card
 from app.ml.context import ContextTable, build_table
 from app.ml.features import FEATURE_NAMES
@@ -76,10 +77,9 @@ def fit_target(ds: dataset.Dataset, target: str, log) -> tuple[Any, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and save the escalation model."""
-    repo = Path(__file__).resolve().parents[2]
     parser = argparse.ArgumentParser(prog="train", description=main.__doc__)
-    parser.add_argument("--data-dir", type=Path, default=repo.parent / "shared" / "data")
-    parser.add_argument("--model-dir", type=Path, default=repo / "models")
+    parser.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / "models")
     args = parser.parse_args(argv)
     if not (args.data_dir / "mie-1.0").is_dir():
         print(f"error: no training data in {args.data_dir}", file=sys.stderr)

@@ -12,7 +12,7 @@ from app.auth.dependencies import require
 from app.database import ReadSession
 from app.http import cursor_after
 from app.risk import service
-from app.risk.schemas import AssessmentPage, AssessmentRead, DyadPage, DyadRead, RiskRead
+from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead
 
 router = APIRouter(prefix="/v1", tags=["risk"], dependencies=[Depends(require("read"))],
                    responses=errors.responses(*errors.COMMON))
