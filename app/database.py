@@ -137,7 +137,7 @@ def insert_ignore(session: Session, model: type[Base], rows: list[dict]) -> None
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    session.execute(dialect_insert(model).on_conflict_do_nothing(), rows)
+    session.execute(dialect_insert(model.__table__).on_conflict_do_nothing(), rows)
 
 
 def insert_returning_ids(session: Session, model, rows: list[dict], *, key, columns) -> list[int]:
@@ -148,6 +148,6 @@ def insert_returning_ids(session: Session, model, rows: list[dict], *, key, colu
     guaranteed order would make SQLite insert row by row.
     """
     before = session.scalar(select(func.coalesce(func.max(model.id), 0)))
-    session.execute(insert(model), rows)
+    session.execute(insert(model.__table__), rows)
     found = {tuple(r[1:]): r[0] for r in session.execute(select(model.id, *columns).where(model.id > before))}
     return [found[key(r)] for r in rows]

@@ -5,8 +5,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
-from sqlalchemy import delete, insert, or_, select, tuple_, update
+from sqlalchemy import Text, cast, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import errors
@@ -28,8 +29,14 @@ class Ingested:
 
 
 def content_hash(item: EventCreate) -> str:
-    canonical = json.dumps(item.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return _payload(item)[1]
+
+
+def _payload(item: EventCreate) -> tuple[dict, str]:
+    """The event as JSON-ready data (kept as its revision) and the hash that recognises a re-send."""
+    payload = item.model_dump(mode="json")
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return payload, hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _row(item: EventCreate) -> dict:
@@ -104,10 +111,14 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
 
 def _load(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]:
     found: dict[tuple[str, str], Event] = {}
-    ordered = sorted(keys)
-    for chunk in _chunks(ordered, 300):
-        stmt = select(Event).where(tuple_(Event.source, Event.source_event_id).in_(chunk))
-        found.update({(e.source, e.source_event_id): e for e in session.scalars(stmt)})
+    by_source: dict[str, list[str]] = {}
+    for source, source_event_id in sorted(keys):
+        by_source.setdefault(source, []).append(source_event_id)
+    # One source at a time: PostgreSQL plans a row-value IN list as a scan, but this as an index lookup.
+    for source, ids in by_source.items():
+        for chunk in _chunks(ids, 1000):
+            stmt = select(Event).where(Event.source == source, Event.source_event_id.in_(chunk))
+            found.update({(e.source, e.source_event_id): e for e in session.scalars(stmt)})
     return found
 
 
@@ -119,18 +130,21 @@ def _chunks(seq: Sequence, size: int):
 def _create(session: Session, items: list[EventCreate], now: datetime) -> list[Ingested]:
     if not items:
         return []
-    rows = []
+    rows, payloads = [], []
     for item in items:
+        payload, digest = _payload(item)
         row = _row(item)
         row.update(source=item.source, source_event_id=item.source_event_id, revision=1,
-                   content_hash=content_hash(item), created_at=now, updated_at=now, retracted_at=None)
+                   content_hash=digest, created_at=now, updated_at=now, retracted_at=None)
         rows.append(row)
+        payloads.append(payload)
     ids = insert_returning_ids(session, Event, rows, key=lambda r: (r["source"], r["source_event_id"]),
                                columns=(Event.source, Event.source_event_id))
-    session.execute(insert(EventRevision), [
+    # Core inserts on the tables: the ORM's bulk path would add per-row bookkeeping we do not need.
+    session.execute(insert(EventRevision.__table__), [
         {"event_id": i, "revision": 1, "change": "created", "content_hash": r["content_hash"],
-         "payload": item.model_dump(mode="json"), "recorded_at": now}
-        for i, r, item in zip(ids, rows, items)
+         "payload": payload, "recorded_at": now}
+        for i, r, payload in zip(ids, rows, payloads)
     ])
     touched = _link(session, list(zip(ids, items)), now)
     return [Ingested(i, "created", touched.get(i, {})) for i in ids]
@@ -171,7 +185,7 @@ def _link(session: Session, pairs: list[tuple[int, EventCreate]], now: datetime)
     if dyad_rows:
         insert_ignore(session, Dyad, list(dyad_rows.values()))
     if link_rows:
-        session.execute(insert(EventDyad), link_rows)
+        session.execute(insert(EventDyad.__table__), link_rows)
     return touched
 
 
@@ -279,6 +293,13 @@ def read_many(session: Session, events: list[Event]) -> list[EventRead]:
     return [to_read(e, by_event[e.id]) for e in events]
 
 
+@lru_cache(maxsize=4096)
+def _weapons(stored: str) -> tuple[str, ...]:
+    # Histories repeat a handful of weapon lists; decoding each distinct JSON text once saves a
+    # json.loads per event on every re-assessment.
+    return tuple(json.loads(stored))
+
+
 def facts_by_dyad(session: Session, dyad_ids: Sequence[str]) -> dict[str, list[EventFact]]:
     """Each dyad's live (unretracted) history, oldest first, as the model sees it."""
     out: dict[str, list[EventFact]] = {d: [] for d in dyad_ids}
@@ -286,15 +307,15 @@ def facts_by_dyad(session: Session, dyad_ids: Sequence[str]) -> dict[str, list[E
         return out
     stmt = (
         select(EventDyad.dyad_id, EventDyad.initiator, EventDyad.target, Event.occurred_on, Event.action,
-               Event.weapons, Event.fatalities, Event.civilian_fatalities, Event.retaliation, Event.actor1_country,
-               Event.location_country)
+               cast(Event.weapons, Text).label("weapons"), Event.fatalities, Event.civilian_fatalities,
+               Event.retaliation, Event.actor1_country, Event.location_country)
         .join(Event, Event.id == EventDyad.event_id)
         .where(EventDyad.dyad_id.in_(dyad_ids), Event.retracted_at.is_(None))
         .order_by(Event.occurred_on, Event.id)
     )
     for r in session.execute(stmt):
         out[r.dyad_id].append(dyad_rules.make_fact(
-            r.initiator, r.target, occurred_on=r.occurred_on, action=r.action, weapons=r.weapons,
+            r.initiator, r.target, occurred_on=r.occurred_on, action=r.action, weapons=_weapons(r.weapons),
             fatalities=r.fatalities, civilian_fatalities=r.civilian_fatalities, retaliation=r.retaliation,
             actor1_country=r.actor1_country, location_country=r.location_country))
     return out

@@ -38,9 +38,11 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         return 0
     dyad_ids = sorted(since)
     histories = event_service.facts_by_dyad(session, dyad_ids)
-    members = {d.id: (d.member_a, d.member_b) for d in session.scalars(select(Dyad).where(Dyad.id.in_(dyad_ids)))}
+    members = {i: (a, b) for i, a, b in session.execute(
+        select(Dyad.id, Dyad.member_a, Dyad.member_b).where(Dyad.id.in_(dyad_ids)))}
     assessed: dict[str, set[date]] = {d: set() for d in dyad_ids}
-    stmt = select(Assessment.dyad_id, Assessment.as_of).where(Assessment.dyad_id.in_(dyad_ids)).distinct()
+    stmt = (select(Assessment.dyad_id, Assessment.as_of)
+            .where(Assessment.dyad_id.in_(dyad_ids), Assessment.as_of >= min(since.values())).distinct())
     for dyad_id, as_of in session.execute(stmt):
         if as_of >= since[dyad_id]:
             assessed[dyad_id].add(as_of)
