@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from app import errors
@@ -108,7 +108,7 @@ def _member(text: str) -> str:
     return f"{kind.lower()}:{rest.upper()}" if kind else rest.upper()
 
 
-def resolve_dyad(session: Session, a: str, b: str) -> tuple[Dyad, int | None]:
+def resolve_dyad(session: Session, a: str, b: str) -> tuple[Row, int | None]:
     """The dyad of two member ids in either order (ISO3 codes for states)."""
     members = [_member(m) for m in (a, b)]
     if members[0] == members[1]:
@@ -116,16 +116,17 @@ def resolve_dyad(session: Session, a: str, b: str) -> tuple[Dyad, int | None]:
     return get_dyad(session, dyad_rules.dyad_id(*members))
 
 
-def get_dyad(session: Session, dyad_id: str) -> tuple[Dyad, int | None]:
+def get_dyad(session: Session, dyad_id: str) -> tuple[Row, int | None]:
     """The dyad and its latest assessment's id (which changes whenever its history does), in one query."""
-    row = session.execute(select(Dyad, DyadRisk.assessment_id).outerjoin(DyadRisk, DyadRisk.dyad_id == Dyad.id)
-                          .where(Dyad.id == dyad_id)).first()
+    # Plain columns, not an ORM entity: this runs on every poll, and a row is all a poll needs.
+    row = session.execute(select(Dyad.id, Dyad.member_a, Dyad.member_b, Dyad.kind, DyadRisk.assessment_id)
+                          .outerjoin(DyadRisk, DyadRisk.dyad_id == Dyad.id).where(Dyad.id == dyad_id)).first()
     if row is None:
         raise errors.NotFound(f"no events recorded for dyad {dyad_id!r}", field="dyad_id")
-    return row[0], row[1]
+    return row, row.assessment_id
 
 
-def current(session: Session, scorer: Scorer, cache: RiskCache, dyad: Dyad, as_of: date,
+def current(session: Session, scorer: Scorer, cache: RiskCache, dyad: Dyad | Row, as_of: date,
             marker: int | None) -> RiskRead:
     """Risk as of a date from the dyad's stored history; cached until the history or the model changes."""
     key = (dyad.id, as_of, marker, scorer.version)
@@ -140,7 +141,7 @@ def current(session: Session, scorer: Scorer, cache: RiskCache, dyad: Dyad, as_o
     return risk
 
 
-def _risk_read(dyad: Dyad, as_of: date, score: Score, scorer: Scorer, history, marker) -> RiskRead:
+def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, history, marker) -> RiskRead:
     return RiskRead(
         dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
         probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
