@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession, WriteSession
-from app.events import service
+from app.events import service, vocabulary
 from app.events.schemas import MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
 from app.http import cursor_after, json_only, next_cursor
 from app.risk import service as risk_service
@@ -92,4 +92,4 @@ vocabulary_router = APIRouter(prefix="/v1", tags=["events"])
 @vocabulary_router.get("/vocabulary")
 def get_vocabulary() -> dict:
     """The canonical action ladder, weapons, and the ACLED and CAMEO mappings onto them."""
-    return service.vocabulary_table()
+    return vocabulary.table()

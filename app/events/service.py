@@ -5,9 +5,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from functools import lru_cache
 
-from sqlalchemy import Text, cast, delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import errors
@@ -16,7 +15,6 @@ from app.events import dyads as dyad_rules
 from app.events import vocabulary
 from app.events.models import Dyad, Event, EventDyad, EventRevision
 from app.events.schemas import Actor, DyadRef, EventCreate, EventRead, Location
-from app.ml.facts import EventFact
 from app.observability import EVENTS_INGESTED
 
 
@@ -247,21 +245,6 @@ def search(session: Session, *, dyad: str | None, country: str | None, since: da
     return list(session.scalars(stmt))
 
 
-def vocabulary_table() -> dict:
-    return {
-        "actions": [
-            {"name": a.name, "hostility": a.hostility, "hostility_label": vocabulary.HOSTILITY_LABELS[a.hostility],
-             "rung": a.rung, "mid_code": a.mid_code, "deescalation": a.deescalation, "directed": a.directed}
-            for a in vocabulary.ACTIONS.values()
-        ],
-        "weapons": sorted(vocabulary.WEAPONS),
-        "standoff_weapons": sorted(vocabulary.STANDOFF_WEAPONS),
-        "acled": [{"event_type": k[0], "sub_event_type": k[1], "action": v[0], "weapons": list(v[1])}
-                  for k, v in vocabulary.ACLED.items()],
-        "cameo": [{"code_prefix": k, "action": v[0], "weapons": list(v[1])} for k, v in vocabulary.CAMEO.items()],
-    }
-
-
 def to_read(event: Event, event_links: list[tuple[EventDyad, str]], status: str | None = None) -> EventRead:
     actor2 = None
     if event.actor2_kind:
@@ -291,31 +274,3 @@ def read(session: Session, event_id: int, status: str | None = None) -> EventRea
 def read_many(session: Session, events: list[Event]) -> list[EventRead]:
     by_event = links(session, [e.id for e in events])
     return [to_read(e, by_event[e.id]) for e in events]
-
-
-@lru_cache(maxsize=4096)
-def _weapons(stored: str) -> tuple[str, ...]:
-    # Histories repeat a handful of weapon lists; decoding each distinct JSON text once saves a
-    # json.loads per event on every re-assessment.
-    return tuple(json.loads(stored))
-
-
-def facts_by_dyad(session: Session, dyad_ids: Sequence[str]) -> dict[str, list[EventFact]]:
-    """Each dyad's live (unretracted) history, oldest first, as the model sees it."""
-    out: dict[str, list[EventFact]] = {d: [] for d in dyad_ids}
-    if not dyad_ids:
-        return out
-    stmt = (
-        select(EventDyad.dyad_id, EventDyad.initiator, EventDyad.target, Event.occurred_on, Event.action,
-               cast(Event.weapons, Text).label("weapons"), Event.fatalities, Event.civilian_fatalities,
-               Event.retaliation, Event.actor1_country, Event.location_country)
-        .join(Event, Event.id == EventDyad.event_id)
-        .where(EventDyad.dyad_id.in_(dyad_ids), Event.retracted_at.is_(None))
-        .order_by(Event.occurred_on, Event.id)
-    )
-    for r in session.execute(stmt):
-        out[r.dyad_id].append(dyad_rules.make_fact(
-            r.initiator, r.target, occurred_on=r.occurred_on, action=r.action, weapons=_weapons(r.weapons),
-            fatalities=r.fatalities, civilian_fatalities=r.civilian_fatalities, retaliation=r.retaliation,
-            actor1_country=r.actor1_country, location_country=r.location_country))
-    return out

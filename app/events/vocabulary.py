@@ -150,3 +150,19 @@ def action_from_cameo(code: str) -> tuple[Action, tuple[str, ...]] | None:
 def action_from_acled(event_type: str, sub_event_type: str) -> tuple[Action, tuple[str, ...]] | None:
     hit = ACLED.get((event_type, sub_event_type))
     return (ACTIONS[hit[0]], hit[1]) if hit else None
+
+
+def table() -> dict:
+    """Everything above, as served by GET /v1/vocabulary."""
+    return {
+        "actions": [
+            {"name": a.name, "hostility": a.hostility, "hostility_label": HOSTILITY_LABELS[a.hostility],
+             "rung": a.rung, "mid_code": a.mid_code, "deescalation": a.deescalation, "directed": a.directed}
+            for a in ACTIONS.values()
+        ],
+        "weapons": sorted(WEAPONS),
+        "standoff_weapons": sorted(STANDOFF_WEAPONS),
+        "acled": [{"event_type": k[0], "sub_event_type": k[1], "action": v[0], "weapons": list(v[1])}
+                  for k, v in ACLED.items()],
+        "cameo": [{"code_prefix": k, "action": v[0], "weapons": list(v[1])} for k, v in CAMEO.items()],
+    }

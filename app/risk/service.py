@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app import errors
 from app.database import insert_ignore, insert_returning_ids
 from app.events import dyads as dyad_rules
+from app.events import history as event_history
 from app.events import service as event_service
 from app.events.models import Dyad
 from app.ml.scorer import Score, Scorer
@@ -37,7 +38,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     if not since:
         return 0
     dyad_ids = sorted(since)
-    histories = event_service.facts_by_dyad(session, dyad_ids)
+    histories = event_history.facts_by_dyad(session, dyad_ids)
     members = {i: (a, b) for i, a, b in session.execute(
         select(Dyad.id, Dyad.member_a, Dyad.member_b).where(Dyad.id.in_(dyad_ids)))}
     assessed: dict[str, set[date]] = {d: set() for d in dyad_ids}
@@ -133,7 +134,7 @@ def current(session: Session, scorer: Scorer, cache: RiskCache, dyad: Dyad | Row
     hit = cache.get(key)
     if hit is not None:
         return hit
-    history = [f for f in event_service.facts_by_dyad(session, [dyad.id])[dyad.id] if f.occurred_on <= as_of]
+    history = [f for f in event_history.facts_by_dyad(session, [dyad.id])[dyad.id] if f.occurred_on <= as_of]
     with SCORING_SECONDS.time():
         score = scorer.score(history, as_of, scorer.context_for(dyad.member_a, dyad.member_b, as_of))
     risk = _risk_read(dyad, as_of, score, scorer, history, marker)
@@ -162,7 +163,7 @@ def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, c
     known = {d.id: cache.get((d.id, as_of, m, scorer.version)) for d, m in rows}
     missing = [(d, m) for d, m in rows if known[d.id] is None]
     if missing:
-        histories = event_service.facts_by_dyad(session, [d.id for d, _ in missing])
+        histories = event_history.facts_by_dyad(session, [d.id for d, _ in missing])
         items = [([f for f in histories[d.id] if f.occurred_on <= as_of], as_of,
                   scorer.context_for(d.member_a, d.member_b, as_of)) for d, _ in missing]
         with SCORING_SECONDS.time():
