@@ -25,9 +25,10 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
              trigger_event_id: int | None = None) -> int:
     """Assess every dyad whose history the results changed, once per dyad, in the caller's transaction.
 
-    Each dyad is assessed as of its last event and as of the earliest changed date; assessments
-    already stored for later dates are redone, so a back-dated report rewrites the dyad's
-    history as the model would have written it had the report arrived on time.
+    Each dyad is assessed once, as of its last event. When the change reaches back behind
+    assessments already stored (a late report, a correction, a retraction), those are redone
+    and the earliest changed date is assessed too, so the dyad's history reads as the model
+    would have written it had the report arrived on time.
     """
     since: dict[str, date] = {}
     trigger: dict[str, tuple[int, str]] = {}
@@ -50,9 +51,12 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
 
     plan: list[tuple[str, date]] = []
     for dyad_id in dyad_ids:
-        dates = assessed[dyad_id] | {since[dyad_id]}
-        if histories[dyad_id]:
-            dates.add(histories[dyad_id][-1].occurred_on)
+        dates = set(assessed[dyad_id])
+        history = histories[dyad_id]
+        if history and history[-1].occurred_on >= since[dyad_id]:
+            dates.add(history[-1].occurred_on)
+        if assessed[dyad_id] or not dates:
+            dates.add(since[dyad_id])
         plan.extend((dyad_id, d) for d in sorted(dates))
     with SCORING_SECONDS.time():
         scores = scorer.score_many([

@@ -112,9 +112,15 @@ def test_batch_scores_each_dyad_once(client):
     body = client.post("/v1/events/batch", json={"items": items}).json()
     assert body["created"] == 200
     feed = client.get("/v1/assessments", params={"limit": 1000}).json()["items"]
-    # five dyads, each assessed as of its first and its last event date in the batch
+    # five dyads, each assessed once, as of its last event
     assert len({a["dyad_id"] for a in feed}) == 5
-    assert len(feed) == 10
+    assert len(feed) == 5
+    last = {}
+    for item in items:
+        key = "--".join(sorted((item["actor1"]["country"], item["actor2"]["country"])))
+        last[key] = max(last.get(key, ""), item["occurred_on"])
+    assert {a["dyad_id"]: a["as_of"] for a in feed} == last
+    assert {a["event_count"] for a in feed} == {40}
 
 
 def test_dyads_are_ranked_by_current_risk(client):
