@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     bootstrap_api_key: SecretStr | None = None
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     max_batch_items: int = Field(5000, ge=1)
-    page_limit_max: int = Field(1000, ge=1)
     # Apply pending migrations when `escalation serve` starts on the embedded SQLite default.
     auto_migrate: bool = True
 

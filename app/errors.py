@@ -43,10 +43,6 @@ class NotFound(AppError):
     status, code = 404, "not_found"
 
 
-class Conflict(AppError):
-    status, code = 409, "conflict"
-
-
 class Unauthorized(AppError):
     status, code = 401, "unauthorized"
 
@@ -65,10 +61,6 @@ class UnsupportedMediaType(AppError):
 
 class InvalidInput(AppError):
     status, code = 422, "validation_error"
-
-
-class Unavailable(AppError):
-    status, code = 503, "unavailable"
 
 
 def responses(*errors: type[AppError]) -> dict[int | str, dict]:
