@@ -58,13 +58,15 @@ def save(models: dict[str, Any], card: dict, model_dir: Path) -> dict:
     return card
 
 
-def _check_file(model_dir: Path, entry: dict) -> Path:
+def _checked_bytes(model_dir: Path, entry: dict) -> bytes:
+    """The file's bytes, read once and hashed, so what is loaded is exactly what was checked."""
     path = model_dir / entry["file"]
     if not path.is_file():
         raise ArtifactError(f"missing model file {path}")
-    if sha256(path) != entry["sha256"]:
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise ArtifactError(f"{path.name} does not match the SHA-256 in its card: tampered or replaced")
-    return path
+    return data
 
 
 def load(model_dir: Path) -> tuple[dict[str, Any], dict]:
@@ -80,12 +82,12 @@ def load(model_dir: Path) -> tuple[dict[str, Any], dict]:
         raise ArtifactError(f"unreadable model card {card_path}: {exc}") from exc
     if wanted != sklearn.__version__:
         raise ArtifactError(f"model built with scikit-learn {wanted}, running {sklearn.__version__}")
-    _check_file(model_dir, context)
-    path = _check_file(model_dir, artifact)
+    _checked_bytes(model_dir, context)
+    data = _checked_bytes(model_dir, artifact)
     try:
-        models = sio.load(path, trusted=TRUSTED)
+        models = sio.loads(data, trusted=TRUSTED)
     except Exception as exc:  # skops raises several types for untrusted or corrupt content
-        raise ArtifactError(f"cannot load {path.name}: {exc}") from exc
+        raise ArtifactError(f"cannot load {artifact['file']}: {exc}") from exc
     if set(models) != set(card["targets"]):
         raise ArtifactError(f"artifact targets {sorted(models)} differ from card targets {card['targets']}")
     return models, card
