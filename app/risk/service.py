@@ -123,9 +123,11 @@ def resolve_dyad(session: Session, a: str, b: str) -> tuple[Row, int | None]:
 
 def get_dyad(session: Session, dyad_id: str) -> tuple[Row, int | None]:
     """The dyad and its latest assessment's id (which changes whenever its history does), in one query."""
-    # Plain columns, not an ORM entity: this runs on every poll, and a row is all a poll needs.
-    row = session.execute(select(Dyad.id, Dyad.member_a, Dyad.member_b, Dyad.kind, DyadRisk.assessment_id)
-                          .outerjoin(DyadRisk, DyadRisk.dyad_id == Dyad.id).where(Dyad.id == dyad_id)).first()
+    # Core on the session's connection, not an ORM query: this runs on every poll, and a plain
+    # row is all a poll needs.
+    row = session.connection().execute(
+        select(Dyad.id, Dyad.member_a, Dyad.member_b, Dyad.kind, DyadRisk.assessment_id)
+        .outerjoin(DyadRisk, DyadRisk.dyad_id == Dyad.id).where(Dyad.id == dyad_id)).first()
     if row is None:
         raise errors.NotFound(f"no events recorded for dyad {dyad_id!r}", field="dyad_id")
     return row, row.assessment_id
