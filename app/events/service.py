@@ -21,7 +21,7 @@ from app.observability import EVENTS_INGESTED
 @dataclass
 class Ingested:
     event_id: int
-    status: str  # created | unchanged | revised
+    status: str  # created | unchanged | revised | retracted
     # Dyads whose history changed: the event's current dyads plus any it left on revision.
     touched: dict[str, date] = field(default_factory=dict)
 
