@@ -89,7 +89,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if args.format not in registry.FORMATS:
         print(f"unknown import format {args.format!r}; known: {sorted(registry.FORMATS)}", file=sys.stderr)
         return 2
-    if not Path(args.path).is_file():
+    if not Path(args.path).exists():  # a file, or a folder of files (gdelt)
         print(f"no such file: {args.path}", file=sys.stderr)
         return 2
     scorer = load_scorer(settings.model_dir)

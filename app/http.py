@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from app import errors
+from app.events.countries import is_iso3
 
 
 async def json_only(request: Request) -> None:
@@ -12,6 +13,16 @@ async def json_only(request: Request) -> None:
     if ctype != "application/json":
         raise errors.UnsupportedMediaType(f"expected Content-Type application/json, got {ctype or 'none'!r}",
                                           field="content-type")
+
+
+def iso3_param(country: str | None) -> str | None:
+    """A country filter as stored (upper-case ISO3), or a 422: never a LIKE pattern or an unknown code."""
+    if country is None:
+        return None
+    code = country.strip().upper()
+    if not is_iso3(code):
+        raise errors.InvalidInput(f"unknown ISO 3166-1 alpha-3 country code: {country!r}", field="country")
+    return code
 
 
 def cursor_after(cursor: str | None) -> int:

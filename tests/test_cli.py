@@ -39,3 +39,17 @@ def test_import_refuses_unknown_format_and_missing_file(settings, monkeypatch, c
     assert "unknown import format" in capsys.readouterr().err
     assert cli.main(["import", "acled", "/nonexistent.csv"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_import_accepts_a_folder_of_gdelt_exports(settings, monkeypatch, capsys, tmp_path):
+    source = Path(__file__).resolve().parents[1].parent / "shared/data/gdelt2-sample/gdelt2_events_20201113.csv"
+    if not source.is_file():
+        import pytest
+
+        pytest.skip("../shared/data is not beside the checkout")
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    (folder / "part.csv").write_text("".join(source.open(encoding="utf-8").readlines()[:40]), encoding="utf-8")
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    assert cli.main(["import", "gdelt", str(folder)]) == 0
+    assert _count(settings.resolved_database_url, Event) > 0

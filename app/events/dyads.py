@@ -33,7 +33,7 @@ class DyadLink:
 
 def slug(name: str) -> str:
     """Lower-case ASCII words joined by '-'; a name with none (e.g. in Arabic script) gets a stable hash."""
-    words = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80]
+    words = re.sub(r"[^a-z0-9]+", "-", name.lower())[:80].strip("-")
     return words or "x-" + hashlib.sha256(name.strip().encode()).hexdigest()[:12]
 
 

@@ -10,7 +10,7 @@ from app.auth.dependencies import require
 from app.database import ReadSession, WriteSession
 from app.events import service, vocabulary
 from app.events.schemas import MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
-from app.http import cursor_after, json_only, next_cursor
+from app.http import cursor_after, iso3_param, json_only, next_cursor
 from app.risk import service as risk_service
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=errors.responses(*errors.COMMON))
@@ -24,7 +24,7 @@ def post_event(item: EventCreate, request: Request, response: Response,
                session: WriteSession) -> EventRead:
     """Store one event: 201 when new, 200 when re-sent unchanged or revised (see `status`)."""
     result = service.ingest(session, [item])[0]
-    risk_service.reassess(session, request.app.state.scorer, [result], trigger_event_id=result.event_id)
+    risk_service.reassess(session, request.app.state.scorer, [result])
     if result.status != "created":
         response.status_code = status.HTTP_200_OK
     return service.read(session, result.event_id, result.status)
@@ -57,7 +57,7 @@ def list_events(
     limit: int = Query(50, ge=1, le=1000),
 ) -> EventPage:
     """Events in id order, filtered; follow `next_cursor` for more."""
-    events = service.search(session, dyad=dyad, country=country.upper() if country else None, since=since,
+    events = service.search(session, dyad=dyad, country=iso3_param(country), since=since,
                             until=until, include_retracted=include_retracted, after_id=cursor_after(cursor),
                             limit=limit)
     return EventPage(items=service.read_many(session, events), next_cursor=next_cursor(events, limit))
@@ -82,7 +82,7 @@ def list_revisions(event_id: EventId, session: ReadSession) -> list[RevisionRead
 def retract_event(event_id: EventId, request: Request, session: WriteSession) -> EventRead:
     """Retract an event: kept as a tombstone, dropped from its dyads' history, which is re-assessed."""
     result = service.retract(session, event_id)
-    risk_service.reassess(session, request.app.state.scorer, [result], trigger_event_id=event_id)
+    risk_service.reassess(session, request.app.state.scorer, [result])
     return service.read(session, event_id, result.status)
 
 

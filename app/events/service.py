@@ -26,10 +26,6 @@ class Ingested:
     touched: dict[str, date] = field(default_factory=dict)
 
 
-def content_hash(item: EventCreate) -> str:
-    return _payload(item)[1]
-
-
 def _payload(item: EventCreate) -> tuple[dict, str]:
     """The event as JSON-ready data (kept as its revision) and the hash that recognises a re-send."""
     payload = item.model_dump(mode="json")
@@ -99,9 +95,10 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
         existing.update(_load(session, {k for n, k in enumerate(keys) if results[n] is None} - existing.keys()))
         for n, item in enumerate(items):
             if results[n] is None:
-                event, digest = existing[keys[n]], content_hash(item)
+                event, (payload, digest) = existing[keys[n]], _payload(item)
                 same = event.content_hash == digest
-                results[n] = Ingested(event.id, "unchanged") if same else _revise(session, event, item, digest, now)
+                results[n] = (Ingested(event.id, "unchanged") if same
+                              else _revise(session, event, item, payload, digest, now))
     for r in results:
         EVENTS_INGESTED.labels(r.status).inc()
     return results  # type: ignore[return-value]
@@ -148,7 +145,8 @@ def _create(session: Session, items: list[EventCreate], now: datetime) -> list[I
     return [Ingested(i, "created", touched.get(i, {})) for i in ids]
 
 
-def _revise(session: Session, event: Event, item: EventCreate, digest: str, now: datetime) -> Ingested:
+def _revise(session: Session, event: Event, item: EventCreate, payload: dict, digest: str,
+            now: datetime) -> Ingested:
     before = {d: event.occurred_on for d in session.scalars(select(EventDyad.dyad_id).where(EventDyad.event_id == event.id))}
     revision = event.revision + 1
     # A retraction stands: a corrected re-send is recorded as a revision but stays out of history.
@@ -157,7 +155,7 @@ def _revise(session: Session, event: Event, item: EventCreate, digest: str, now:
         **_row(item), revision=revision, content_hash=digest, updated_at=now))
     session.execute(insert(EventRevision).values(
         event_id=event.id, revision=revision, change="revised", content_hash=digest,
-        payload=item.model_dump(mode="json"), recorded_at=now))
+        payload=payload, recorded_at=now))
     session.execute(delete(EventDyad).where(EventDyad.event_id == event.id))
     after = _link(session, [(event.id, item)], now).get(event.id, {})
     # A back-dated or forward-dated correction changes history from the earlier of the two dates.

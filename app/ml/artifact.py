@@ -69,8 +69,8 @@ def _checked_bytes(model_dir: Path, entry: dict) -> bytes:
     return data
 
 
-def load(model_dir: Path) -> tuple[dict[str, Any], dict]:
-    """The per-target estimators and the card, after checking hashes and the scikit-learn version."""
+def load(model_dir: Path) -> tuple[dict[str, Any], dict, dict]:
+    """The per-target estimators, the card and the context table, after checking hashes and versions."""
     card_path = model_dir / CARD
     if not card_path.is_file():
         raise ArtifactError(f"missing model card {card_path}")
@@ -82,7 +82,7 @@ def load(model_dir: Path) -> tuple[dict[str, Any], dict]:
         raise ArtifactError(f"unreadable model card {card_path}: {exc}") from exc
     if wanted != sklearn.__version__:
         raise ArtifactError(f"model built with scikit-learn {wanted}, running {sklearn.__version__}")
-    _checked_bytes(model_dir, context)
+    table = json.loads(_checked_bytes(model_dir, context))
     data = _checked_bytes(model_dir, artifact)
     try:
         models = sio.loads(data, trusted=TRUSTED)
@@ -90,4 +90,4 @@ def load(model_dir: Path) -> tuple[dict[str, Any], dict]:
         raise ArtifactError(f"cannot load {artifact['file']}: {exc}") from exc
     if set(models) != set(card["targets"]):
         raise ArtifactError(f"artifact targets {sorted(models)} differ from card targets {card['targets']}")
-    return models, card
+    return models, card, table

@@ -88,7 +88,3 @@ class ContextTable:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.table, separators=(",", ":")))
-
-    @classmethod
-    def load(cls, path: Path) -> "ContextTable":
-        return cls(json.loads(path.read_text()))

@@ -106,7 +106,7 @@ class Scorer:
 def load_scorer(model_dir: Path | None = None) -> Scorer:
     """The bundled scorer (default <repo>/models); raises artifact.ArtifactError if files are tampered or mismatched."""
     model_dir = model_dir or REPO_ROOT / "models"
-    models, card = artifact.load(model_dir)
+    models, card, table = artifact.load(model_dir)
     if card.get("features") != list(FEATURE_NAMES):
         raise artifact.ArtifactError("the card's feature list differs from app.ml.features.FEATURE_NAMES")
-    return Scorer(models, card, ContextTable.load(model_dir / artifact.CONTEXT))
+    return Scorer(models, card, ContextTable(table))

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession
-from app.http import cursor_after
+from app.http import cursor_after, iso3_param
 from app.risk import service
 from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead
 
@@ -73,7 +73,7 @@ def list_dyads(
     """Dyads ranked by current risk, highest first."""
     offset = cursor_after(cursor)
     items = service.ranked(session, request.app.state.scorer, request.app.state.risk_cache, _today(),
-                           country=country.upper() if country else None, min_level=min_level,
+                           country=iso3_param(country), min_level=min_level,
                            offset=offset, limit=limit)
     return DyadPage(items=items, next_cursor=str(offset + limit) if len(items) == limit else None)
 

@@ -21,8 +21,7 @@ from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
 LEVELS = ("low", "elevated", "high", "critical")
 
 
-def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested],
-             trigger_event_id: int | None = None) -> int:
+def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested]) -> int:
     """Assess every dyad whose history the results changed, once per dyad, in the caller's transaction.
 
     Each dyad is assessed once, as of its last event. When the change reaches back behind
@@ -35,7 +34,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     for r in results:
         for dyad_id, day in r.touched.items():
             since[dyad_id] = min(day, since.get(dyad_id, day))
-            trigger[dyad_id] = (trigger_event_id or r.event_id, r.status)
+            trigger[dyad_id] = (r.event_id, r.status)
     if not since:
         return 0
     dyad_ids = sorted(since)
@@ -197,10 +196,16 @@ def series(session: Session, dyad_id: str, *, include_superseded: bool, after_id
     return list(session.scalars(stmt.order_by(Assessment.id).limit(limit)))
 
 
-def feed(session: Session, after: int, limit: int) -> list[Assessment]:
-    """Assessments after a cursor in id order: writers are serialised, so ids appear in commit order."""
-    return list(session.scalars(select(Assessment).where(Assessment.id > after).order_by(Assessment.id).limit(limit)))
+def feed(session: Session, after: int, limit: int) -> list[Row]:
+    """Assessments after a cursor in id order: writers are serialised, so ids appear in commit order.
+
+    Plain rows on the session's connection: pollers read this often, and ORM objects would only
+    be copied into the response schema.
+    """
+    table = Assessment.__table__
+    return list(session.connection().execute(
+        select(table).where(table.c.id > after).order_by(table.c.id).limit(limit)))
 
 
-def to_read(rows: list[Assessment]) -> list[AssessmentRead]:
-    return [AssessmentRead.model_validate(r) for r in rows]
+def to_read(rows: list[Assessment] | list[Row]) -> list[AssessmentRead]:
+    return [AssessmentRead.model_validate(r._mapping if isinstance(r, Row) else r) for r in rows]

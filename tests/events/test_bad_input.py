@@ -107,3 +107,11 @@ def test_nul_characters_are_rejected_not_stored(client):
     r = client.get("/v1/events", params={"dyad": "IRN\x00PAK"})
     assert r.status_code == 422 and r.json()["field"] == "query"
     assert _stored(client) == 0
+
+
+def test_country_filters_take_iso3_codes_only(client):
+    client.post("/v1/events", json=IRAN_STRIKE)
+    for path in ("/v1/events", "/v1/dyads"):
+        r = client.get(path, params={"country": "%%%"})
+        assert r.status_code == 422 and r.json()["field"] == "country"
+    assert [d["id"] for d in client.get("/v1/dyads", params={"country": "pak"}).json()["items"]] == ["IRN--PAK"]
