@@ -137,14 +137,25 @@ ReadSession = Annotated[Session, Depends(get_session, scope="function")]
 WriteSession = Annotated[Session, Depends(get_write_session, scope="function")]
 
 
-def insert_ignore(session: Session, model: type[Base], rows: list[dict]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on either backend."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+def _dialect_insert(session: Session, model: type[Base]):
+    if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    session.execute(dialect_insert(model.__table__).on_conflict_do_nothing(), rows)
+    return dialect_insert(model.__table__)
+
+
+def insert_ignore(session: Session, model: type[Base], rows: list[dict]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on either backend."""
+    session.execute(_dialect_insert(session, model).on_conflict_do_nothing(), rows)
+
+
+def upsert(session: Session, model: type[Base], rows: list[dict], *, key: str) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE with the new values, on either backend."""
+    stmt = _dialect_insert(session, model)
+    stmt = stmt.on_conflict_do_update(index_elements=[key],
+                                      set_={c: stmt.excluded[c] for c in rows[0] if c != key})
+    session.execute(stmt, rows)
 
 
 def insert_returning_ids(session: Session, model, rows: list[dict], *, key, columns) -> list[int]:

@@ -1,13 +1,14 @@
 """Assessing dyads when their history changes, and answering risk questions. Services flush, never commit."""
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from app import errors
-from app.database import insert_ignore, insert_returning_ids
+from app.database import insert_returning_ids, upsert
 from app.events import dyads as dyad_rules
 from app.events import history as event_history
 from app.events import service as event_service
@@ -65,7 +66,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     now = datetime.now(timezone.utc)
     rows = []
     for (dyad_id, as_of), score in zip(plan, scores):
-        informed = [f for f in histories[dyad_id] if f.occurred_on <= as_of]
+        informed = _upto(histories[dyad_id], as_of)
         event_id, status = trigger[dyad_id]
         # A date assessed before, and now redone because an earlier event changed, is "backdated".
         reason = "backdated" if as_of in assessed[dyad_id] and as_of > since[dyad_id] else status
@@ -100,8 +101,7 @@ def _point_at_latest(session: Session, rows: list[dict], ids: list[int], now: da
             latest[row["dyad_id"]] = (row, i)
     values = [{"dyad_id": d, "assessment_id": i, "probability": r["probability"], "level": r["level"],
                "last_event_on": r["last_event_on"], "updated_at": now} for d, (r, i) in latest.items()]
-    insert_ignore(session, DyadRisk, values)
-    session.execute(update(DyadRisk), values)  # ORM bulk UPDATE by primary key: one executemany
+    upsert(session, DyadRisk, values, key="dyad_id")
 
 
 def _member(text: str) -> str:
@@ -132,19 +132,33 @@ def get_dyad(session: Session, dyad_id: str) -> tuple[Row, int | None]:
     return row, row.assessment_id
 
 
+def _upto(history: list, as_of: date) -> list:
+    """The facts on or before `as_of` of a history sorted by date."""
+    return history[:bisect_right(history, as_of, key=lambda f: f.occurred_on)]
+
+
 def current(session: Session, scorer: Scorer, cache: RiskCache, dyad: Dyad | Row, as_of: date,
             marker: int | None) -> RiskRead:
     """Risk as of a date from the dyad's stored history; cached until the history or the model changes."""
-    key = (dyad.id, as_of, marker, scorer.version)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    history = [f for f in event_history.facts_by_dyad(session, [dyad.id])[dyad.id] if f.occurred_on <= as_of]
-    with SCORING_SECONDS.time():
-        score = scorer.score(history, as_of, scorer.context_for(dyad.member_a, dyad.member_b, as_of))
-    risk = _risk_read(dyad, as_of, score, scorer, history, marker)
-    cache.put(key, risk)
-    return risk
+    return _current_many(session, scorer, cache, [(dyad, marker)], as_of)[0]
+
+
+def _current_many(session: Session, scorer: Scorer, cache: RiskCache, dyads: list[tuple[Dyad | Row, int | None]],
+                  as_of: date) -> list[RiskRead]:
+    """Risk of many dyads as of a date: cached answers where the key (history version, model) matches,
+    the rest scored in one batch."""
+    known = {d.id: cache.get((d.id, as_of, m, scorer.version)) for d, m in dyads}
+    missing = [(d, m) for d, m in dyads if known[d.id] is None]
+    if missing:
+        histories = event_history.facts_by_dyad(session, [d.id for d, _ in missing])
+        items = [(_upto(histories[d.id], as_of), as_of, scorer.context_for(d.member_a, d.member_b, as_of))
+                 for d, _ in missing]
+        with SCORING_SECONDS.time():
+            scores = scorer.score_many(items)
+        for (d, m), (history, _, _), score in zip(missing, items, scores):
+            known[d.id] = _risk_read(d, as_of, score, scorer, history, m)
+            cache.put((d.id, as_of, m, scorer.version), known[d.id])
+    return [known[d.id] for d, _ in dyads]
 
 
 def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, history, marker) -> RiskRead:
@@ -164,19 +178,8 @@ def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, c
     if country:
         stmt = stmt.where((Dyad.member_a == country) | (Dyad.member_b == country)
                           | Dyad.member_a.endswith(f":{country}") | Dyad.member_b.endswith(f":{country}"))
-    rows = list(session.execute(stmt))
-    known = {d.id: cache.get((d.id, as_of, m, scorer.version)) for d, m in rows}
-    missing = [(d, m) for d, m in rows if known[d.id] is None]
-    if missing:
-        histories = event_history.facts_by_dyad(session, [d.id for d, _ in missing])
-        items = [([f for f in histories[d.id] if f.occurred_on <= as_of], as_of,
-                  scorer.context_for(d.member_a, d.member_b, as_of)) for d, _ in missing]
-        with SCORING_SECONDS.time():
-            scores = scorer.score_many(items)
-        for (d, m), (history, _, _), score in zip(missing, items, scores):
-            known[d.id] = _risk_read(d, as_of, score, scorer, history, m)
-            cache.put((d.id, as_of, m, scorer.version), known[d.id])
-    risks = [(d, known[d.id]) for d, _ in rows]
+    rows = [(d, m) for d, m in session.execute(stmt)]
+    risks = list(zip((d for d, _ in rows), _current_many(session, scorer, cache, rows, as_of)))
     if min_level:
         floor = LEVELS.index(min_level)
         risks = [(d, r) for d, r in risks if LEVELS.index(r.level) >= floor]
