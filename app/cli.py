@@ -114,10 +114,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _passthrough(module: str):
+    """Hand the remaining arguments to the module's own parser (`escalation train --data-dir D`)."""
+
     def run(args: argparse.Namespace, _settings: Settings) -> int:
         import importlib
 
-        return importlib.import_module(module).main(args.rest)
+        rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+        return importlib.import_module(module).main(rest)
 
     return run
 
@@ -148,17 +151,20 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--batch-size", type=int, default=1000)
     i.set_defaults(run=cmd_import)
     for name, module in (("train", "app.ml.train"), ("evaluate", "app.ml.evaluate")):
-        t = sub.add_parser(name, help=f"{name} the escalation model (options: escalation {name} -- --help)",
+        t = sub.add_parser(name, help=f"{name} the escalation model (options: escalation {name} --help)",
                            add_help=False)
-        t.add_argument("rest", nargs=argparse.REMAINDER)
-        t.set_defaults(run=_passthrough(module))
+        t.set_defaults(run=_passthrough(module), passthrough=True)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)  # readiness probes ask it often
-    args = parser().parse_args(argv)
+    p = parser()
+    args, rest = p.parse_known_args(argv)
+    if rest and not getattr(args, "passthrough", False):
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     return args.run(args, get_settings())
 
 

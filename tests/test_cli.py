@@ -53,3 +53,15 @@ def test_import_accepts_a_folder_of_gdelt_exports(settings, monkeypatch, capsys,
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     assert cli.main(["import", "gdelt", str(folder)]) == 0
     assert _count(settings.resolved_database_url, Event) > 0
+
+
+def test_train_and_evaluate_take_their_own_options(capsys):
+    import pytest
+
+    for command in (["evaluate", "--help"], ["train", "--", "--help"]):
+        with pytest.raises(SystemExit) as stop:
+            cli.main(command)
+        assert stop.value.code == 0
+        assert f"usage: {command[0]}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--bogus"])
