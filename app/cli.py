@@ -22,20 +22,29 @@ def _is_loopback(host: str) -> bool:
 
 
 def _sessions(settings: Settings):
+    """Write sessions on a database at the migrations' head: the embedded one is migrated here."""
+    from alembic.runtime.migration import MigrationContext
+
+    from app import migrate
     from app.database import make_engine, make_sessionmaker
 
-    return make_sessionmaker(make_engine(settings.resolved_database_url), writer=True)
+    url = settings.resolved_database_url
+    if settings.is_embedded and settings.auto_migrate:
+        migrate.upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != set(migrate.heads()):
+        raise SystemExit(f"the database at {engine.url!r} is not at the migrations' head: run `escalation migrate`")
+    return make_sessionmaker(engine, writer=True)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app import migrate
     from app.auth.service import KeyRing
 
     settings = settings.model_copy(update={"host": args.host, "port": args.port})
-    if settings.is_embedded and settings.auto_migrate:
-        migrate.upgrade(settings.resolved_database_url)
     secret = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     if KeyRing(_sessions(settings), secret).open and not _is_loopback(args.host):
         print(f"refusing to serve on {args.host} with no API key: create one with `escalation keys create`"

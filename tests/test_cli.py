@@ -65,3 +65,12 @@ def test_train_and_evaluate_take_their_own_options(capsys):
         assert f"usage: {command[0]}" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         cli.main(["serve", "--bogus"])
+
+
+def test_import_into_a_fresh_embedded_database_migrates_it_first(monkeypatch, tmp_path):
+    from app.config import Settings
+
+    fresh = Settings(data_dir=tmp_path / "fresh")
+    monkeypatch.setattr(cli, "get_settings", lambda: fresh)
+    assert cli.main(["import", "acled", str(FIXTURE)]) == 0
+    assert _count(fresh.resolved_database_url, Event) > 0
