@@ -59,6 +59,12 @@ def dyad_id(a: str, b: str) -> str:
     return SEPARATOR.join(sorted((a, b)))
 
 
+def members(dyad: str) -> tuple[str, str]:
+    """The two member ids of a dyad id (slugs never hold the separator)."""
+    a, b = dyad.split(SEPARATOR)
+    return a, b
+
+
 def _link(initiator: str, target: str, territorial: bool) -> DyadLink:
     a, b = sorted((initiator, target))
     return DyadLink(dyad_id(a, b), a, b, dyad_kind(a, b), initiator, target, territorial)

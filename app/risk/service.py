@@ -13,13 +13,14 @@ from app.events import dyads as dyad_rules
 from app.events import history as event_history
 from app.events import service as event_service
 from app.events.models import Dyad
+from app.ml.scorer import LEVELS as SCORER_LEVELS
 from app.ml.scorer import Score, Scorer
 from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk.cache import RiskCache
 from app.risk.models import Assessment, DyadRisk
 from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
 
-LEVELS = ("low", "elevated", "high", "critical")
+LEVELS = ("low", *SCORER_LEVELS)
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested]) -> int:
@@ -40,8 +41,6 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         return 0
     dyad_ids = sorted(since)
     histories = event_history.facts_by_dyad(session, dyad_ids)
-    members = {i: (a, b) for i, a, b in session.execute(
-        select(Dyad.id, Dyad.member_a, Dyad.member_b).where(Dyad.id.in_(dyad_ids)))}
     assessed: dict[str, set[date]] = {d: set() for d in dyad_ids}
     stmt = (select(Assessment.dyad_id, Assessment.as_of)
             .where(Assessment.dyad_id.in_(dyad_ids), Assessment.as_of >= min(since.values())).distinct())
@@ -60,7 +59,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         plan.extend((dyad_id, d) for d in sorted(dates))
     with SCORING_SECONDS.time():
         scores = scorer.score_many([
-            (histories[d], as_of, scorer.context_for(*members[d], as_of)) for d, as_of in plan
+            (histories[d], as_of, scorer.context_for(*dyad_rules.members(d), as_of)) for d, as_of in plan
         ])
 
     now = datetime.now(timezone.utc)
