@@ -9,9 +9,15 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.events.schemas import ContractError
-
 log = logging.getLogger("escalation.errors")
+
+
+class ContractError(ValueError):
+    """A rule spanning several fields, raised inside validation and reported against the field it names."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 class FieldProblem(BaseModel):
@@ -73,6 +79,7 @@ COMMON = (InvalidInput, Unauthorized, Forbidden)
 
 
 def field_path(loc: tuple | list, error: dict | None = None) -> str:
+    """The dotted path of the field a pydantic error is about, naming a cross-field rule's own field."""
     parts = [str(p) for p in loc if p not in ("body",)]
     ctx = (error or {}).get("ctx") or {}
     if isinstance(ctx.get("error"), ContractError):

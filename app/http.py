@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from app import errors
-from app.events.countries import is_iso3
+from app.countries import is_iso3
 
 
 async def json_only(request: Request) -> None:

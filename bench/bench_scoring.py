@@ -11,7 +11,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.ml.facts import DYAD_KINDS, DyadContext, EventFact  # noqa: E402
+from app.events.facts import DYAD_KINDS, DyadContext, EventFact  # noqa: E402
 from app.ml.features import build_matrix  # noqa: E402
 from app.ml.scorer import load_scorer  # noqa: E402
 

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from app.events import vocabulary
 from app.events.schemas import Actor, ActorKind, EventCreate
-from app.ml.facts import EventFact
+from app.events.facts import EventFact
 
 SEPARATOR = "--"
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.events import dyads as dyad_rules
 from app.events.models import Event, EventDyad
-from app.ml.facts import EventFact
+from app.events.facts import EventFact
 
 
 @lru_cache(maxsize=4096)

@@ -6,20 +6,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.errors import ContractError
 from app.events import vocabulary
-from app.events.countries import is_iso3
+from app.countries import is_iso3
 
 MAX_ID = 2**63 - 1  # ids are BIGINT
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
-
-
-class ContractError(ValueError):
-    """A rule spanning several fields, reported against the field it names."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 class ActorKind(StrEnum):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pycountry
 
 from app.events import vocabulary
-from app.events.countries import is_iso3
+from app.countries import is_iso3
 from app.importers.registry import Skipped, checked, events_only
 
 SOURCE = "gdelt"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from app.events.schemas import ContractError, EventCreate
+from app.errors import field_path
+from app.events.schemas import EventCreate
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +53,8 @@ def checked(event: dict, where: str) -> dict | Skipped:
         EventCreate.model_validate(event)
     except ValidationError as exc:
         first = exc.errors()[0]
-        # Cross-field rules raise ContractError, which pydantic reports at the model level.
-        error = first.get("ctx", {}).get("error")
-        field = error.field if isinstance(error, ContractError) else ".".join(map(str, first["loc"]))
-        return Skipped(f"invalid {field or 'event'}", f"{where}: {first['msg']}")
+        field = field_path(first.get("loc", ()), first)
+        return Skipped(f"invalid {field if field != 'body' else 'event'}", f"{where}: {first['msg']}")
     return event
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from app.events.dyads import dyad_kind
 from app.importers.crosswalk import cow_to_iso3
-from app.ml.facts import DyadContext
+from app.events.facts import DyadContext
 
 Spell = tuple[int, int | None]  # first year, last year (None: ongoing)
 

@@ -19,7 +19,7 @@ from app.events.dyads import facts_for
 from app.events.schemas import EventCreate
 from app.importers import mie, ucdp_ged
 from app.ml.context import ContextTable
-from app.ml.facts import EventFact
+from app.events.facts import EventFact
 from app.ml.features import History, build_matrix
 from app.ml.labels import HORIZON, TARGETS, label_matrix
 

@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 
-from app.ml.facts import DYAD_KINDS, DyadContext, EventFact
+from app.events.facts import DYAD_KINDS, DyadContext, EventFact
 
 RESPONSE_WINDOW = 30  # days within which a strike back counts as a response
 NEVER = 3650  # days since the last event for a dyad with none (beyond the 730-day decay samples)

@@ -13,7 +13,7 @@ from datetime import date
 
 import numpy as np
 
-from app.ml.facts import EventFact
+from app.events.facts import EventFact
 from app.ml.features import History
 
 HORIZON = 30

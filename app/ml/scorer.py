@@ -12,7 +12,7 @@ from threadpoolctl import ThreadpoolController
 from app.config import REPO_ROOT
 from app.ml import artifact
 from app.ml.context import ContextTable
-from app.ml.facts import DyadContext, EventFact
+from app.events.facts import DyadContext, EventFact
 from app.ml.features import FEATURE_NAMES, build_matrix
 
 TOP_DRIVERS = 5

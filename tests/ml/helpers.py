@@ -4,7 +4,7 @@ from datetime import date
 
 from app.events.dyads import facts_for
 from app.events.schemas import EventCreate
-from app.ml.facts import EventFact
+from app.events.facts import EventFact
 
 
 def seed_events() -> list[EventCreate]:

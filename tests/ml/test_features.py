@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from app.ml.facts import DyadContext
+from app.events.facts import DyadContext
 from app.ml.features import FEATURE_NAMES, INDEX, NEVER, build_features, build_matrix
 from tests.ml.helpers import fact
 

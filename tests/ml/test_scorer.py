@@ -7,7 +7,7 @@ import pytest
 
 from app.events.dyads import facts_for, make_fact, occurred_day
 from app.events.schemas import EventCreate
-from app.ml.facts import DyadContext
+from app.events.facts import DyadContext
 from app.ml.features import FEATURE_NAMES, build_features, build_matrix
 from app.ml.scorer import TOP_DRIVERS, Scorer
 from tests.ml.helpers import fact, seed_events
