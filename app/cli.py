@@ -89,11 +89,10 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from pydantic import ValidationError
 
-    from app.events import service as event_service
     from app.events.schemas import EventCreate
     from app.importers import registry
     from app.ml.scorer import load_scorer
-    from app.risk import service as risk_service
+    from app.risk import flow
 
     if args.format not in registry.FORMATS:
         print(f"unknown import format {args.format!r}; known: {sorted(registry.FORMATS)}", file=sys.stderr)
@@ -114,8 +113,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         # One transaction per batch: its events and their assessments commit together.
         with factory.begin() as session:
-            results = event_service.ingest(session, items)
-            assessed = risk_service.reassess(session, scorer, results)
+            assessed = flow.ingest(session, scorer, items).assessed
         total += len(items)
         print(f"{total} events stored, {assessed} assessments in the last batch", flush=True)
     print(f"imported {result.imported} events; skipped {sum(result.skipped.values())}: {dict(result.skipped)}")

@@ -84,19 +84,20 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    event.listen(engine, "begin", _postgres_begin)
-    return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-WRITER_LOCK = 7_253_001  # an arbitrary, fixed advisory-lock key for "one writer at a time"
+FEED_LOCK = 7_253_001  # an arbitrary, fixed advisory-lock key: "one transaction appends to the feed at a time"
 
 
-def _postgres_begin(conn) -> None:
-    # Writers run one at a time, as on SQLite: ids then follow commit order, so the change feed
-    # never shows a later id before an earlier one commits, and idempotency checks cannot race.
-    if conn.get_execution_options().get("writer"):
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+def feed_lock(session: Session) -> None:
+    """Hold the feed's append lock until commit, so rows appended after it take ids in commit order.
+
+    Taken last, after all other locks and just before the appended rows are inserted: writers
+    overlap in everything else. SQLite serialises writers at BEGIN IMMEDIATE already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK)))
 
 
 def make_sessionmaker(engine: Engine, *, writer: bool = False) -> sessionmaker[Session]:
@@ -158,14 +159,14 @@ def upsert(session: Session, model: type[Base], rows: list[dict], *, key: str) -
     session.execute(stmt, rows)
 
 
-def insert_returning_ids(session: Session, model, rows: list[dict], *, key, columns) -> list[int]:
-    """Bulk INSERT, then the new ids in the order of `rows`, matched by a unique key.
+def insert_new(session: Session, model: type[Base], rows: list[dict], *, key: list[str]) -> dict[tuple, int]:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING: the new rows' ids by key.
 
-    Writers are serialised (see WRITER_LOCK), so every row above the previous maximum id is
-    ours. This keeps the INSERT a single executemany on both backends, where RETURNING with a
-    guaranteed order would make SQLite insert row by row.
+    A row another transaction inserted first (its commit is awaited) is left out of the answer:
+    the caller treats it as existing. Concurrent writers make the "ids above the old maximum"
+    trick unsafe, hence RETURNING.
     """
-    before = session.scalar(select(func.coalesce(func.max(model.id), 0)))
-    session.execute(insert(model.__table__), rows)
-    found = {tuple(r[1:]): r[0] for r in session.execute(select(model.id, *columns).where(model.id > before))}
-    return [found[key(r)] for r in rows]
+    table = model.__table__
+    stmt = _dialect_insert(session, model).on_conflict_do_nothing(index_elements=key)
+    stmt = stmt.returning(table.c.id, *(table.c[k] for k in key))
+    return {tuple(r[1:]): r[0] for r in session.execute(stmt, rows)}
