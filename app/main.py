@@ -16,6 +16,7 @@ from app.health.router import router as health_router
 from app.http import BodyLimit
 from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import RiskCache
+from app.risk.freshness import FeedHead
 from app.risk.router import router as risk_router
 
 log = logging.getLogger("escalation")
@@ -36,10 +37,13 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.keyring = KeyRing(app.state.sessionmaker, secret)
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
+        app.state.answers = RiskCache()  # serialised poll answers, checked against the feed head
+        app.state.feed_head = FeedHead(settings.resolved_database_url)
         log.info("model %s loaded from %s", app.state.scorer.version, settings.model_dir)
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
         yield
+        await app.state.feed_head.close()
         engine.dispose()
 
     app = FastAPI(

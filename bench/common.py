@@ -16,6 +16,8 @@ from app import migrate  # noqa: E402
 from tests.servers import server  # noqa: E402,F401  (re-exported for the benchmarks)
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The benchmark's own database, named after the one BENCH_PG_URL points at (test_speed -> test_speed_bench).
+BENCH_DB = PG_ADMIN_URL.rsplit("/", 1)[1] + "_bench"
 COUNTRIES = ["IRN", "PAK", "IND", "AFG", "RUS", "UKR", "ISR", "LBN", "SYR", "TUR", "ARM", "AZE", "CHN", "TWN",
              "PRK", "KOR", "SAU", "YEM", "ETH", "ERI", "SDN", "SSD", "COD", "RWA", "VEN", "COL"]
 
@@ -26,10 +28,10 @@ def fresh_databases() -> dict[str, str]:
     try:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS escalation_bench WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE escalation_bench"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {BENCH_DB}"))
         admin.dispose()
-        urls["postgresql"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/escalation_bench"
+        urls["postgresql"] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DB}"
     except Exception as exc:  # report, and still measure SQLite
         print(f"PostgreSQL unavailable ({type(exc).__name__}); measuring SQLite only")
     for url in urls.values():

@@ -9,8 +9,8 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("/live")
-def live() -> dict:
-    """The process is up."""
+async def live() -> dict:
+    """The process is up (on the event loop: no thread, no database)."""
     return {"status": "ok"}
 
 

@@ -102,12 +102,12 @@ def _member(text: str) -> str:
     return f"{kind.lower()}:{rest.upper()}" if kind else rest.upper()
 
 
-def resolve_dyad(session: Session, a: str, b: str) -> tuple[Row, int | None]:
-    """The dyad of two member ids in either order (ISO3 codes for states)."""
+def dyad_of(a: str, b: str) -> str:
+    """The dyad id of two member ids in either order (ISO3 codes for states)."""
     members = [_member(m) for m in (a, b)]
     if members[0] == members[1]:
         raise errors.InvalidInput("a and b must differ", field="b")
-    return get_dyad(session, dyad_rules.dyad_id(*members))
+    return dyad_rules.dyad_id(*members)
 
 
 def get_dyad(session: Session, dyad_id: str) -> tuple[Row, int | None]:
