@@ -3,6 +3,7 @@
 import argparse
 import ipaddress
 import logging
+import os
 import sys
 from itertools import islice
 from pathlib import Path
@@ -44,7 +45,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.auth.service import KeyRing
 
-    settings = settings.model_copy(update={"host": args.host, "port": args.port})
+    settings = settings.model_copy(update={"host": args.host, "port": args.port, "workers": args.workers})
     secret = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
     if KeyRing(_sessions(settings), secret).open and not _is_loopback(args.host):
         print(f"refusing to serve on {args.host} with no API key: create one with `escalation keys create`"
@@ -52,8 +53,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from app.main import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=settings.log_level,
-                workers=1, access_log=False)
+    options = dict(host=args.host, port=args.port, log_level=settings.log_level, access_log=False)
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # Several processes: uvicorn spawns and supervises them; each builds the app from the environment.
+    from app import observability
+
+    os.environ.update(ESCALATION_HOST=args.host, ESCALATION_PORT=str(args.port))
+    with observability.multiprocess_dir():
+        uvicorn.run("app.main:create_app", factory=True, workers=settings.workers, **options)
     return 0
 
 
@@ -138,6 +147,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the HTTP service (migrates the embedded SQLite database first)")
     s.add_argument("--host", default=get_settings().host)
     s.add_argument("--port", type=int, default=get_settings().port)
+    s.add_argument("--workers", type=int, default=get_settings().workers,
+                   help="worker processes (default 1; ESCALATION_WORKERS); share one database")
     s.set_defaults(run=cmd_serve)
     m = sub.add_parser("migrate", help="apply Alembic migrations (default: to head)")
     m.add_argument("revision", nargs="?", default="head")

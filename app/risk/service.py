@@ -74,9 +74,14 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
 
 def lock_dyads(session: Session, dyad_ids: Sequence[str]) -> None:
     """Writers on the same dyads take turns from here to commit (row locks, in id order: no deadlock);
-    writers on other dyads run alongside. SQLite has one writer at a time anyway."""
+    writers on other dyads run alongside. SQLite has one writer at a time anyway.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key checks of rows that reference a dyad take
+    KEY SHARE locks on it, which FOR UPDATE would wait on (and deadlock with).
+    """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Dyad.id).where(Dyad.id.in_(dyad_ids)).order_by(Dyad.id).with_for_update())
+        session.execute(select(Dyad.id).where(Dyad.id.in_(dyad_ids)).order_by(Dyad.id)
+                        .with_for_update(key_share=True))
 
 
 def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reason, window, now) -> dict:
