@@ -39,14 +39,16 @@ def fresh_databases() -> dict[str, str]:
     return urls
 
 
-def events(n: int, *, tag: str, seed: int = 0, period: int = 0) -> list[dict]:
-    """n distinct valid events over ~300 state dyads, dated within the 30 days of `period` (0 = Jan 2015).
+def events(n: int, *, tag: str, seed: int = 0, period: int = 0, span_days: int = 30,
+           first: date | None = None) -> list[dict]:
+    """n distinct valid events over ~300 state dyads, dated within `span_days` from the start of
+    `period` (30-day steps from Jan 2010) or from `first`.
 
-    Successive periods make a time-ordered stream, as live reporting is; see bench_ingest.py
-    for the cost of back-dated reports.
+    Successive periods make a time-ordered stream, as live reporting is; a long span with a
+    shuffled order is a backfill of an export (ACLED's arrive newest first).
     """
     rng = random.Random(seed)
-    first = date(2015, 1, 1) + timedelta(days=30 * period)
+    first = first or date(2010, 1, 1) + timedelta(days=30 * period)
     out = []
     for i in range(n):
         a, b = rng.sample(COUNTRIES, 2)
@@ -54,7 +56,7 @@ def events(n: int, *, tag: str, seed: int = 0, period: int = 0) -> list[dict]:
         fatalities = rng.choice([0, 0, 0, 1, 2, 5, 12])
         out.append({
             "source": "bench", "source_event_id": f"{tag}-{i}",
-            "occurred_on": (first + timedelta(days=rng.randrange(30))).isoformat(),
+            "occurred_on": (first + timedelta(days=rng.randrange(span_days))).isoformat(),
             "actor1": {"name": a, "country": a, "kind": "state"},
             "actor2": {"name": b, "country": b, "kind": "state"},
             "location": {"country": b}, "action": action, "fatalities": fatalities,

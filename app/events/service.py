@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import errors
-from app.database import insert_ignore, insert_new
+from app.database import insert_ignore, insert_new, written_here
 from app.events import dyads as dyad_rules
 from app.events import vocabulary
 from app.events.models import Dyad, Event, EventDyad, EventRevision
@@ -83,17 +83,19 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
     _check_responds_to(session, items, field_prefix)
     _add_dyads(session, items, now)
     keys = [(i.source, i.source_event_id) for i in items]
-    existing = _load(session, set(keys))
+    # New keys are inserted before any existing event is locked, and both in key order: writers
+    # that share keys then wait on each other in one order and cannot deadlock.
+    known = _load(session, set(keys), lock=False).keys()
     first_new: dict[tuple[str, str], int] = {}
     for n, key in enumerate(keys):
-        if key not in existing and key not in first_new:
+        if key not in known and key not in first_new:
             first_new[key] = n
     results: list[Ingested | None] = [None] * len(items)
     created = _create(session, [items[n] for n in first_new.values()], now)
     for key, n in first_new.items():
         results[n] = created.get(key)  # absent: a concurrent writer created it first
     if None in results:
-        existing.update(_load(session, {k for n, k in enumerate(keys) if results[n] is None} - existing.keys()))
+        existing = _load(session, {k for n, k in enumerate(keys) if results[n] is None}, lock=True)
         for n, item in enumerate(items):
             if results[n] is None:
                 event, (payload, digest) = existing[keys[n]], _payload(item)
@@ -115,18 +117,35 @@ def _add_dyads(session: Session, items: Sequence[EventCreate], now: datetime) ->
         insert_ignore(session, Dyad, [rows[d] for d in sorted(rows)])
 
 
-def _load(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]:
+def _load(session: Session, keys: set[tuple[str, str]], *, lock: bool) -> dict[tuple[str, str], Event]:
     found: dict[tuple[str, str], Event] = {}
     by_source: dict[str, list[str]] = {}
     for source, source_event_id in sorted(keys):
         by_source.setdefault(source, []).append(source_event_id)
     # One source at a time: PostgreSQL plans a row-value IN list as a scan, but this as an index lookup.
-    # Row locks, taken in key order, make a concurrent revision of the same event wait for ours.
+    # Row locks, taken in key order, make a concurrent revision of the same event wait for ours; NO KEY
+    # UPDATE so that foreign-key checks of rows referencing the event (responds_to) do not wait on it.
     for source, ids in by_source.items():
         for chunk in _chunks(ids, 1000):
-            stmt = (select(Event).where(Event.source == source, Event.source_event_id.in_(chunk))
-                    .order_by(Event.source_event_id).with_for_update())
+            stmt = select(Event).where(Event.source == source, Event.source_event_id.in_(chunk))
+            if lock:
+                stmt = (stmt.order_by(Event.source_event_id).with_for_update(key_share=True)
+                        .execution_options(populate_existing=True))
             found.update({(e.source, e.source_event_id): e for e in session.scalars(stmt)})
+    return found
+
+
+def _ids_written_here(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Ids of the events with these keys that this transaction created (not a concurrent writer)."""
+    by_source: dict[str, list[str]] = {}
+    for source, source_event_id in keys:
+        by_source.setdefault(source, []).append(source_event_id)
+    found = {}
+    for source, ids in by_source.items():
+        for chunk in _chunks(ids, 1000):
+            stmt = select(Event.id, Event.source_event_id).where(
+                Event.source == source, Event.source_event_id.in_(chunk), written_here(session, "event"))
+            found.update({(source, k): i for i, k in session.execute(stmt)})
     return found
 
 
@@ -148,7 +167,8 @@ def _create(session: Session, items: list[EventCreate], now: datetime) -> dict[t
         payloads.append(payload)
     # Key order: two writers creating overlapping keys wait on each other in one order.
     order = sorted(range(len(rows)), key=lambda n: (rows[n]["source"], rows[n]["source_event_id"]))
-    ids = insert_new(session, Event, [rows[n] for n in order], key=["source", "source_event_id"])
+    insert_new(session, Event, [rows[n] for n in order], key=["source", "source_event_id"])
+    ids = _ids_written_here(session, [(r["source"], r["source_event_id"]) for r in rows])
     made = [(ids[key], item, payload, digest)
             for item, payload, digest, key in ((items[n], payloads[n], rows[n]["content_hash"],
                                                 (rows[n]["source"], rows[n]["source_event_id"])) for n in order)
@@ -217,7 +237,7 @@ def retract(session: Session, event_id: int, now: datetime | None = None) -> Ing
 
 
 def get(session: Session, event_id: int, for_update: bool = False) -> Event:
-    event = session.get(Event, event_id, with_for_update=for_update)
+    event = session.get(Event, event_id, with_for_update={"key_share": True} if for_update else None)
     if event is None:
         raise errors.NotFound(f"no event with id {event_id}", field="id")
     return event
