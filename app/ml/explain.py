@@ -131,10 +131,10 @@ def drivers(facts: Sequence[EventFact], as_of: date, ctx: DyadContext, x: dict[s
     for theme, features in THEMES.items():
         total = sum(contributions[f] for f in features)
         text, evidence = texts[theme]
-        effect = "raises" if total > 0 else "lowers"
+        effect = "raises the risk" if total > 0 else "lowers the risk" if total < 0 else "has no effect"
         out.append({
-            "theme": theme, "contribution": total, "label": f"{text}; this {effect} the risk",
+            "theme": theme, "contribution": total, "label": f"{text}; this {effect}",
             "facts": evidence, "features": {f: x[f] for f in features},
         })
-    out.sort(key=lambda d: -abs(d["contribution"]))
+    out.sort(key=lambda d: -abs(d["contribution"]))  # stable: equal themes keep THEMES order
     return out[:top]

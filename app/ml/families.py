@@ -9,6 +9,7 @@ Both are calibrated with Platt scaling (sigmoid) on the validation period. Platt
 affine in log-odds, so the calibrated log-odds of the additive model are still a sum of terms.
 """
 
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, SplineTransformer
 
-from app.ml.features import FEATURE_NAMES
+from app.events.facts import DyadContext
+from app.ml.features import FEATURE_NAMES, build_features
 
 FLAGS = tuple(n for n in FEATURE_NAMES if n.startswith("kind_")) + (
     "reciprocated_30d", "deescalated_since_fighting", "major_power", "contiguous", "rivalry", "past_armed_conflict",
@@ -28,6 +30,8 @@ FLAGS = tuple(n for n in FEATURE_NAMES if n.startswith("kind_")) + (
 SMOOTH = tuple(n for n in FEATURE_NAMES if n not in FLAGS)
 N_KNOTS, DEGREE = 5, 3
 N_SPLINES = N_KNOTS + DEGREE - 1
+# The reference pair's features: no events (the date is then unused), no structural ties, no kind flag.
+REFERENCE_X = build_features([], date(2000, 1, 1), DyadContext(kind="reference"))
 ADDITIVE_C = (0.01, 0.1, 1.0)  # inverse L2 strength, chosen on validation log-loss
 BOOSTING_GRID = (
     {"learning_rate": 0.1, "max_leaf_nodes": 15, "max_iter": 100},
@@ -67,11 +71,11 @@ def _groups() -> np.ndarray:
 class Decomposer:
     """Calibrated log-odds of a calibrated additive pipeline = baseline + one contribution per feature.
 
-    The baseline is the calibrated log-odds with every term at its fit-period mean, so a
-    contribution says how far this dyad's value moves the log-odds from the average fit sample.
+    The baseline is the calibrated log-odds of the reference pair (`reference_terms`), so a
+    contribution says how far this dyad's value of a feature moves the log-odds from there.
     """
 
-    def __init__(self, model: CalibratedClassifierCV, term_means: np.ndarray):
+    def __init__(self, model: CalibratedClassifierCV, reference: np.ndarray):
         (calibrated,) = model.calibrated_classifiers_
         pipeline = calibrated.estimator.estimator
         sigmoid = calibrated.calibrators[0]
@@ -80,7 +84,7 @@ class Decomposer:
         self._weights = logit.coef_[0][:, None] * _groups()  # design column -> weighted feature term
         self._slope = -float(sigmoid.a_)  # sklearn's sigmoid: p = expit(-(a * f + b))
         self._shift = -float(sigmoid.b_)
-        self._means = np.asarray(term_means, dtype=np.float64)
+        self._means = np.asarray(reference, dtype=np.float64)  # the reference pair's terms
         self.baseline = self._slope * (float(logit.intercept_[0]) + float(self._means.sum())) + self._shift
 
     def terms(self, X: np.ndarray) -> np.ndarray:
@@ -88,11 +92,14 @@ class Decomposer:
         return self._design.transform(X) @ self._weights
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
-        return self._slope * (self.terms(X) - self._means)
+        out = self._slope * (self.terms(X) - self._means)
+        out[X == REFERENCE_X] = 0.0  # at its reference value a term moves nothing (not float noise)
+        return out
 
 
-def term_means(model: CalibratedClassifierCV, X_fit: np.ndarray) -> np.ndarray:
-    """Mean of each feature's uncalibrated term over the fit period (the explanation's reference)."""
+def reference_terms(model: CalibratedClassifierCV) -> np.ndarray:
+    """Each feature's uncalibrated term for the reference pair: no recorded events, no structural ties, no
+    kind flag. Contributions then read as "what this dyad's events and context add to a quiet, unrelated pair"."""
     pipeline = model.calibrated_classifiers_[0].estimator.estimator
     weights = pipeline.named_steps["logit"].coef_[0][:, None] * _groups()
-    return (pipeline.named_steps["design"].transform(X_fit) @ weights).mean(axis=0)
+    return (pipeline.named_steps["design"].transform(REFERENCE_X[None, :]) @ weights)[0]

@@ -18,8 +18,10 @@ from app.ml.labels import DEFINITIONS, PRIMARY, TARGETS
 EXPLANATION_METHOD = (
     "The shipped model is additive in log-odds: logit P = intercept + sum of one spline (or flag) term per "
     "feature, then Platt scaling, which is affine in log-odds (a * logit + b). explanation.baseline is the "
-    "calibrated log-odds with every term at its fit-period mean; explanation.contributions[feature] is the "
-    "calibrated change of that feature's term from its fit-period mean. baseline + sum(contributions) equals "
+    "calibrated log-odds of the reference pair: no recorded events, no structural ties (not contiguous, no "
+    "rivalry, no past armed conflict, no major power) and no dyad-kind flag; explanation.contributions[feature] "
+    "is the calibrated change of that feature's term from its reference value, so a dyad with no events has "
+    "structural contributions only. baseline + sum(contributions) equals "
     "the primary probability's log-odds exactly (floating point). drivers group the contributions into "
     "analyst themes (retaliation, casualties, tempo, severity, de-escalation, structural context); a theme's "
     "contribution is the sum of its features', positive raises the risk, and each driver names the facts "
@@ -75,7 +77,7 @@ actor names (beyond the non-state slug), the time of day of a datetime."""
 
 
 def build(*, argv, data_dir: Path, ds: dataset.Dataset, metrics: dict, selections: dict, shipped: str,
-          losses: dict, margin: float, term_means: np.ndarray, findings: dict, episodes: dict,
+          losses: dict, margin: float, term_reference: np.ndarray, findings: dict, episodes: dict,
           thresholds: dict) -> dict:
     """The JSON card (artifact.save adds the artifact hash and version)."""
     return {
@@ -122,7 +124,7 @@ def build(*, argv, data_dir: Path, ds: dataset.Dataset, metrics: dict, selection
         "episode_benchmark": episodes,
         "findings": findings,
         "thresholds": thresholds,
-        "term_means": [float(v) for v in term_means],
+        "term_reference": [float(v) for v in term_reference],
         "smooth_features": list(families.SMOOTH),
         "explanation_method": EXPLANATION_METHOD,
         "citations": CITATIONS,

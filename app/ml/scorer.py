@@ -42,7 +42,7 @@ class Scorer:
         self.targets: tuple[str, ...] = tuple(card["targets"])
         self.primary: str = card["primary"]
         self._thresholds = card["thresholds"]
-        self._decomposer = Decomposer(models[self.primary], np.asarray(card["term_means"]))
+        self._decomposer = Decomposer(models[self.primary], np.asarray(card["term_reference"]))
 
     def context_for(self, member_a: str, member_b: str, as_of: date) -> DyadContext:
         return self._context.context_for(member_a, member_b, as_of)

@@ -85,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         log("boosting wins on validation by more than the margin, but only the additive family has exact terms")
         return 3
     models = fitted[shipped]
-    means = families.term_means(models[PRIMARY], ds.X[ds.split == "fit"])
-    contributions = families.Decomposer(models[PRIMARY], means).contributions(ds.X)
+    reference = families.reference_terms(models[PRIMARY])
+    contributions = families.Decomposer(models[PRIMARY], reference).contributions(ds.X)
     p_model = models[PRIMARY].predict_proba(ds.X)[:, 1]
     p_pers = evaluate.persistence_proba(ds, PRIMARY, "mie_interstate", ds.X)
     val = ds.split == "val"
     card = model_card.build(
         argv=argv, data_dir=args.data_dir, ds=ds, metrics=metrics, selections=selections, shipped=shipped,
-        losses=losses, margin=BOOSTING_MARGIN, term_means=means,
+        losses=losses, margin=BOOSTING_MARGIN, term_reference=reference,
         findings=findings.measure(ds, contributions), episodes=findings.episodes(ds, p_model, p_pers),
         thresholds=evaluate.thresholds(p_model[val], ds.y[PRIMARY][val]),
     )

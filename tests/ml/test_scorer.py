@@ -52,7 +52,16 @@ def test_drivers_are_every_theme_strongest_first_summing_their_features(scorer: 
         THEMES, key=lambda t: -abs(sum(score.explanation["contributions"][f] for f in THEMES[t])))
     for d in score.drivers:
         assert d["contribution"] == pytest.approx(sum(score.explanation["contributions"][f] for f in THEMES[d["theme"]]))
-        assert d["label"].endswith("raises the risk" if d["contribution"] > 0 else "lowers the risk")
+        way = "raises the risk" if d["contribution"] > 0 else "lowers the risk" if d["contribution"] < 0 else "no effect"
+        assert d["label"].endswith(way)
+
+
+def test_a_dyad_with_no_events_is_explained_by_its_structure_alone(scorer: Scorer):
+    ctx = scorer.context_for("IND", "PAK", date(2024, 1, 1))
+    score = scorer.score([], date(2024, 1, 1), ctx)
+    structural = set(THEMES["structural"])
+    assert all(v == 0 for f, v in score.explanation["contributions"].items() if f not in structural)
+    assert score.drivers[0]["theme"] == "structural" and score.drivers[0]["contribution"] > 0
 
 
 def test_score_many_equals_one_at_a_time(scorer: Scorer):
