@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.events.dyads import dyad_id, facts_for
+from app.events.dyads import facts_for
+from app.events.members import dyad_id
 from app.events.schemas import EventCreate
 from app.importers import mie, ucdp_ged
 from app.ml import crises

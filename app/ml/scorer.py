@@ -17,9 +17,9 @@ from app.ml import artifact, explain
 from app.ml.context import ContextTable
 from app.ml.families import Decomposer
 from app.ml.features import FEATURE_NAMES, build_matrix
+from app.ml.levels import LEVELS
 
 TOP_DRIVERS = 6  # every theme, strongest first: six lines an analyst can read
-LEVELS = ("elevated", "high", "critical")
 # One OpenMP thread per predict: tiny batches gain nothing from more, and spinning threads stall a busy host.
 _THREADS = ThreadpoolController()
 
@@ -48,8 +48,8 @@ class Scorer:
         return self._context.context_for(member_a, member_b, as_of)
 
     def level_for(self, p_primary: float) -> str:
-        level = "low"
-        for name in LEVELS:
+        level = LEVELS[0]
+        for name in LEVELS[1:]:
             if p_primary >= self._thresholds[name]["cut"]:
                 level = name
         return level

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.events.schemas import EventCreate
+from app.ml.levels import LEVELS
 
 
 class DriverRead(BaseModel):
@@ -30,7 +31,7 @@ class RiskRead(BaseModel):
     probability: float = Field(description="probability of the primary target (serious_violence_30d: at least "
                                "25 deaths between the two within 30 days)")
     probabilities: dict[str, float]
-    level: str = Field(description="low | elevated | high | critical; thresholds in /v1/model")
+    level: str = Field(description=" | ".join(LEVELS) + "; thresholds in /v1/model")
     drivers: list[DriverRead]
     explanation: Explanation
     features: dict[str, float] = Field(description="every model input for this dyad and date (see /v1/model)")

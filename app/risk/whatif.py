@@ -13,6 +13,7 @@ from app import errors
 from app.countries import is_iso3
 from app.events import dyads as dyad_rules
 from app.events import history as event_history
+from app.events import members as member_ids
 from app.events.facts import EventFact
 from app.events.schemas import EventCreate
 from app.ml.scorer import Scorer
@@ -22,13 +23,15 @@ from app.risk.schemas import RiskRead
 
 def member(text: str, field: str) -> str:
     """A member id as stored (ISO3 upper-case, `nsa:` slug, `civ:` + ISO3), or a 422 for one that cannot exist."""
-    kind, _, rest = text.strip().rpartition(":")
-    kind = kind.lower()
-    if kind == "nsa" and rest and dyad_rules.slug(rest) == rest.lower():
-        return f"nsa:{rest.lower()}"
-    if kind in ("", "civ") and is_iso3(rest.upper()):
-        return f"{kind}:{rest.upper()}" if kind else rest.upper()
-    raise errors.InvalidInput(f"{text!r} is not a member id (ISO3, nsa:<slug> or civ:<ISO3>)", field=field)
+    out = member_ids.normalise(text)
+    if member_ids.is_nonstate(out):
+        slug = out.removeprefix(member_ids.NONSTATE)
+        valid = bool(slug) and member_ids.slug(slug) == slug
+    else:
+        valid = is_iso3(member_ids.member_country(out) or "")
+    if not valid:
+        raise errors.InvalidInput(f"{text!r} is not a member id (ISO3, nsa:<slug> or civ:<ISO3>)", field=field)
+    return out
 
 
 def members(a: str, b: str) -> tuple[str, str]:
@@ -44,7 +47,7 @@ def _read(scorer: Scorer, a: str, b: str, facts: Sequence[EventFact], as_of: dat
         score = scorer.score(known, as_of, scorer.context_for(a, b, as_of))
     first, second = sorted((a, b))
     return RiskRead(
-        dyad_id=dyad_rules.dyad_id(a, b), members=(first, second), kind=dyad_rules.dyad_kind(a, b), as_of=as_of,
+        dyad_id=member_ids.dyad_id(a, b), members=(first, second), kind=member_ids.dyad_kind(a, b), as_of=as_of,
         probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
         drivers=score.drivers, explanation=score.explanation, features=score.features,
         model_version=scorer.version, last_event_on=known[-1].occurred_on if known else None,
@@ -61,7 +64,7 @@ def what_if(session: Session, scorer: Scorer, a: str, b: str, as_of: date | None
             events: Sequence[EventCreate], marker: int | None) -> RiskRead:
     """The dyad's stored history plus hypothetical events, scored as of `as_of` (default: the last
     hypothetical event's day). Each event must affect this dyad, as an ingested one would."""
-    dyad = dyad_rules.dyad_id(a, b)
+    dyad = member_ids.dyad_id(a, b)
     added: list[EventFact] = []
     for n, event in enumerate(events):
         facts = [f for link, f in dyad_rules.facts_for(event) if link.dyad_id == dyad]

@@ -17,8 +17,8 @@ ANOTHER_STRIKE = event(IRAN_STRIKE, source_event_id="hypothetical", occurred_on=
                        civilian_fatalities=0)
 
 
-def _counts(app_state) -> tuple[int, int, int]:
-    with app_state.sessionmaker() as s:
+def _counts(client) -> tuple[int, int, int]:
+    with client.app.state.sessionmaker() as s:
         return tuple(s.scalar(select(func.count()).select_from(t)) for t in (Event, Assessment, DyadRisk))
 
 
@@ -33,10 +33,10 @@ def _adds_up(answer: dict) -> None:
                         abs_tol=1e-9)
 
 
-def test_what_if_scores_hypothetical_events_and_stores_nothing(client, app_state):
+def test_what_if_scores_hypothetical_events_and_stores_nothing(client):
     client.post("/v1/events", json=IRAN_STRIKE)
     client.post("/v1/events", json=PAKISTAN_RETALIATION)
-    before = _counts(app_state)
+    before = _counts(client)
     feed = client.get("/v1/assessments").json()
     r = client.post("/v1/risk/what-if", json={"a": "PAK", "b": "IRN", "events": [ANOTHER_STRIKE]})
     assert r.status_code == 200, r.text
@@ -45,10 +45,10 @@ def test_what_if_scores_hypothetical_events_and_stores_nothing(client, app_state
     _adds_up(answer)
     stored = client.get("/v1/risk", params={"a": "IRN", "b": "PAK", "as_of": "2024-01-20"}).json()
     assert stored["event_count"] == 2 and answer["probability"] != stored["probability"]
-    assert _counts(app_state) == before and client.get("/v1/assessments").json() == feed
+    assert _counts(client) == before and client.get("/v1/assessments").json() == feed
 
 
-def test_what_if_on_a_dyad_with_no_events_and_bad_input(client, app_state):
+def test_what_if_on_a_dyad_with_no_events_and_bad_input(client):
     r = client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "as_of": "2024-02-01",
                                               "events": [IRAN_STRIKE]})
     assert r.status_code == 200 and r.json()["event_count"] == 1 and r.json()["latest_assessment_id"] is None
@@ -59,7 +59,7 @@ def test_what_if_on_a_dyad_with_no_events_and_bad_input(client, app_state):
     bad = client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "events": [invalid]})
     assert bad.status_code == 422 and "civilian_fatalities" in bad.json()["field"]
     assert client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "events": []}).status_code == 422
-    assert _counts(app_state) == (0, 0, 0)
+    assert _counts(client) == (0, 0, 0)
 
 
 def test_prior_of_a_dyad_with_no_events_reflects_its_structure(client):
