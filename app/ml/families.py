@@ -13,6 +13,8 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from scipy.interpolate import BSpline
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -59,13 +61,50 @@ def calibrate(model: Any, X_val: np.ndarray, y_val: np.ndarray) -> CalibratedCla
     return CalibratedClassifierCV(FrozenEstimator(model), method="sigmoid").fit(X_val, y_val)
 
 
-def _groups() -> np.ndarray:
-    """Design column -> feature matrix (n_design x n_features) for the additive pipeline's output order."""
-    index = {n: i for i, n in enumerate(FEATURE_NAMES)}
-    cols = [index[n] for n in SMOOTH for _ in range(N_SPLINES)] + [index[n] for n in FLAGS]
-    G = np.zeros((len(cols), len(FEATURE_NAMES)))
-    G[np.arange(len(cols)), cols] = 1.0
-    return G
+class AdditiveTerms:
+    """A calibrated additive pipeline read as one function per feature, for fast exact scoring.
+
+    sklearn's SplineTransformer evaluates a whole basis per call (~10 ms for one row here); the
+    fitted term of a feature is one B-spline whose coefficients are the logistic weights of its
+    basis, so it is evaluated directly, with x clipped to the fit range (extrapolation="constant"
+    is the boundary value of every basis function). Tests check it equals predict_proba.
+    """
+
+    def __init__(self, model: CalibratedClassifierCV):
+        (calibrated,) = model.calibrated_classifiers_
+        pipeline = calibrated.estimator.estimator
+        design, logit = pipeline.named_steps["design"], pipeline.named_steps["logit"]
+        spline = design.named_transformers_["smooth"].steps[-1][1]
+        coef = logit.coef_[0]
+        index = {n: i for i, n in enumerate(FEATURE_NAMES)}
+        self._smooth = []  # (feature column, lower bound, upper bound, term as a B-spline)
+        self._constant = []  # (feature column, term): a feature constant in the fit data has a constant term
+        at_fit_value = spline.transform(np.zeros((1, len(SMOOTH))))[0]
+        for k, name in enumerate(SMOOTH):
+            t, w = spline.bsplines_[k].t, coef[k * N_SPLINES:(k + 1) * N_SPLINES]
+            if t[DEGREE] == t[-DEGREE - 1]:
+                self._constant.append((index[name], float(at_fit_value[k * N_SPLINES:(k + 1) * N_SPLINES] @ w)))
+            else:
+                self._smooth.append((index[name], t[DEGREE], t[-DEGREE - 1], BSpline(t, w, DEGREE, extrapolate=False)))
+        flags = coef[len(SMOOTH) * N_SPLINES:]
+        self._flags = [(index[name], float(w)) for name, w in zip(FLAGS, flags, strict=True)]
+        self.intercept = float(logit.intercept_[0])
+        sigmoid = calibrated.calibrators[0]
+        self.slope, self.shift = -float(sigmoid.a_), -float(sigmoid.b_)  # sklearn's sigmoid: p = expit(-(a f + b))
+
+    def terms(self, X: np.ndarray) -> np.ndarray:
+        """Uncalibrated per-feature terms of the logistic layer (n x n_features)."""
+        out = np.zeros(X.shape)
+        for j, lo, hi, term in self._smooth:
+            out[:, j] = term(np.clip(np.arcsinh(X[:, j]), lo, hi))
+        for j, w in self._flags:
+            out[:, j] = w * X[:, j]
+        for j, value in self._constant:
+            out[:, j] = value
+        return out
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        return expit(self.slope * (self.intercept + self.terms(X).sum(axis=1)) + self.shift)
 
 
 class Decomposer:
@@ -76,23 +115,13 @@ class Decomposer:
     """
 
     def __init__(self, model: CalibratedClassifierCV, reference: np.ndarray):
-        (calibrated,) = model.calibrated_classifiers_
-        pipeline = calibrated.estimator.estimator
-        sigmoid = calibrated.calibrators[0]
-        self._design = pipeline.named_steps["design"]
-        logit = pipeline.named_steps["logit"]
-        self._weights = logit.coef_[0][:, None] * _groups()  # design column -> weighted feature term
-        self._slope = -float(sigmoid.a_)  # sklearn's sigmoid: p = expit(-(a * f + b))
-        self._shift = -float(sigmoid.b_)
+        self._terms = AdditiveTerms(model)
+        self._slope = self._terms.slope
         self._means = np.asarray(reference, dtype=np.float64)  # the reference pair's terms
-        self.baseline = self._slope * (float(logit.intercept_[0]) + float(self._means.sum())) + self._shift
-
-    def terms(self, X: np.ndarray) -> np.ndarray:
-        """Uncalibrated per-feature terms of the logistic layer (n x n_features)."""
-        return self._design.transform(X) @ self._weights
+        self.baseline = self._slope * (self._terms.intercept + float(self._means.sum())) + self._terms.shift
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
-        out = self._slope * (self.terms(X) - self._means)
+        out = self._slope * (self._terms.terms(X) - self._means)
         out[X == REFERENCE_X] = 0.0  # at its reference value a term moves nothing (not float noise)
         return out
 
@@ -100,6 +129,4 @@ class Decomposer:
 def reference_terms(model: CalibratedClassifierCV) -> np.ndarray:
     """Each feature's uncalibrated term for the reference pair: no recorded events, no structural ties, no
     kind flag. Contributions then read as "what this dyad's events and context add to a quiet, unrelated pair"."""
-    pipeline = model.calibrated_classifiers_[0].estimator.estimator
-    weights = pipeline.named_steps["logit"].coef_[0][:, None] * _groups()
-    return (pipeline.named_steps["design"].transform(REFERENCE_X[None, :]) @ weights)[0]
+    return AdditiveTerms(model).terms(REFERENCE_X[None, :])[0]

@@ -15,7 +15,7 @@ from app.config import REPO_ROOT
 from app.events.facts import DyadContext, EventFact
 from app.ml import artifact, explain
 from app.ml.context import ContextTable
-from app.ml.families import Decomposer
+from app.ml.families import AdditiveTerms, Decomposer
 from app.ml.features import FEATURE_NAMES, build_matrix
 from app.ml.levels import LEVELS
 
@@ -43,6 +43,7 @@ class Scorer:
         self.primary: str = card["primary"]
         self._thresholds = card["thresholds"]
         self._decomposer = Decomposer(models[self.primary], np.asarray(card["term_reference"]))
+        self._secondary = {t: AdditiveTerms(models[t]) for t in self.targets if t != self.primary}
 
     def context_for(self, member_a: str, member_b: str, as_of: date) -> DyadContext:
         return self._context.context_for(member_a, member_b, as_of)
@@ -64,7 +65,7 @@ class Scorer:
         X = build_matrix(items)
         with _THREADS.limit(limits=1, user_api="openmp"):
             contrib = self._decomposer.contributions(X)
-            probs = {t: self.models[t].predict_proba(X)[:, 1] for t in self.targets if t != self.primary}
+            probs = {t: terms.proba(X) for t, terms in self._secondary.items()}
         baseline = self._decomposer.baseline
         p_primary = expit(baseline + contrib.sum(axis=1))
         probs[self.primary] = p_primary

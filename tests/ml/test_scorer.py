@@ -9,6 +9,7 @@ import pytest
 
 from app.events.facts import DyadContext
 from app.ml.explain import THEMES
+from app.ml.families import AdditiveTerms
 from app.ml.features import FEATURE_NAMES, build_features
 from app.ml.scorer import Scorer
 from tests.ml.helpers import fact
@@ -87,3 +88,13 @@ def test_context_for_non_state_members_has_kind_only(scorer: Scorer):
     ctx = scorer.context_for("nsa:jaish-al-adl", "civ:PAK", date(2024, 1, 16))
     assert ctx == DyadContext(kind="nonstate_civilians")
     assert scorer.context_for("IRN", "PAK", date(2024, 1, 16)).contiguous
+
+
+def test_fast_terms_equal_predict_proba_inside_and_beyond_the_fit_range(scorer: Scorer):
+    rng = np.random.default_rng(0)
+    X = rng.gamma(1, 5, (500, len(FEATURE_NAMES))) * (rng.random((500, len(FEATURE_NAMES))) < 0.5)
+    X = np.where(rng.random(X.shape) < 0.1, -X, X)
+    X[:20] *= 1e4  # far outside anything seen in training: constant extrapolation
+    for target in scorer.targets:
+        fast = AdditiveTerms(scorer.models[target]).proba(X)
+        np.testing.assert_allclose(fast, scorer.models[target].predict_proba(X)[:, 1], rtol=0, atol=1e-12)
