@@ -1,4 +1,4 @@
-"""Out-of-time evaluation: model vs climatology vs persistence, per target and test set; risk thresholds.
+"""Out-of-time evaluation: model vs climatology vs persistence, per target and test set; risk level cut-offs.
 
 Climatology is the fit-period base rate of the test set's source; persistence is a logistic
 regression on recent violence only (events, log fatalities and max hostility over 30 days), fit

@@ -3,7 +3,10 @@
 Only facts with `occurred_on <= as_of` are used. Training and serving both call `build_matrix`.
 The explicit `retaliation` flag and inferred responses (the last target strikes back at the last
 initiator within 30 days) feed the same reciprocity features, because the training data (MIE,
-GED) carry no flag: direction is what the model learns reciprocity from.
+ICB, GED) carry no flag: direction is what the model learns reciprocity from. Only militarized
+acts (threat or worse, not a de-escalation) count as strikes. `deescalated_since_fighting` is
+set when talks, an agreement, a ceasefire or a withdrawal within the last 90 days came on or
+after the dyad's last use of force, and that use of force was within the last year.
 """
 
 from collections.abc import Sequence
