@@ -124,12 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / "models")
     args = parser.parse_args(argv)
     try:
-        models, card, table = artifact.load(args.model_dir)
+        models, card, context = artifact.load(args.model_dir)
     except artifact.ArtifactError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"model {card['version']}; building samples from {args.data_dir}")
-    ds = dataset.build(args.data_dir, ContextTable(table))
+    ds = dataset.build(args.data_dir, ContextTable(context))
     metrics = evaluate(ds, models)
     print(table(metrics))
     for target, sets in metrics.items():

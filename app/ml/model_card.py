@@ -142,6 +142,10 @@ def _bar(card: dict) -> str:
     return "\n".join(rows)
 
 
+def _reliability(card: dict) -> str:
+    return "\n".join(f"- {name}: {r['model']['reliability']}" for name, r in card["metrics"][card["primary"]].items())
+
+
 def _episodes(card: dict) -> str:
     f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
     return "\n".join(
@@ -227,7 +231,10 @@ from COW wars and UCDP/PRIO ACD). Samples: {samples}. Data files:
 ```
 {table(card["metrics"])}
 ```
-BSS = Brier skill score (1 - Brier_model / Brier_baseline). Reliability bins are in the JSON card.
+BSS = Brier skill score (1 - Brier_model / Brier_baseline). Reliability of the primary target
+(equal-width bins of P: [mean P, observed rate, n]; all targets in the JSON card):
+{_reliability(card)}
+
 Persistence is a logistic regression on recent violence (events, log deaths, max hostility over 30
 days) fit on the same fit period; climatology is the fit-period base rate.
 
