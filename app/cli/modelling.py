@@ -30,7 +30,7 @@ def _expected_steps() -> int:
     from app.ml import dataset, labels, train
 
     grid = len(getattr(train, "GRID", ())) or 1
-    return 3 + len(getattr(dataset, "SOURCES", ())) + grid * len(getattr(labels, "TARGETS", ())) + 1
+    return 4 + len(getattr(dataset, "SOURCES", ())) + grid * len(getattr(labels, "TARGETS", ())) + 1
 
 
 class _StepStream(io.TextIOBase):
