@@ -43,7 +43,6 @@ def settings() -> Settings:
 
 def sessions(settings: Settings):
     """Write sessions on a database at the migrations' head: the embedded one is migrated here."""
-    from alembic.runtime.migration import MigrationContext
     from sqlalchemy.exc import OperationalError
 
     from app import migrate
@@ -55,10 +54,10 @@ def sessions(settings: Settings):
         if settings.is_embedded and settings.auto_migrate:
             migrate.upgrade(url)
         with engine.connect() as conn:
-            current = set(MigrationContext.configure(conn).get_current_heads())
+            at_head = migrate.head_check(conn)["ok"]
     except OperationalError as exc:
         raise fail(f"cannot reach the database at {engine.url!r}: {exc.orig}", ExitCode.DATABASE) from None
-    if current != set(migrate.heads()):
+    if not at_head:
         raise fail(f"the database at {engine.url!r} is not at the migrations' head: run `escalation migrate`",
                    ExitCode.DATABASE)
     return make_sessionmaker(engine, writer=True)
