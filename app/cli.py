@@ -52,8 +52,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from app.main import create_app
 
+    from app.server import uvicorn_options
+
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=settings.log_level,
-                workers=1, access_log=False)
+                workers=1, access_log=False, **uvicorn_options(settings))
     return 0
 
 

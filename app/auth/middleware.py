@@ -76,7 +76,8 @@ class Authenticate:
         plaintext = presented_key(scope["headers"])
         scopes = ring.scopes_for(plaintext) if plaintext else None
         if scopes is None:
-            if (wait := self.limits.retry_after("address", client or "")) is not None:
+            # Probes are never limited: a load balancer polls them from one address.
+            if not path.startswith("/health/") and (wait := self.limits.retry_after("address", client or "")):
                 return await self._too_many(send, wait)
             if protected:
                 detail = ("unknown or revoked API key" if plaintext
