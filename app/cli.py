@@ -23,8 +23,6 @@ def _is_loopback(host: str) -> bool:
 
 def _sessions(settings: Settings):
     """Write sessions on a database at the migrations' head: the embedded one is migrated here."""
-    from alembic.runtime.migration import MigrationContext
-
     from app import migrate
     from app.database import make_engine, make_sessionmaker
 
@@ -33,8 +31,8 @@ def _sessions(settings: Settings):
         migrate.upgrade(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    if current != set(migrate.heads()):
+        at_head = migrate.head_check(conn)["ok"]
+    if not at_head:
         raise SystemExit(f"the database at {engine.url!r} is not at the migrations' head: run `escalation migrate`")
     return make_sessionmaker(engine, writer=True)
 

@@ -5,19 +5,34 @@ only compares scopes, in memory. The two security dependencies declare the schem
 so /docs can send a key.
 """
 
+from typing import Annotated
+
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 
 from app import errors
 from app.auth.middleware import SCOPES_KEY
+from app.auth.service import KeyRing
 
 _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
 
+async def get_keyring(request: Request) -> KeyRing:
+    return request.app.state.keyring
+
+
+KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
+
+
+def authenticated(request: Request) -> bool:
+    """The middleware found a valid key on this request."""
+    return request.scope.get("state", {}).get(SCOPES_KEY) is not None
+
+
 def require(scope: str):
-    async def check(request: Request, _b=Depends(_bearer), _k=Depends(_header)) -> None:
-        if request.app.state.keyring.open:
+    async def check(request: Request, ring: KeyRingDep, _b=Depends(_bearer), _k=Depends(_header)) -> None:
+        if ring.open:
             return
         scopes = request.scope.get("state", {}).get(SCOPES_KEY)
         if scopes is None:  # a route outside the middleware's protected paths

@@ -3,7 +3,8 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.auth.middleware import SCOPES_KEY
+from app.auth.dependencies import KeyRingDep, authenticated
+from app.dependencies import EngineDep, ScorerDep
 from app.health import service
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -16,11 +17,11 @@ async def live() -> dict:
 
 
 @router.get("/ready", responses={503: {"description": "database unreachable or migrations not at head"}})
-def ready(request: Request) -> JSONResponse:
+def ready(request: Request, engine: EngineDep, scorer: ScorerDep, ring: KeyRingDep) -> JSONResponse:
     """The database answers, its schema is at the migrations' head, and a model is loaded (checks: with a key)."""
-    checks = service.readiness(request.app.state.engine, request.app.state.scorer)
+    checks = service.readiness(engine, scorer)
     ok = all(c["ok"] for c in checks.values())
     body: dict = {"status": "ok" if ok else "unavailable"}
-    if request.app.state.keyring.open or request.scope.get("state", {}).get(SCOPES_KEY) is not None:
+    if ring.open or authenticated(request):
         body["checks"] = checks  # versions and revisions are for operators, not for anyone who asks
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from app.events.dyads import dyad_kind
+from app.events.members import dyad_kind, is_state
 from app.importers.crosswalk import cow_to_iso3
 from app.events.facts import DyadContext
 
@@ -73,7 +73,7 @@ class ContextTable:
 
     def context_for(self, member_a: str, member_b: str, as_of: date) -> DyadContext:
         kind = dyad_kind(member_a, member_b)
-        states = [m for m in (member_a, member_b) if ":" not in m]
+        states = [m for m in (member_a, member_b) if is_state(m)]
         year = as_of.year
         major = any(_active(self._pairs["major_power"].get((s,), []), year) for s in states)
         if len(states) < 2:

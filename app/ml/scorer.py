@@ -14,9 +14,9 @@ from app.ml import artifact
 from app.ml.context import ContextTable
 from app.events.facts import DyadContext, EventFact
 from app.ml.features import FEATURE_NAMES, build_matrix
+from app.ml.levels import LEVELS
 
 TOP_DRIVERS = 5
-LEVELS = ("elevated", "high", "critical")
 # One OpenMP thread per predict: tiny batches gain nothing from more, and spinning threads stall a busy host.
 _THREADS = ThreadpoolController()
 
@@ -61,8 +61,8 @@ class Scorer:
         return self._context.context_for(member_a, member_b, as_of)
 
     def level_for(self, p_primary: float) -> str:
-        level = "low"
-        for name in LEVELS:
+        level = LEVELS[0]
+        for name in LEVELS[1:]:
             cut = self._thresholds.get(name)
             if cut is not None and p_primary >= cut:
                 level = name

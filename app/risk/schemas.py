@@ -4,6 +4,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.ml.levels import LEVELS
+
 
 class DriverRead(BaseModel):
     feature: str
@@ -18,7 +20,7 @@ class RiskRead(BaseModel):
     as_of: date
     probability: float = Field(description="probability of the primary target (escalation within 30 days)")
     probabilities: dict[str, float]
-    level: str = Field(description="low | elevated | high | critical; thresholds in /v1/model")
+    level: str = Field(description=" | ".join(LEVELS) + "; thresholds in /v1/model")
     drivers: list[DriverRead]
     features: dict[str, float] = Field(description="every model input for this dyad and date (see /v1/model)")
     model_version: str

@@ -1,48 +1,14 @@
-"""Train/serve parity and the Scorer API: same features from the API contract and from stored rows."""
+"""The Scorer API: probabilities, batch scoring, drivers, levels and context."""
 
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
-from app.events.dyads import facts_for, make_fact, occurred_day
-from app.events.schemas import EventCreate
 from app.events.facts import DyadContext
 from app.ml.features import FEATURE_NAMES, build_features, build_matrix
 from app.ml.scorer import TOP_DRIVERS, Scorer
-from tests.ml.helpers import fact, seed_events
-
-
-def _stored_row_facts(event: EventCreate) -> list:
-    """What the service does with a stored row: resolved action and weapons, then make_fact."""
-    action, implied = event.resolved_action()
-    weapons = sorted(set(event.weapons) | set(implied))
-    return [
-        make_fact(
-            link.initiator,
-            link.target,
-            occurred_on=occurred_day(event.occurred_on),
-            action=action.name,
-            weapons=weapons,
-            fatalities=event.fatalities,
-            civilian_fatalities=event.civilian_fatalities,
-            retaliation=event.retaliation,
-            actor1_country=event.actor1.country,
-            location_country=event.location.country,
-        )
-        for link, _ in facts_for(event)
-    ]
-
-
-def test_features_from_the_api_contract_equal_features_from_stored_rows():
-    events = seed_events()
-    via_contract = [f for e in events for _, f in facts_for(e)]
-    via_rows = [f for e in events for f in _stored_row_facts(e)]
-    assert via_contract == via_rows
-    ctx = DyadContext(kind="state_state", contiguous=True)
-    np.testing.assert_array_equal(
-        build_features(via_contract, date(2024, 1, 18), ctx), build_features(via_rows, date(2024, 1, 18), ctx)
-    )
+from tests.ml.helpers import fact
 
 
 def test_scorer_equals_the_manual_pipeline(scorer: Scorer):

@@ -2,6 +2,8 @@
 
 from datetime import date, timedelta
 
+from app.dependencies import get_risk_cache
+from app.risk.cache import RiskCache
 from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event, many
 
 
@@ -169,9 +171,8 @@ def test_a_fresh_batch_is_not_labelled_backdated(client):
 
 
 def test_ranking_survives_a_cache_smaller_than_the_dyads(client):
-    from app.risk.cache import RiskCache
-
-    client.app.state.risk_cache = RiskCache(size=2)
+    small = RiskCache(size=2)
+    client.app.dependency_overrides[get_risk_cache] = lambda: small
     client.post("/v1/events/batch", json={"items": many(20)})
     assert len(client.get("/v1/dyads").json()["items"]) == 5
 
