@@ -77,7 +77,10 @@ class WriteGate:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or not scope["path"].startswith("/v1/"):
             return await self.app(scope, receive, send)
         try:
-            await asyncio.wait_for(self.slots.acquire(), self.wait)
+            if self.slots.locked():  # wait_for would time out even a free slot when `wait` is 0
+                await asyncio.wait_for(self.slots.acquire(), self.wait)
+            else:
+                await self.slots.acquire()
         except TimeoutError:
             return await errors.send_asgi(send, errors.Busy("too many writes in progress; retry shortly"),
                                           {"Retry-After": "1"})

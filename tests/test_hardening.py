@@ -153,3 +153,32 @@ def test_real_server_sends_no_server_header_and_nosniff(guarded):
     r = httpx.get(f"{guarded.base}/health/live")
     assert "server" not in r.headers and r.headers["x-content-type-options"] == "nosniff"
     assert httpx.get(f"{guarded.base}/v1/events", headers={"X-Big": "b" * 20_000}).status_code == 431
+
+
+def test_writers_beyond_the_slots_are_told_to_retry_and_nothing_is_lost(database_url):
+    server = Server(database_url, env={"ESCALATION_MAX_CONCURRENT_WRITES": "1", "ESCALATION_WRITE_WAIT_SECONDS": "0"})
+    answers: list[httpx.Response] = []
+    acknowledged: set[str] = set()
+    lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        batch = many(50, source=f"gate{n}")
+        r = httpx.post(f"{server.base}/v1/events/batch", json={"items": batch}, timeout=120)
+        with lock:
+            answers.append(r)
+            if r.status_code == 200:
+                acknowledged.update(e["source_event_id"] for e in batch)
+
+    try:
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stored = _stored_ids(server.base, {})
+    finally:
+        server.stop()
+    refused = [r for r in answers if r.status_code == 503]
+    assert {r.status_code for r in answers} <= {200, 503} and refused and len(refused) < 10
+    assert all(r.json()["error"] == "busy" and r.headers["retry-after"] == "1" for r in refused)
+    assert stored == acknowledged  # a refused batch wrote nothing
