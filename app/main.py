@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine
 
 from app import errors, guards, observability
 from app.auth.middleware import Authenticate, RateLimits
@@ -22,6 +23,14 @@ from app.risk.cache import RiskCache
 from app.risk.router import router as risk_router
 
 log = logging.getLogger("escalation")
+
+
+def startup_summary(settings: Settings, engine: Engine, model_version: str, open_mode: bool) -> str:
+    """What an operator checks first: where the data is (no password), which model, who may call, on which address."""
+    auth = "OPEN, no API key (loopback only)" if open_mode else "API keys required" + (
+        " (bootstrap key set)" if settings.bootstrap_api_key else "")
+    return (f"database {engine.url.render_as_string(hide_password=True)}; model {model_version} "
+            f"from {settings.model_dir}; auth {auth}; address http://{settings.host}:{settings.port}")
 
 
 def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
@@ -40,7 +49,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.keyring.start()
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
-        log.info("model %s loaded from %s", app.state.scorer.version, settings.model_dir)
+        log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
         refresher = asyncio.create_task(app.state.keyring.run())

@@ -15,6 +15,18 @@ MAX_ID = 2**63 - 1  # ids are BIGINT
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 # Strict: JSON `true` or `"3"` is refused, not read as 1 or 3.
 Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+
+
+def _event_ref(value):
+    # Checked before the union so that `true` or `1.0` is one clear error, not read as event 1.
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("expected an event id (a JSON integer) or a source_event_id (a string)")
+    return value
+
+
+ResponseRef = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | Annotated[str, Field(min_length=1, max_length=128)],
+                        BeforeValidator(_event_ref)]
+
 # Extended ISO 8601 only: a bare number or "20240101" was read as a Unix time.
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:\d{2})")
@@ -111,7 +123,9 @@ class EventCreate(Strict):
     injured: Count | None = None
     weapons: list[str] = Field(default_factory=list, max_length=20)
     retaliation: bool = Field(False, strict=True)
-    responds_to: int | None = Field(None, ge=1, le=MAX_ID, strict=True, description="id of the event this one answers")
+    responds_to: ResponseRef | None = Field(
+        None, description="the event this one answers: its id (a number), or its `source_event_id` (a string) in the "
+        "same `source`, stored or earlier in the same batch; stored as the id")
     notes: str | None = Field(None, max_length=4000)
 
     @field_validator("occurred_on")
@@ -198,7 +212,8 @@ class EventRead(BaseModel):
     injured: int | None
     weapons: list[str] = Field(description="given weapons plus those the source vocabulary implies")
     retaliation: bool
-    responds_to: int | None
+    responds_to: int | None = Field(description="id of the event this one answers")
+    responds_to_source_event_id: str | None = Field(None, description="that event's source_event_id")
     notes: str | None
     dyads: list[DyadRef]
     created_at: datetime
@@ -212,10 +227,27 @@ class EventPage(BaseModel):
 
 
 class EventBatch(BaseModel):
-    """All or nothing: one invalid item rejects the request (422) and every problem is listed by index."""
+    """`{"items": [...]}` or a bare array. All or nothing: one invalid item rejects the request (422), every problem listed as `items.<index>.<field>`."""
 
     model_config = ConfigDict(extra="forbid")
     items: list[EventCreate] = Field(min_length=1, description="event records; at most `max_batch_items`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_array(cls, data):
+        return {"items": data} if isinstance(data, list) else data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        # The documented body is either shape; errors name items the same way for both.
+        ref = handler(core_schema)
+        schema = handler.resolve_ref_schema(ref)
+        wrapped = dict(schema)
+        bare = {"type": "array", "items": wrapped["properties"]["items"]["items"], "minItems": 1,
+                "title": "bare array", "description": "the same items without the wrapping object"}
+        schema.clear()
+        schema.update(title="EventBatch", description=wrapped.pop("description", ""), anyOf=[wrapped, bare])
+        return ref
 
 
 class BatchItemResult(BaseModel):
