@@ -46,6 +46,18 @@ def test_serve_refuses_a_public_bind_without_keys(settings, monkeypatch, capsys)
     assert "refusing to serve" in capsys.readouterr().err
 
 
+def test_serve_with_a_key_binds_publicly_with_the_connection_limits(settings, monkeypatch, client):
+    import uvicorn
+
+    _key(client, ["read"])
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(kw))
+    assert cli.main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 0
+    assert started["host"] == "0.0.0.0" and started["server_header"] is False
+    assert started["limit_concurrency"] == settings.max_connections and started["http"].__name__ == "GuardedProtocol"
+
+
 def test_keys_cli_creates_lists_and_revokes(settings, monkeypatch, capsys, client):
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     assert cli.main(["keys", "create", "--name", "poller", "--scopes", "read"]) == 0
