@@ -16,7 +16,6 @@ from app.auth.models import ApiKey
 SCOPES = ("ingest", "read", "admin")
 KEY_PREFIX = "esk"
 MAX_KEY_LENGTH = 256  # issued keys are ~60 characters; a longer header is not hashed
-MIN_BOOTSTRAP_LENGTH = 32
 
 log = logging.getLogger("escalation.auth")
 
