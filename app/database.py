@@ -18,6 +18,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -167,6 +168,16 @@ def insert_new(session: Session, model: type[Base], rows: list[dict], *, key: li
     No RETURNING: on PostgreSQL it makes SQLAlchemy's batched executemany several times slower.
     """
     session.execute(_dialect_insert(session, model).on_conflict_do_nothing(index_elements=key), rows)
+
+
+def reserve_ids(session: Session, model: type[Base], n: int) -> list[int] | None:
+    """n new ids, ascending, from the table's sequence (PostgreSQL); None on SQLite, whose single
+    writer can insert rows in order and leave the ids to the database."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    table = model.__table__.name
+    return sorted(session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+                                       " FROM generate_series(1, :n)"), {"n": n}))
 
 
 def written_here(session: Session, table_name: str):

@@ -3,6 +3,8 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.auth.dependencies import KeyRingDep, authenticated
+from app.dependencies import EngineDep, ScorerDep
 from app.health import service
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -10,13 +12,16 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 @router.get("/live")
 async def live() -> dict:
-    """The process is up (on the event loop: no thread, no database)."""
+    """The process is up; answered on the event loop, so it never waits for a worker thread or the database."""
     return {"status": "ok"}
 
 
 @router.get("/ready", responses={503: {"description": "database unreachable or migrations not at head"}})
-def ready(request: Request) -> JSONResponse:
-    """The database answers, its schema is at the migrations' head, and a model is loaded."""
-    checks = service.readiness(request.app.state.engine, request.app.state.scorer)
+def ready(request: Request, engine: EngineDep, scorer: ScorerDep, ring: KeyRingDep) -> JSONResponse:
+    """The database answers, its schema is at the migrations' head, and a model is loaded (checks: with a key)."""
+    checks = service.readiness(engine, scorer)
     ok = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+    body: dict = {"status": "ok" if ok else "unavailable"}
+    if ring.open or authenticated(request):
+        body["checks"] = checks  # versions and revisions are for operators, not for anyone who asks
+    return JSONResponse(body, status_code=200 if ok else 503)

@@ -1,7 +1,7 @@
 """event_dyad.occurred_on: a dyad's history by date straight from one index
 
 Revision ID: event_dyad_occurred_on
-Revises: 0002
+Revises: assessment_explanation
 Create Date: 2026-11-25 15:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "event_dyad_occurred_on"
-down_revision: str | None = "0002"
+down_revision: str | None = "assessment_explanation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
