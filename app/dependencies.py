@@ -3,6 +3,7 @@
 `app.database` hands out sessions and `app.auth.dependencies` the key ring; this module the rest.
 """
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -32,23 +33,24 @@ async def get_risk_cache(request: Request) -> RiskCache:
     return request.app.state.risk_cache
 
 
-async def get_answers(request: Request) -> RiskCache:
-    return request.app.state.answers
+@dataclass(frozen=True)
+class Polling:
+    """What the poll routes use, as one dependency: each dependency costs FastAPI work on every poll."""
+
+    scorer: Scorer
+    cache: RiskCache  # computed risk answers
+    answers: RiskCache  # serialised poll answers, each with the feed head it is valid at
+    head: FeedHead
+    sessions: sessionmaker[Session]  # opened in a worker thread, only on a cache miss
 
 
-async def get_feed_head(request: Request) -> FeedHead:
-    return request.app.state.feed_head
-
-
-async def get_read_sessions(request: Request) -> sessionmaker[Session]:
-    """The read-session factory, for async routes that open a session in a worker thread only on a cache miss."""
-    return request.app.state.sessionmaker
+async def get_polling(request: Request) -> Polling:
+    state = request.app.state
+    return Polling(state.scorer, state.risk_cache, state.answers, state.feed_head, state.sessionmaker)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 RiskCacheDep = Annotated[RiskCache, Depends(get_risk_cache)]
-AnswersDep = Annotated[RiskCache, Depends(get_answers)]
-FeedHeadDep = Annotated[FeedHead, Depends(get_feed_head)]
-ReadSessionsDep = Annotated[sessionmaker[Session], Depends(get_read_sessions)]
+PollingDep = Annotated[Polling, Depends(get_polling)]

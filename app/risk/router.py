@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession
-from app.dependencies import AnswersDep, FeedHeadDep, ReadSessionsDep, RiskCacheDep, ScorerDep
+from app.dependencies import Polling, PollingDep, RiskCacheDep, ScorerDep
 from app.http import cursor_after, iso3_param, json_only, next_offset, resume_cursor
 from app.ml.levels import Level
 from app.risk import service, whatif
@@ -48,10 +48,10 @@ def _reply(request: Request, answer: Answer) -> Response:
     return Response(answer.body, media_type="application/json", headers=headers)
 
 
-def _risk_answer(sessions, scorer, cache, members: tuple[str, str], as_of: date, head: int,
-                 old: Answer | None) -> Answer:
+def _risk_answer(poll: Polling, members: tuple[str, str], as_of: date, head: int, old: Answer | None) -> Answer:
     """The answer at this head: the old one when its ETag still holds, else scored and serialised once."""
-    with sessions() as session:
+    scorer = poll.scorer
+    with poll.sessions() as session:
         try:
             dyad, marker = service.resolve_dyad(session, *members)
         except errors.NotFound:
@@ -61,17 +61,13 @@ def _risk_answer(sessions, scorer, cache, members: tuple[str, str], as_of: date,
         if old is not None and old.etag == etag:  # another dyad changed: this answer stands
             return Answer(head, etag, old.body)
         risk = (whatif.prior(scorer, *members, as_of) if dyad is None
-                else service.current(session, scorer, cache, dyad, as_of, marker))
+                else service.current(session, scorer, poll.cache, dyad, as_of, marker))
     return Answer(head, etag, risk.model_dump_json().encode())
 
 
 @router.get("/risk", response_model=RiskRead, responses={**NOT_MODIFIED, **errors.responses(errors.InvalidInput)})
 async def get_risk(
-    scorer: ScorerDep,
-    cache: RiskCacheDep,
-    answers: AnswersDep,
-    head_of_feed: FeedHeadDep,
-    sessions: ReadSessionsDep,
+    poll: PollingDep,
     request: Request,
     a: str = Query(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK"),
     b: str = Query(min_length=3, max_length=100, description="the other member id, e.g. IRN"),
@@ -82,11 +78,11 @@ async def get_risk(
     # On the event loop: a poll whose answer is cached costs one shared read of the feed head, no thread.
     members = whatif.members(a, b)
     key = ("risk", members, as_of or _today())
-    head = await head_of_feed.read()
-    answer = answers.get(key)
+    head = await poll.head.read()
+    answer = poll.answers.get(key)
     if answer is None or answer.head != head:
-        answer = await run_in_threadpool(_risk_answer, sessions, scorer, cache, members, key[2], head, answer)
-        answers.put(key, answer)
+        answer = await run_in_threadpool(_risk_answer, poll, members, key[2], head, answer)
+        poll.answers.put(key, answer)
     return _reply(request, answer)
 
 
@@ -153,26 +149,24 @@ def _feed_answer(sessions, start: int, limit: int, head: int) -> Answer:
 
 @router.get("/assessments", response_model=AssessmentPage, responses=NOT_MODIFIED)
 async def assessment_feed(
-    answers: AnswersDep,
-    head_of_feed: FeedHeadDep,
-    sessions: ReadSessionsDep,
+    poll: PollingDep,
     request: Request,
     after: str | None = Query(None, max_length=18, description="the next_cursor of the previous poll"),
     limit: int = Query(100, ge=1, le=1000),
 ):
     """Change feed: every assessment exactly once, in a strict, gap-free order; store `next_cursor`."""
     start = cursor_after(after)
-    head = await head_of_feed.read()
+    head = await poll.head.read()
     if start >= head:  # nothing committed after the cursor: the empty page, without a query
         body = AssessmentPage(items=[], next_cursor=str(start)).model_dump_json().encode()
         return _reply(request, Answer(head, _etag("feed", start, start, limit), body))
     # A full page never changes (ids are taken in commit order), so it is cached whatever the head.
     key = ("feed", start, limit)
-    answer = answers.get(key)
+    answer = poll.answers.get(key)
     if answer is None:
-        answer = await run_in_threadpool(_feed_answer, sessions, start, limit, head)
+        answer = await run_in_threadpool(_feed_answer, poll.sessions, start, limit, head)
         if answer.body.count(b'"id":') == limit:
-            answers.put(key, answer)
+            poll.answers.put(key, answer)
     return _reply(request, answer)
 
 
