@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     model_dir: Path = REPO_ROOT / "models"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Worker processes of `escalation serve` (uvicorn's process manager); each loads the model once.
+    workers: int = Field(1, ge=1, le=64)
     log_level: str = "info"
     # A key accepted with the admin scope besides those stored in the database (containers, first boot).
     bootstrap_api_key: SecretStr | None = None

@@ -20,6 +20,7 @@ from app.health.router import router as health_router
 from app.http import BodyLimit
 from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import RiskCache
+from app.risk.freshness import FeedHead
 from app.risk.router import router as risk_router
 
 log = logging.getLogger("escalation")
@@ -49,12 +50,15 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.keyring.start()
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
+        app.state.answers = RiskCache()  # serialised poll answers, checked against the feed head
+        app.state.feed_head = FeedHead(settings.resolved_database_url)
         log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
         refresher = asyncio.create_task(app.state.keyring.run())
         yield
         refresher.cancel()
+        await app.state.feed_head.close()
         engine.dispose()
 
     # The docs' assets (Swagger UI, ReDoc) are served from the fastapi-offline package, not a CDN.
