@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup serve test test-sqlite test-postgres bench
+.PHONY: setup serve test test-sqlite test-postgres bench browser docker-test
 
 setup: $(VENV)/.installed
 
@@ -31,3 +31,12 @@ bench: setup
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_poll.py
 	$(PY) bench/bench_scoring.py
+
+# Debian's chromium for the dashboard's browser test (tests/dashboard/test_browser.py); installed only if missing.
+browser:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# Build the image, run it with a bootstrap key, and check it end to end (needs a working `docker`;
+# on this machine: ../shared/tools/docker-here.sh).
+docker-test:
+	bash tests/docker/test_image.sh

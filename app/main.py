@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from app import errors, observability
 from app.auth.service import KeyRing
 from app.config import Settings, get_settings
+from app.dashboard import router as dashboard
 from app.database import make_engine, make_sessionmaker
 from app.events.router import router as events_router
 from app.events.router import vocabulary_router
@@ -62,4 +63,6 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in (health_router, events_router, vocabulary_router, risk_router):
         app.include_router(router)
+    app.include_router(dashboard.router)
+    app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
     return app
