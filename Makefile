@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup serve test test-sqlite test-postgres bench browser docker-test
+.PHONY: setup serve test test-sqlite test-postgres bench browser docker-test compose-test
 
 setup: $(VENV)/.installed
 
@@ -40,3 +40,7 @@ browser:
 # on this machine: ../shared/tools/docker-here.sh).
 docker-test:
 	bash tests/docker/test_image.sh
+
+# compose.yaml (service + PostgreSQL) brought up and checked; needs docker and docker-compose.
+compose-test:
+	bash tests/docker/test_compose.sh
