@@ -1,13 +1,16 @@
 """create_app(): settings, lifespan (engine, sessions, keys, model), middleware, routers, error handlers."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
-from app import errors, observability
+from app import errors, guards, observability
+from app.auth.middleware import Authenticate, RateLimits
 from app.auth.service import KeyRing
 from app.config import Settings, get_settings
 from app.dashboard import router as dashboard
@@ -43,16 +46,20 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.write_sessionmaker = make_sessionmaker(engine, writer=True)
         secret = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
-        app.state.keyring = KeyRing(app.state.sessionmaker, secret)
+        app.state.keyring = KeyRing(app.state.sessionmaker, secret, ttl=settings.key_refresh_seconds)
+        app.state.keyring.start()
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
         log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
+        refresher = asyncio.create_task(app.state.keyring.run())
         yield
+        refresher.cancel()
         engine.dispose()
 
-    app = FastAPI(
+    # The docs' assets (Swagger UI, ReDoc) are served from the fastapi-offline package, not a CDN.
+    app = FastAPIOffline(
         title="escalation-risk",
         version="0.1.0",
         summary="Calibrated escalation-risk assessments for conflict dyads, from your own event records.",
@@ -60,7 +67,14 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     )
     errors.install(app)
     observability.install(app)
+    # Outermost last: response headers, then header size, authentication (before any body is
+    # read), content encoding, writers in flight, body size.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(guards.WriteGate, slots=settings.max_concurrent_writes, wait=settings.write_wait_seconds)
+    app.add_middleware(guards.IdentityEncodingOnly)
+    app.add_middleware(Authenticate, limits=RateLimits(settings.rate_limit_per_key, settings.rate_limit_per_address))
+    app.add_middleware(guards.HeaderLimit, max_bytes=settings.max_header_bytes)
+    app.add_middleware(guards.SecurityHeaders)
     for router in (health_router, events_router, vocabulary_router, risk_router):
         app.include_router(router)
     app.include_router(dashboard.router)

@@ -32,13 +32,16 @@ def serve(
     base = settings()
     current = base.model_copy(update={"host": host or base.host, "port": port or base.port})
     secret = current.bootstrap_api_key.get_secret_value() if current.bootstrap_api_key else None
-    if KeyRing(sessions(current), secret).open and not _is_loopback(current.host):
+    ring = KeyRing(sessions(current), secret)
+    ring.load()
+    if ring.open and not _is_loopback(current.host):
         raise fail(f"refusing to serve on {current.host} with no API key: create one with `escalation keys create`"
                    " or set ESCALATION_BOOTSTRAP_API_KEY, or bind to 127.0.0.1", ExitCode.USAGE)
     from app.main import create_app
+    from app.server import uvicorn_options
 
     uvicorn.run(create_app(current), host=current.host, port=current.port, log_level=current.log_level,
-                workers=1, access_log=False)
+                workers=1, access_log=False, **uvicorn_options(current))
 
 
 def migrate(

@@ -85,7 +85,8 @@ def retract_event(event_id: EventId, session: WriteSession, scorer: ScorerDep) -
     return service.read(session, event_id, result.status)
 
 
-vocabulary_router = APIRouter(prefix="/v1", tags=["events"])
+vocabulary_router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require("read"))],
+                              responses=errors.responses(*errors.COMMON))
 
 
 @vocabulary_router.get("/vocabulary")

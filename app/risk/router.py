@@ -9,10 +9,10 @@ from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession
 from app.dependencies import RiskCacheDep, ScorerDep
-from app.http import cursor_after, iso3_param, next_offset, resume_cursor
+from app.http import cursor_after, iso3_param, json_only, next_offset, resume_cursor
 from app.ml.levels import Level
-from app.risk import service
-from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead
+from app.risk import service, whatif
+from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead, WhatIfRequest
 
 router = APIRouter(prefix="/v1", tags=["risk"], dependencies=[Depends(require("read"))],
                    responses=errors.responses(*errors.COMMON))
@@ -42,7 +42,7 @@ def _polled(body: BaseModel, etag: str) -> Response:
                     headers={"ETag": etag, "Cache-Control": REVALIDATE})
 
 
-@router.get("/risk", response_model=RiskRead, responses={**NOT_MODIFIED, **errors.responses(errors.NotFound)})
+@router.get("/risk", response_model=RiskRead, responses={**NOT_MODIFIED, **errors.responses(errors.InvalidInput)})
 def get_risk(
     session: ReadSession,
     scorer: ScorerDep,
@@ -52,13 +52,34 @@ def get_risk(
     b: str = Query(min_length=3, max_length=100, description="the other member id, e.g. IRN"),
     as_of: date | None = Query(None, description="default: today (UTC)"),
 ):
-    """The dyad's escalation risk as of a date (default today), with drivers; it falls as the dyad stays quiet."""
-    dyad, marker = service.resolve_dyad(session, a, b)
+    """The dyad's risk of serious violence as of a date (default today), with explanation and drivers; it falls
+    as the dyad stays quiet. Two members with no recorded events get their structural prior (`event_count: 0`)."""
+    members = whatif.members(a, b)
     as_of = as_of or _today()
+    try:
+        dyad, marker = service.resolve_dyad(session, *members)
+    except errors.NotFound:
+        etag = _etag("prior", *sorted(members), as_of, scorer.version)
+        if (not_modified := _not_modified(request, etag)) is not None:
+            return not_modified
+        return _polled(whatif.prior(scorer, *members, as_of), etag)
     etag = _etag(dyad.id, as_of, marker, scorer.version)
     if (not_modified := _not_modified(request, etag)) is not None:
         return not_modified
     return _polled(service.current(session, scorer, cache, dyad, as_of, marker), etag)
+
+
+@router.post("/risk/what-if", response_model=RiskRead, dependencies=[Depends(json_only)],
+             responses=errors.responses(errors.InvalidInput, errors.UnsupportedMediaType))
+def what_if(body: WhatIfRequest, session: ReadSession, scorer: ScorerDep) -> RiskRead:
+    """The dyad's stored history plus hypothetical events, scored as of a date with explanation and drivers.
+    Nothing is stored: no event, no assessment, no feed entry."""
+    a, b = whatif.members(body.a, body.b)
+    try:
+        _, marker = service.resolve_dyad(session, a, b)
+    except errors.NotFound:
+        marker = None
+    return whatif.what_if(session, scorer, a, b, body.as_of, body.events, marker)
 
 
 @router.get("/dyads", response_model=DyadPage)

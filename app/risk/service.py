@@ -79,15 +79,12 @@ def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reas
     return {
         "dyad_id": dyad_id, "as_of": as_of, "probability": score.probabilities[scorer.primary],
         "probabilities": score.probabilities, "level": score.level,
-        "drivers": _drivers(score), "features": score.features, "model_version": scorer.version,
+        "drivers": score.drivers, "explanation": score.explanation, "features": score.features,
+        "model_version": scorer.version,
         "trigger_event_id": event_id, "reason": reason,
         "last_event_on": informed[-1].occurred_on if informed else None, "event_count": len(informed),
         "created_at": now,
     }
-
-
-def _drivers(score: Score) -> list[dict]:
-    return [{"feature": d.feature, "value": d.value, "contribution": d.contribution} for d in score.drivers]
 
 
 def _point_at_latest(session: Session, rows: list[dict], ids: list[int], now: datetime) -> None:
@@ -154,7 +151,7 @@ def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, hist
     return RiskRead(
         dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
         probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
-        drivers=_drivers(score), features=score.features, model_version=scorer.version,
+        drivers=score.drivers, explanation=score.explanation, features=score.features, model_version=scorer.version,
         last_event_on=history[-1].occurred_on if history else None, event_count=len(history),
         latest_assessment_id=marker,
     )

@@ -58,6 +58,13 @@ def test_missing_card_is_refused(model_copy: Path):
 
 
 def test_types_outside_the_trusted_list_are_refused(model_copy: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(artifact, "TRUSTED", [t for t in artifact.TRUSTED if "TreePredictor" not in t])
+    monkeypatch.setattr(artifact, "TRUSTED", [t for t in artifact.TRUSTED if "BSpline" not in t])
     with pytest.raises(artifact.ArtifactError, match="cannot load"):
         load_scorer(model_copy)
+
+
+def test_the_markdown_card_is_rendered_from_the_json_card():
+    from app.ml import model_card
+
+    card = json.loads((MODELS / artifact.CARD).read_text())
+    assert (MODELS / "MODEL_CARD.md").read_text() == model_card.render(card)
