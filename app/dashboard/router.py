@@ -60,8 +60,14 @@ def dyad_chart(dyad_id: str, session: ReadSession, scorer: ScorerDep, cache: Ris
     events = event_service.search(session, dyad=dyad_id, country=None, since=None, until=None,
                                   include_retracted=False, after_id=0, limit=MAX_POINTS)
     marks = [chart.Mark(e.occurred_on, _describe(e), e.hostility) for e in events]
-    svg = chart.render(sorted(points.values(), key=lambda p: p.on), marks, scorer.card.get("thresholds", {}), f"{dyad_id}: risk over time")
+    svg = chart.render(sorted(points.values(), key=lambda p: p.on), marks, _cuts(scorer.card),
+                       f"{dyad_id}: risk over time")
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache", **SECURITY_HEADERS})
+
+
+def _cuts(card: dict) -> dict[str, float | None]:
+    """Each level's cut-off on the primary probability: a number, or `{"cut": number, ...}` in newer cards."""
+    return {name: (t.get("cut") if isinstance(t, dict) else t) for name, t in card.get("thresholds", {}).items()}
 
 
 def _describe(event) -> str:

@@ -50,11 +50,14 @@ const FEATURE_WORDS = {
 
 function driverText(d) {
   if (typeof d === "string") return esc(d);
-  const label = d.label || d.text || d.description || FEATURE_WORDS[d.feature] || String(d.feature).replaceAll("_", " ");
   const c = Number(d.contribution ?? 0);
+  const arrow = c > 0 ? `<span class="up" title="raises the risk">▲</span> ` : c < 0
+    ? `<span class="down" title="lowers the risk">▼</span> ` : "";
+  if (d.label) return arrow + esc(d.label); // the API's own plain-language sentence
+  const label = d.text || d.description || FEATURE_WORDS[d.feature] || String(d.feature).replaceAll("_", " ");
   const dir = c >= 0 ? `<span class="up">raises</span>` : `<span class="down">lowers</span>`;
-  const value = d.value === undefined ? "" : ` <span class="hint">(${esc(d.display_value ?? d.value)})</span>`;
-  return `${esc(label)}${value}: ${dir} the risk by ${Math.abs(c * 100).toFixed(1)} points`;
+  const value = d.value === undefined ? "" : ` <span class="hint">(${esc(d.value)})</span>`;
+  return `${arrow}${esc(label)}${value}: ${dir} the risk by ${Math.abs(c * 100).toFixed(1)} points`;
 }
 
 function levelBadge(level) {
@@ -107,11 +110,12 @@ async function showDyad(id) {
   $("dyad-title").textContent = `${dyad.members.join(" – ")} (${dyad.kind.replaceAll("_", " ")})`;
   const r = dyad.current;
   $("dyad-summary").innerHTML = r
-    ? `${levelBadge(r.level)} ${pct(r.probability)} chance of escalation within 30 days, as of ${esc(r.as_of)}; ` +
+    ? `${levelBadge(r.level)} ${pct(r.probability)} probability of ` +
+      `<abbr title="${esc(target.definition)}">${esc(target.name)}</abbr>, as of ${esc(r.as_of)}; ` +
       `${esc(r.event_count)} events, the last on ${esc(r.last_event_on)} <span class="hint">(model ${esc(r.model_version)})</span>`
     : "not assessed yet";
   $("chart").innerHTML = svg; // SVG drawn by this service, its text escaped there
-  $("explanation").textContent = (r && r.explanation) || "";
+  $("explanation").textContent = r && typeof r.explanation === "string" ? r.explanation : "";
   const drivers = (r && r.drivers) || [];
   $("drivers").innerHTML = drivers.length ? drivers.map((d) => `<li>${driverText(d)}</li>`).join("")
     : "<li>no driver stands out: the risk is close to the model's reference</li>";
@@ -122,16 +126,23 @@ async function showDyad(id) {
     `<td class="num">${esc(e.fatalities ?? "")}</td><td>${esc(e.notes ?? "")}</td></tr>`).join("");
 }
 
+// The primary target the probabilities are about, from the model card (read once per page).
+const target = { name: "", definition: "" };
+
 async function route() {
   $("error").textContent = "";
   const match = location.hash.match(/^#dyad=(.+)$/);
   try {
+    if (!target.name) {
+      const model = await api("/v1/model");
+      $("model").textContent = `model ${model.version}`;
+      target.name = String(model.primary || "escalation").replaceAll("_", " ");
+      target.definition = (model.target_definitions || {})[model.primary] || "";
+    }
     if (match) await showDyad(decodeURIComponent(match[1]));
     else await showRanking();
     $("key-form").hidden = true;
     $("forget-key").hidden = !sessionStorage.getItem(KEY);
-    const model = await api("/v1/model");
-    $("model").textContent = `model ${model.version}`;
   } catch (err) {
     if (err instanceof AuthNeeded) askForKey(err.message);
     else $("error").textContent = err.message;
