@@ -13,6 +13,7 @@ from app import errors, guards, observability
 from app.auth.middleware import Authenticate, RateLimits
 from app.auth.service import KeyRing
 from app.config import Settings, get_settings
+from app.dashboard import router as dashboard
 from app.database import make_engine, make_sessionmaker
 from app.events.router import router as events_router
 from app.events.router import vocabulary_router
@@ -81,4 +82,6 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.add_middleware(guards.SecurityHeaders)
     for router in (health_router, events_router, vocabulary_router, risk_router):
         app.include_router(router)
+    app.include_router(dashboard.router)
+    app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
     return app
