@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup serve test test-sqlite test-postgres bench
+.PHONY: setup serve test test-sqlite test-postgres bench browser docker-test compose-test
 
 setup: $(VENV)/.installed
 
@@ -36,3 +36,16 @@ bench: setup
 	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_ingest.py
 	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_backfill.py --events $(BACKFILL_EVENTS)
 	$(PY) bench/bench_scoring.py
+
+# Debian's chromium for the dashboard's browser test (tests/dashboard/test_browser.py); installed only if missing.
+browser:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# Build the image, run it with a bootstrap key, and check it end to end (needs a working `docker`;
+# on this machine: ../shared/tools/docker-here.sh).
+docker-test:
+	bash tests/docker/test_image.sh
+
+# compose.yaml (service + PostgreSQL) brought up and checked; needs docker and docker-compose.
+compose-test:
+	bash tests/docker/test_compose.sh

@@ -13,6 +13,7 @@ from app import errors, guards, observability
 from app.auth.middleware import Authenticate, RateLimits
 from app.auth.service import KeyRing
 from app.config import Settings, get_settings
+from app.dashboard import router as dashboard
 from app.database import make_engine, make_sessionmaker
 from app.events.router import router as events_router
 from app.events.router import vocabulary_router
@@ -71,13 +72,16 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     errors.install(app)
     observability.install(app)
     # Outermost last: response headers, then header size, authentication (before any body is
-    # read), content encoding, writers in flight, body size.
+    # read), content encoding, body size, then the whole body within a deadline and a write slot.
+    app.add_middleware(guards.WriteGate, slots=settings.max_concurrent_writes, wait=settings.write_wait_seconds,
+                       body_seconds=settings.body_timeout_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(guards.WriteGate, slots=settings.max_concurrent_writes, wait=settings.write_wait_seconds)
     app.add_middleware(guards.IdentityEncodingOnly)
     app.add_middleware(Authenticate, limits=RateLimits(settings.rate_limit_per_key, settings.rate_limit_per_address))
     app.add_middleware(guards.HeaderLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(guards.SecurityHeaders)
     for router in (health_router, events_router, vocabulary_router, risk_router):
         app.include_router(router)
+    app.include_router(dashboard.router)
+    app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
     return app

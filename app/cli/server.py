@@ -62,13 +62,18 @@ def migrate(
     downgrade: Annotated[bool, typer.Option("--downgrade", help="downgrade to the revision instead")] = False,
 ) -> None:
     """Apply the Alembic migrations to the configured database (default: up to head)."""
+    from sqlalchemy.exc import OperationalError
+
     from app import migrate as migrations
 
     url = settings().resolved_database_url
-    if revision.startswith("-") or downgrade:
-        migrations.downgrade(url, revision)
-    else:
-        migrations.upgrade(url, revision)
+    try:
+        if revision.startswith("-") or downgrade:
+            migrations.downgrade(url, revision)
+        else:
+            migrations.upgrade(url, revision)
+    except OperationalError as exc:
+        raise fail(f"cannot reach the database: {exc.orig}", ExitCode.DATABASE) from None
     out.print(f"database at {revision}", highlight=False)
 
 
