@@ -1,10 +1,13 @@
 """create_app(): settings, lifespan (engine, sessions, keys, model), middleware, routers, error handlers."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from app import errors, observability
 from app.auth.service import KeyRing
@@ -17,8 +20,16 @@ from app.http import BodyLimit
 from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import RiskCache
 from app.risk.router import router as risk_router
+from app.stream.router import router as stream_router
+from app.webhooks.delivery import Worker
+from app.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("escalation")
+
+
+def operation_id(route: APIRoute) -> str:
+    """OpenAPI operation ids are the route functions' names (`post_event`), so generated clients read well."""
+    return route.name
 
 
 def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
@@ -39,7 +50,15 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         log.info("model %s loaded from %s", app.state.scorer.version, settings.model_dir)
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
+        worker = None
+        if settings.webhooks_worker:
+            # Every server process delivers; claims keep them from sending the same attempt twice.
+            worker = asyncio.create_task(Worker(engine, settings).run(), name="webhook-delivery")
         yield
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
         engine.dispose()
 
     app = FastAPI(
@@ -47,10 +66,11 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         version="0.1.0",
         summary="Calibrated escalation-risk assessments for conflict dyads, from your own event records.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     errors.install(app)
     observability.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for router in (health_router, events_router, vocabulary_router, risk_router):
+    for router in (health_router, events_router, vocabulary_router, risk_router, stream_router, webhooks_router):
         app.include_router(router)
     return app

@@ -19,6 +19,7 @@ from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk.cache import RiskCache
 from app.risk.models import Assessment, DyadRisk
 from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
+from app.webhooks import service as webhooks_service
 
 LEVELS = ("low", *SCORER_LEVELS)
 
@@ -72,6 +73,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, reason, informed, now))
     ids = insert_returning_ids(session, Assessment, rows, key=lambda r: (r["dyad_id"], r["as_of"]),
                                columns=(Assessment.dyad_id, Assessment.as_of))
+    webhooks_service.enqueue(session, ids)  # the outbox: deliveries commit with the assessments
     _point_at_latest(session, rows, ids, now)
     ASSESSMENTS.inc(len(rows))
     return len(rows)
