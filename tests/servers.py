@@ -20,10 +20,11 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, port: int | None = None):
+    def __init__(self, database_url: str, port: int | None = None, env: dict[str, str] | None = None):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "ESCALATION_DATABASE_URL": database_url, "ESCALATION_LOG_LEVEL": "warning"}
+        env = {**os.environ, "ESCALATION_DATABASE_URL": database_url, "ESCALATION_LOG_LEVEL": "warning",
+               **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -50,8 +51,8 @@ class Server:
 
 
 @contextmanager
-def server(database_url: str):
-    s = Server(database_url)
+def server(database_url: str, env: dict[str, str] | None = None):
+    s = Server(database_url, env=env)
     try:
         yield s.base
     finally:

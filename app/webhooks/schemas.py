@@ -75,6 +75,7 @@ class AttemptRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     number: int
+    worker: str = Field(description="host:pid of the server process that made the attempt")
     started_at: datetime
     finished_at: datetime | None
     status_code: int | None
