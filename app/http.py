@@ -1,5 +1,7 @@
 """Small HTTP helpers shared by routers: content-type check, body limit, cursors."""
 
+import re
+
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -25,16 +27,32 @@ def iso3_param(country: str | None) -> str | None:
     return code
 
 
+# Cursors are decimal numbers this service issued: the last id seen, or a ranking offset.
+_CURSOR = re.compile(r"[0-9]{1,18}")
+
+
 def cursor_after(cursor: str | None) -> int:
+    """The number in a cursor (0 when absent), or a 422. ASCII digits only: `str.isdigit` takes `²` and `①`."""
     if cursor is None or cursor == "":
         return 0
-    if not cursor.isdigit() or len(cursor) > 18:
+    if _CURSOR.fullmatch(cursor) is None:
         raise errors.InvalidInput("cursor is not one this service issued", field="cursor")
     return int(cursor)
 
 
 def next_cursor(rows: list, limit: int) -> str | None:
+    """After a full page of rows with ids, the cursor of the next page; None at the end."""
     return str(rows[-1].id) if len(rows) == limit else None
+
+
+def next_offset(offset: int, count: int, limit: int) -> str | None:
+    """After a full page of a ranking, the cursor of the next page; None at the end."""
+    return str(offset + limit) if count == limit else None
+
+
+def resume_cursor(rows: list, after: int) -> str:
+    """The cursor to poll from next: the last id returned, or the same one when nothing was new."""
+    return str(rows[-1].id if rows else after)
 
 
 class BodyLimit:

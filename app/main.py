@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 
 from app import errors, observability
 from app.auth.service import KeyRing
@@ -32,6 +33,14 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def startup_summary(settings: Settings, engine: Engine, model_version: str, open_mode: bool) -> str:
+    """What an operator checks first: where the data is (no password), which model, who may call, on which address."""
+    auth = "OPEN, no API key (loopback only)" if open_mode else "API keys required" + (
+        " (bootstrap key set)" if settings.bootstrap_api_key else "")
+    return (f"database {engine.url.render_as_string(hide_password=True)}; model {model_version} "
+            f"from {settings.model_dir}; auth {auth}; address http://{settings.host}:{settings.port}")
+
+
 def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
     """The application; `scorer` lets a caller that already loaded the model (tests, benchmarks) share it."""
     settings = settings or get_settings()
@@ -47,7 +56,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.keyring = KeyRing(app.state.sessionmaker, secret)
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
-        log.info("model %s loaded from %s", app.state.scorer.version, settings.model_dir)
+        log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
         worker = None

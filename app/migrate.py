@@ -4,7 +4,9 @@ from functools import lru_cache
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from app.config import REPO_ROOT
 
@@ -20,6 +22,13 @@ def config(url: str) -> Config:
 @lru_cache
 def heads() -> tuple[str, ...]:
     return tuple(ScriptDirectory.from_config(config("sqlite://")).get_heads())
+
+
+def head_check(connection: Connection) -> dict:
+    """Whether the database's revisions are the migrations' heads: `{ok, current, head}`."""
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    head = set(heads())
+    return {"ok": current == head, "current": sorted(current), "head": sorted(head)}
 
 
 def upgrade(url: str, revision: str = "head") -> None:

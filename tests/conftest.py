@@ -20,7 +20,6 @@ from app.ml.scorer import load_scorer
 from app.models import metadata
 
 PG_URL = os.environ.get("ESCALATION_TEST_DATABASE_URL", "")
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 def pytest_report_header() -> str:
@@ -72,7 +71,3 @@ def client(settings: Settings, scorer):
     with TestClient(create_app(settings, scorer)) as c:
         yield c
 
-
-@pytest.fixture
-def app_state(client):
-    return client.app.state

@@ -1,13 +1,19 @@
 """The command line: importing a file stores and assesses its events, once per dyad per batch."""
 
+import io
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app import cli
 from app.database import make_engine, make_sessionmaker
 from app.events.models import Event
 from app.risk.models import Assessment
+from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event
 
 FIXTURE = Path(__file__).parent / "importers" / "fixtures" / "acled_sample.csv"
 
@@ -24,11 +30,14 @@ def test_import_stores_and_assesses_and_is_idempotent(settings, monkeypatch, cap
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     assert cli.main(["import", "acled", str(FIXTURE)]) == 0
     out = capsys.readouterr().out
-    assert "skipped" in out
     events = _count(settings.resolved_database_url, Event)
     assessments = _count(settings.resolved_database_url, Assessment)
     assert events >= 5 and assessments > 0
+    assert _summary(out) == {"created": events, "unchanged": 0, "revised": 0,
+                             "skipped": _summary(out)["skipped"], "assessments written": assessments}
+    assert _summary(out)["skipped"] > 0 and "skipped rows by reason" in out
     assert cli.main(["import", "acled", str(FIXTURE)]) == 0  # re-import: nothing new
+    assert _summary(capsys.readouterr().out)["unchanged"] == events
     assert _count(settings.resolved_database_url, Event) == events
     assert _count(settings.resolved_database_url, Assessment) == assessments
 
@@ -55,16 +64,99 @@ def test_import_accepts_a_folder_of_gdelt_exports(settings, monkeypatch, capsys,
     assert _count(settings.resolved_database_url, Event) > 0
 
 
-def test_train_and_evaluate_take_their_own_options(capsys):
-    import pytest
+def _summary(out: str) -> dict[str, int]:
+    """The import summary table's rows, as {outcome: count}."""
+    rows = {}
+    for line in out.split("import summary", 1)[1].splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        if len(cells) == 2 and cells[1].replace(",", "").isdigit():
+            rows[cells[0]] = int(cells[1].replace(",", ""))
+    return rows
 
-    for command in (["evaluate", "--help"], ["train", "--", "--help"]):
-        with pytest.raises(SystemExit) as stop:
-            cli.main(command)
-        assert stop.value.code == 0
-        assert f"usage: {command[0]}" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        cli.main(["serve", "--bogus"])
+
+def test_every_command_has_help_and_usage_errors_exit_2(capsys):
+    commands = [["serve"], ["migrate"], ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
+                ["import"], ["train"], ["evaluate"]]
+    for command in commands:
+        assert cli.main([*command, "--help"]) == 0, command
+        assert f"Usage: escalation {' '.join(command)}" in capsys.readouterr().out
+    assert cli.main(["--help"]) == 0
+    assert "Exit codes" in capsys.readouterr().out
+    assert cli.main(["serve", "--bogus"]) == 2
+    assert cli.main(["nonsense"]) == 2
+    assert cli.main(["import", "acled", str(FIXTURE), "--batch-size", "0"]) == 2
+
+
+def test_train_and_evaluate_hand_other_options_to_their_modules(capsys, tmp_path):
+    assert cli.main(["train", "--", "--help"]) == 0
+    assert "usage: train" in capsys.readouterr().out
+    assert cli.main(["evaluate", "--bogus"]) == 2  # argparse's own refusal
+    assert cli.main(["train", "--data-dir", str(tmp_path)]) == 2  # no training data there
+    assert "no training data" in capsys.readouterr().err
+
+
+def test_import_reads_standard_input(settings, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    lines = "\n".join(json.dumps(e) for e in (IRAN_STRIKE, PAKISTAN_RETALIATION)) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(lines.encode())))
+    assert cli.main(["import", "jsonl", "-"]) == 0
+    assert _summary(capsys.readouterr().out)["created"] == 2
+    assert _count(settings.resolved_database_url, Event) == 2
+
+
+def test_dry_run_lists_the_first_bad_rows_and_writes_nothing(settings, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    path = tmp_path / "events.jsonl"
+    rows = [json.dumps(IRAN_STRIKE), "{not json", json.dumps(event(source_event_id="b", fatalities=-1)),
+            json.dumps(event(source_event_id="c", location={"country": "XXX"}))]
+    path.write_text("\n".join(rows) + "\n")
+    assert cli.main(["import", "jsonl", str(path), "--dry-run"]) == 3
+    out = capsys.readouterr().out
+    assert "1 rows valid, 3 would be skipped; nothing written" in out
+    for where, reason in (("line 2", "invalid JSON"), ("line 3", "invalid fatalities"),
+                          ("line 4", "invalid location.country")):
+        assert where in out and reason in out
+    assert _count(settings.resolved_database_url, Event) == 0
+    path.write_text(json.dumps(IRAN_STRIKE) + "\n")
+    assert cli.main(["import", "jsonl", str(path), "--dry-run"]) == 0
+    assert _count(settings.resolved_database_url, Event) == 0
+
+
+def test_a_database_behind_the_migrations_exits_4(monkeypatch, tmp_path, capsys):
+    from app.config import Settings
+
+    behind = Settings(data_dir=tmp_path, auto_migrate=False)  # embedded, but not migrated
+    monkeypatch.setattr(cli, "get_settings", lambda: behind)
+    assert cli.main(["import", "acled", str(FIXTURE)]) == 4
+    assert "not at the migrations' head" in capsys.readouterr().err
+    assert cli.main(["keys", "list"]) == 4
+
+
+def test_import_shows_a_progress_bar_with_rate_and_eta_in_a_terminal(settings, tmp_path):
+    """Run as users do, in a pseudo-terminal (Rich draws bars only on a terminal)."""
+    import os
+    import pty
+
+    env = {**os.environ, "ESCALATION_DATABASE_URL": settings.resolved_database_url, "COLUMNS": "160"}
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in (IRAN_STRIKE, PAKISTAN_RETALIATION)) + "\n")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "import", "jsonl", str(path)], stdin=subprocess.DEVNULL,
+                            stdout=follower, stderr=follower, cwd=Path(__file__).resolve().parents[1], env=env)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert proc.wait(timeout=60) == 0
+    text = screen.decode(errors="replace")
+    assert "importing" in text and "2/2" in text and "rows/s" in text and "ETA" in text
+    assert "import summary" in text and "created" in text
 
 
 def test_import_into_a_fresh_embedded_database_migrates_it_first(monkeypatch, tmp_path):

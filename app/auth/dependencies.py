@@ -1,17 +1,26 @@
 """Scope checks as route dependencies: `Depends(require("read"))`."""
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app import errors
+from app.auth.service import KeyRing
 
 _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
+async def get_keyring(request: Request) -> KeyRing:
+    return request.app.state.keyring
+
+
+KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
+
+
 def require(scope: str):
-    async def check(request: Request) -> None:
-        ring = request.app.state.keyring
+    async def check(request: Request, ring: KeyRingDep) -> None:
         if ring.open:
             return
         credentials: HTTPAuthorizationCredentials | None = await _bearer(request)

@@ -1,23 +1,16 @@
-"""Which dyads an event affects, how their ids are formed, and what the model sees of the event.
+"""Which dyads an event affects, and what the model sees of the event.
 
-Member ids: a state is its ISO3 code (`PAK`); a non-state actor is `nsa:` plus a slug of its
-name (`nsa:jaish-al-adl`; a name with no Latin letters or digits: `nsa:x-` and 12 hex digits of
-its SHA-256); civilians are `civ:` plus the ISO3 of the territory (`civ:PAK`).
-A dyad id is its two member ids, sorted, joined by `--` (`IRN--PAK`); slugs never hold `--`.
 An event affects the dyad of its two actors, and, when a state acts on another state's
 territory against anyone but that state, the interstate dyad of the two states as well.
+Member and dyad ids are spelled in `app.events.members`.
 """
 
-import hashlib
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from app.events import vocabulary
+from app.events import members, vocabulary
 from app.events.schemas import Actor, ActorKind, EventCreate
 from app.events.facts import EventFact
-
-SEPARATOR = "--"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,43 +24,17 @@ class DyadLink:
     territorial: bool  # derived from where it happened rather than who was targeted
 
 
-def slug(name: str) -> str:
-    """Lower-case ASCII words joined by '-'; a name with none (e.g. in Arabic script) gets a stable hash."""
-    words = re.sub(r"[^a-z0-9]+", "-", name.lower())[:80].strip("-")
-    return words or "x-" + hashlib.sha256(name.strip().encode()).hexdigest()[:12]
-
-
 def member_id(actor: Actor, location_country: str) -> str:
     if actor.kind is ActorKind.state:
-        return actor.country  # type: ignore[return-value]  # validated: states have one
+        return members.state(actor.country)  # type: ignore[arg-type]  # validated: states have one
     if actor.kind is ActorKind.civilians:
-        return f"civ:{actor.country or location_country}"
-    return f"nsa:{slug(actor.name)}"
-
-
-def _kind_of(member: str) -> str:
-    return "civilians" if member.startswith("civ:") else "nonstate" if member.startswith("nsa:") else "state"
-
-
-def dyad_kind(a: str, b: str) -> str:
-    order = {"state": 0, "nonstate": 1, "civilians": 2}
-    first, second = sorted((_kind_of(a), _kind_of(b)), key=order.__getitem__)
-    return f"{first}_{second}"
-
-
-def dyad_id(a: str, b: str) -> str:
-    return SEPARATOR.join(sorted((a, b)))
-
-
-def members(dyad: str) -> tuple[str, str]:
-    """The two member ids of a dyad id (slugs never hold the separator)."""
-    a, b = dyad.split(SEPARATOR)
-    return a, b
+        return members.civilians(actor.country or location_country)
+    return members.nonstate(actor.name)
 
 
 def _link(initiator: str, target: str, territorial: bool) -> DyadLink:
     a, b = sorted((initiator, target))
-    return DyadLink(dyad_id(a, b), a, b, dyad_kind(a, b), initiator, target, territorial)
+    return DyadLink(members.dyad_id(a, b), a, b, members.dyad_kind(a, b), initiator, target, territorial)
 
 
 def links_for(event: EventCreate) -> list[DyadLink]:
@@ -77,8 +44,9 @@ def links_for(event: EventCreate) -> list[DyadLink]:
     target = member_id(event.actor2, where) if event.actor2 else None
     if target is not None and target != initiator:
         links.append(_link(initiator, target, territorial=False))
-    if event.actor1.kind is ActorKind.state and where != event.actor1.country and target != where:
-        links.append(_link(initiator, where, territorial=True))
+    territory = members.state(where)
+    if event.actor1.kind is ActorKind.state and territory != initiator and target != territory:
+        links.append(_link(initiator, territory, territorial=True))
     return links
 
 

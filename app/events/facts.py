@@ -32,3 +32,4 @@ class DyadContext:
     contiguous: bool = False
     rivalry: bool = False
     major_power: bool = False  # either side is a major power
+    past_armed_conflict: bool = False  # an interstate war / armed conflict between the two in an earlier year

@@ -3,11 +3,12 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession, WriteSession
+from app.dependencies import ScorerDep, SettingsDep
 from app.events import service, vocabulary
 from app.events.schemas import MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
 from app.http import cursor_after, iso3_param, json_only, next_cursor
@@ -20,11 +21,10 @@ WRITE_ERRORS = errors.responses(errors.PayloadTooLarge, errors.UnsupportedMediaT
 
 @router.post("", response_model=EventRead, status_code=201, responses={200: {"model": EventRead}, **WRITE_ERRORS},
              dependencies=[Depends(require("ingest")), Depends(json_only)])
-def post_event(item: EventCreate, request: Request, response: Response,
-               session: WriteSession) -> EventRead:
+def post_event(item: EventCreate, response: Response, session: WriteSession, scorer: ScorerDep) -> EventRead:
     """Store one event: 201 when new, 200 when re-sent unchanged or revised (see `status`)."""
     result = service.ingest(session, [item])[0]
-    risk_service.reassess(session, request.app.state.scorer, [result])
+    risk_service.reassess(session, scorer, [result])
     if result.status != "created":
         response.status_code = status.HTTP_200_OK
     return service.read(session, result.event_id, result.status)
@@ -32,13 +32,13 @@ def post_event(item: EventCreate, request: Request, response: Response,
 
 @router.post("/batch", response_model=BatchResult, responses=WRITE_ERRORS,
              dependencies=[Depends(require("ingest")), Depends(json_only)])
-def post_batch(batch: EventBatch, request: Request, session: WriteSession) -> BatchResult:
+def post_batch(batch: EventBatch, session: WriteSession, scorer: ScorerDep, settings: SettingsDep) -> BatchResult:
     """Store many events in one transaction; all or nothing, results in item order."""
-    limit = request.app.state.settings.max_batch_items
+    limit = settings.max_batch_items
     if len(batch.items) > limit:
         raise errors.PayloadTooLarge(f"batch of {len(batch.items)} items exceeds the limit of {limit}", field="items")
     results = service.ingest(session, batch.items, field_prefix="items.")
-    risk_service.reassess(session, request.app.state.scorer, results)
+    risk_service.reassess(session, scorer, results)
     counts = {s: sum(r.status == s for r in results) for s in ("created", "revised", "unchanged")}
     return BatchResult(**counts, items=[{"index": n, "id": r.event_id, "status": r.status}
                                         for n, r in enumerate(results)])
@@ -47,7 +47,6 @@ def post_batch(batch: EventBatch, request: Request, session: WriteSession) -> Ba
 @router.get("", response_model=EventPage, dependencies=[Depends(require("read"))])
 def list_events(
     session: ReadSession,
-    request: Request,
     dyad: str | None = Query(None, max_length=210, description="dyad id, e.g. IRN--PAK"),
     country: str | None = Query(None, min_length=3, max_length=3, description="actor or location country"),
     since: date | None = None,
@@ -79,10 +78,10 @@ def list_revisions(event_id: EventId, session: ReadSession) -> list[RevisionRead
 
 @router.delete("/{event_id}", response_model=EventRead, responses=errors.responses(errors.NotFound),
                dependencies=[Depends(require("ingest"))])
-def retract_event(event_id: EventId, request: Request, session: WriteSession) -> EventRead:
+def retract_event(event_id: EventId, session: WriteSession, scorer: ScorerDep) -> EventRead:
     """Retract an event: kept as a tombstone, dropped from its dyads' history, which is re-assessed."""
     result = service.retract(session, event_id)
-    risk_service.reassess(session, request.app.state.scorer, [result])
+    risk_service.reassess(session, scorer, [result])
     return service.read(session, event_id, result.status)
 
 

@@ -13,6 +13,7 @@ from app.countries import is_iso3
 MAX_ID = 2**63 - 1  # ids are BIGINT
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
+ResponseRef = Annotated[int, Field(ge=1, le=MAX_ID)] | Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class ActorKind(StrEnum):
@@ -91,7 +92,9 @@ class EventCreate(Strict):
     injured: Count | None = None
     weapons: list[str] = Field(default_factory=list, max_length=20)
     retaliation: bool = False
-    responds_to: int | None = Field(None, ge=1, le=MAX_ID, description="id of the event this one answers")
+    responds_to: ResponseRef | None = Field(
+        None, description="the event this one answers: its id (a number), or its `source_event_id` (a string) in the "
+        "same `source`, stored or earlier in the same batch; stored as the id")
     notes: str | None = Field(None, max_length=4000)
 
     @field_validator("occurred_on")
@@ -178,7 +181,8 @@ class EventRead(BaseModel):
     injured: int | None
     weapons: list[str] = Field(description="given weapons plus those the source vocabulary implies")
     retaliation: bool
-    responds_to: int | None
+    responds_to: int | None = Field(description="id of the event this one answers")
+    responds_to_source_event_id: str | None = Field(None, description="that event's source_event_id")
     notes: str | None
     dyads: list[DyadRef]
     created_at: datetime
@@ -192,10 +196,27 @@ class EventPage(BaseModel):
 
 
 class EventBatch(BaseModel):
-    """All or nothing: one invalid item rejects the request (422) and every problem is listed by index."""
+    """`{"items": [...]}` or a bare array. All or nothing: one invalid item rejects the request (422), every problem listed as `items.<index>.<field>`."""
 
     model_config = ConfigDict(extra="forbid")
     items: list[EventCreate] = Field(min_length=1, description="event records; at most `max_batch_items`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_array(cls, data):
+        return {"items": data} if isinstance(data, list) else data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        # The documented body is either shape; errors name items the same way for both.
+        ref = handler(core_schema)
+        schema = handler.resolve_ref_schema(ref)
+        wrapped = dict(schema)
+        bare = {"type": "array", "items": wrapped["properties"]["items"]["items"], "minItems": 1,
+                "title": "bare array", "description": "the same items without the wrapping object"}
+        schema.clear()
+        schema.update(title="EventBatch", description=wrapped.pop("description", ""), anyOf=[wrapped, bare])
+        return ref
 
 
 class BatchItemResult(BaseModel):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app import errors
 from app.database import insert_ignore, insert_returning_ids
 from app.events import dyads as dyad_rules
-from app.events import vocabulary
+from app.events import references, vocabulary
 from app.events.models import Dyad, Event, EventDyad, EventRevision
 from app.events.schemas import Actor, DyadRef, EventCreate, EventRead, Location
 from app.observability import EVENTS_INGESTED
@@ -55,22 +55,6 @@ def _row(item: EventCreate) -> dict:
     }
 
 
-def _check_responds_to(session: Session, items: Sequence[EventCreate], prefix: str) -> None:
-    wanted = {i.responds_to for i in items if i.responds_to is not None}
-    if not wanted:
-        return
-    found = set(session.scalars(select(Event.id).where(Event.id.in_(wanted))))
-    problems = [
-        {"field": f"{prefix}{n}.responds_to" if prefix else "responds_to",
-         "detail": f"no event with id {i.responds_to}", "type": "not_found"}
-        for n, i in enumerate(items)
-        if i.responds_to is not None and i.responds_to not in found
-    ]
-    if problems:
-        first = problems[0]
-        raise errors.InvalidInput(f"{first['field']}: {first['detail']}", field=first["field"], errors=problems)
-
-
 def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None = None,
            field_prefix: str = "") -> list[Ingested]:
     """Store new events, revise changed ones, recognise re-sent ones; one result per item, in order.
@@ -80,7 +64,16 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
     names the items in errors (`items.` for a batch).
     """
     now = now or datetime.now(timezone.utc)
-    _check_responds_to(session, items, field_prefix)
+    references.check(session, items, field_prefix)
+    results: list[Ingested] = []
+    for run in references.resolved_runs(session, items):
+        results += _ingest_run(session, run, now)
+    for r in results:
+        EVENTS_INGESTED.labels(r.status).inc()
+    return results
+
+
+def _ingest_run(session: Session, items: Sequence[EventCreate], now: datetime) -> list[Ingested]:
     keys = [(i.source, i.source_event_id) for i in items]
     existing = _load(session, set(keys))
     first_new: dict[tuple[str, str], int] = {}
@@ -99,8 +92,6 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
                 same = event.content_hash == digest
                 results[n] = (Ingested(event.id, "unchanged") if same
                               else _revise(session, event, item, payload, digest, now))
-    for r in results:
-        EVENTS_INGESTED.labels(r.status).inc()
     return results  # type: ignore[return-value]
 
 
@@ -243,7 +234,8 @@ def search(session: Session, *, dyad: str | None, country: str | None, since: da
     return list(session.scalars(stmt))
 
 
-def to_read(event: Event, event_links: list[tuple[EventDyad, str]], status: str | None = None) -> EventRead:
+def to_read(event: Event, event_links: list[tuple[EventDyad, str]], status: str | None = None,
+            answered: dict[int, str] | None = None) -> EventRead:
     actor2 = None
     if event.actor2_kind:
         actor2 = Actor(name=event.actor2_name, country=event.actor2_country, kind=event.actor2_kind)
@@ -258,7 +250,8 @@ def to_read(event: Event, event_links: list[tuple[EventDyad, str]], status: str 
         hostility_label=vocabulary.HOSTILITY_LABELS[event.hostility],
         event_type=event.event_type, sub_event_type=event.sub_event_type, cameo_code=event.cameo_code,
         fatalities=event.fatalities, civilian_fatalities=event.civilian_fatalities, injured=event.injured,
-        weapons=event.weapons, retaliation=event.retaliation, responds_to=event.responds_to_id, notes=event.notes,
+        weapons=event.weapons, retaliation=event.retaliation, responds_to=event.responds_to_id,
+        responds_to_source_event_id=(answered or {}).get(event.responds_to_id), notes=event.notes,
         dyads=[DyadRef(id=link.dyad_id, kind=kind, initiator=link.initiator, target=link.target,
                        territorial=link.territorial) for link, kind in event_links],
         created_at=event.created_at, updated_at=event.updated_at, retracted_at=event.retracted_at,
@@ -266,9 +259,12 @@ def to_read(event: Event, event_links: list[tuple[EventDyad, str]], status: str 
 
 
 def read(session: Session, event_id: int, status: str | None = None) -> EventRead:
-    return to_read(get(session, event_id), links(session, [event_id])[event_id], status)
+    event = get(session, event_id)
+    answered = references.source_event_ids(session, [event.responds_to_id])
+    return to_read(event, links(session, [event_id])[event_id], status, answered)
 
 
 def read_many(session: Session, events: list[Event]) -> list[EventRead]:
     by_event = links(session, [e.id for e in events])
-    return [to_read(e, by_event[e.id]) for e in events]
+    answered = references.source_event_ids(session, [e.responds_to_id for e in events])
+    return [to_read(e, by_event[e.id], answered=answered) for e in events]

@@ -1,8 +1,9 @@
 """Liveness and readiness probes."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from app.dependencies import EngineDep, ScorerDep
 from app.health import service
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -15,8 +16,8 @@ def live() -> dict:
 
 
 @router.get("/ready", responses={503: {"description": "database unreachable or migrations not at head"}})
-def ready(request: Request) -> JSONResponse:
+def ready(engine: EngineDep, scorer: ScorerDep) -> JSONResponse:
     """The database answers, its schema is at the migrations' head, and a model is loaded."""
-    checks = service.readiness(request.app.state.engine, request.app.state.scorer)
+    checks = service.readiness(engine, scorer)
     ok = all(c["ok"] for c in checks.values())
     return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)

@@ -31,17 +31,22 @@ class Skipped:
 class ImportResult:
     """The events of one file; `imported`, `skipped` and `examples` fill in as it is iterated."""
 
+    KEEP_REJECTED = 50  # `rejected` keeps the first rows left out, for `escalation import --dry-run`
+
     def __init__(self, rows: Iterable[dict | Skipped], skipped: Counter[str] | None = None):
         self._rows = rows
         self.imported = 0
         self.skipped: Counter[str] = Counter() if skipped is None else skipped
         self.examples: dict[str, str] = {}  # reason -> first detail, enough to find the row
+        self.rejected: list[Skipped] = []
 
     def __iter__(self) -> Iterator[dict]:
         for row in self._rows:
             if isinstance(row, Skipped):
                 self.skipped[row.reason] += 1
                 self.examples.setdefault(row.reason, row.detail)
+                if len(self.rejected) < self.KEEP_REJECTED:
+                    self.rejected.append(row)
             else:
                 self.imported += 1
                 yield row

@@ -1,9 +1,13 @@
 """Training samples: per-dyad fact histories, sample dates, features, labels and time-ordered splits.
 
 Events go importer dict -> `EventCreate.model_validate` -> `facts_for`, the path the service uses.
-Sample dates are every day a dyad has events, plus quiet follow-up days (15 ... 730 days after
-an event, when nothing happened in between) so the model sees risk decay in quiet dyads.
+Interstate histories are MIE days plus ICB crisis triggers and agreed terminations and MID 5
+settlements (app.ml.crises). Sample dates are every day a dyad has events, every ICB trigger
+date (a crisis as it breaks out), plus quiet follow-up days (15 ... 730 days after an event,
+when nothing happened in between) so the model sees risk decay in quiet dyads.
 Splits are by the sample date, with a 30-day embargo so no label window crosses a split edge.
+One cut-off for every source: nothing after 2017-12-31 is fit, calibrated or used to choose
+settings; MIE 2005-2014 (never fit) and GED 2018-2023 are the test periods.
 """
 
 import time
@@ -16,44 +20,49 @@ from pathlib import Path
 import numpy as np
 
 from app.events.dyads import facts_for
+from app.events.members import dyad_id
 from app.events.schemas import EventCreate
 from app.importers import mie, ucdp_ged
+from app.ml import crises
 from app.ml.context import ContextTable
 from app.events.facts import EventFact
 from app.ml.features import History, build_matrix
 from app.ml.labels import HORIZON, TARGETS, label_matrix
 
 FOLLOW_UPS = (15, 45, 90, 180, 365, 730)
+CUTOFF = date(2017, 12, 31)  # nothing later fits, calibrates or tunes
+Reader = Callable[[Path, Counter], Iterator[dict]]
+
+
+def _file(path: str, read: Callable[[Path, Counter], Iterator[dict]]) -> Reader:
+    return lambda data_dir, skipped: read(data_dir / path, skipped)
 
 
 @dataclass(frozen=True)
 class Source:
     name: str
-    path: str  # relative to the data directory
-    reader: Callable[..., Iterator[dict]]
+    path: str  # the main file, relative to the data directory
+    readers: tuple[Reader, ...]
     test_set: str
     fit_end: int  # last year of the fit period
     val_end: int  # last year of validation; test runs from the next year to coverage_end
     coverage_end: date
+    extra_files: tuple[str, ...] = ()
+    crises: bool = False  # add ICB trigger dates as sample dates
 
 
+def _ged(name: str, path: str, fit_end: int, val_end: int, end: date) -> Source:
+    return Source(name, path, (_file(path, ucdp_ged.iter_events),), "ged", fit_end, val_end, end)
+
+
+MIE = "mie-1.0/mie-1.0.csv"
 SOURCES = (
-    Source("mie", "mie-1.0/mie-1.0.csv", mie.iter_events, "mie_interstate", 1994, 2004, date(2014, 12, 31)),
-    Source(
-        "ged_mexico", "ucdp-ged-slices/netify_mexico.csv", ucdp_ged.iter_events, "ged", 2013, 2018, date(2023, 12, 31)
-    ),
-    Source(
-        "ged_myanmar", "ucdp-ged-slices/netify_myanmar.csv", ucdp_ged.iter_events, "ged", 2013, 2018, date(2023, 12, 31)
-    ),
-    Source(
-        "ged_syria",
-        "ucdp-ged-slices/data4ds4da_ucdp_syria_df.csv",
-        ucdp_ged.iter_events,
-        "ged",
-        2017,
-        2018,
-        date(2019, 11, 30),
-    ),
+    Source("mie", MIE, (_file(MIE, mie.iter_events), crises.icb_events, crises.mid_settlements),
+           "mie_interstate", 1994, 2004, date(2014, 12, 31),
+           extra_files=(crises.ICB_ACTORS, crises.MID_DISPUTES, crises.MID_PARTICIPANTS), crises=True),
+    _ged("ged_mexico", "ucdp-ged-slices/netify_mexico.csv", 2013, 2017, date(2023, 12, 31)),
+    _ged("ged_myanmar", "ucdp-ged-slices/netify_myanmar.csv", 2013, 2017, date(2023, 12, 31)),
+    _ged("ged_syria", "ucdp-ged-slices/data4ds4da_ucdp_syria_df.csv", 2016, 2017, date(2019, 11, 30)),
 )
 # uncertainUCDP_ucdpged.csv (a random 1,000-event global sample) is left out: a dyad keeps ~1 in 100
 # of its events there, so its labels would measure the sampling, not escalation.
@@ -66,6 +75,7 @@ class Dataset:
     split: np.ndarray  # "fit" | "val" | "test"
     test_set: np.ndarray  # "mie_interstate" | "ged"
     kind: np.ndarray
+    episode: np.ndarray  # True for ICB trigger samples (the episode benchmark)
     skipped: dict[str, dict[str, int]]
     files: list[str]
 
@@ -75,18 +85,20 @@ def dyad_histories(
 ) -> dict[str, tuple[str, str, list[EventFact]]]:
     """dyad id -> (member a, member b, facts), through the same contract the API uses."""
     out: dict[str, tuple[str, str, list[EventFact]]] = {}
-    for raw in source.reader(data_dir / source.path, skipped):
-        for link, fact in facts_for(EventCreate.model_validate(raw)):
-            out.setdefault(link.dyad_id, (link.member_a, link.member_b, []))[2].append(fact)
+    for reader in source.readers:
+        for raw in reader(data_dir, skipped):
+            for link, fact in facts_for(EventCreate.model_validate(raw)):
+                out.setdefault(link.dyad_id, (link.member_a, link.member_b, []))[2].append(fact)
     return out
 
 
-def sample_days(days: np.ndarray, last_day: int) -> np.ndarray:
-    """Event days plus quiet follow-ups, up to the last day whose horizon is still observed."""
+def sample_days(days: np.ndarray, last_day: int, extra: np.ndarray | None = None) -> np.ndarray:
+    """Event days (and `extra` days) plus quiet follow-ups, up to the last day whose horizon is still observed."""
     uniq = np.unique(days)
     nxt = np.append(uniq[1:], np.iinfo(np.int64).max)
     quiet = [d + k for d, n in zip(uniq, nxt, strict=True) for k in FOLLOW_UPS if d + k < n]
-    out = np.unique(np.concatenate([uniq, np.array(quiet, dtype=np.int64)]))
+    more = [] if extra is None else list(extra)
+    out = np.unique(np.concatenate([uniq, np.array(quiet + more, dtype=np.int64)]))
     return out[out <= last_day]
 
 
@@ -97,6 +109,14 @@ def _split(days: np.ndarray, source: Source) -> np.ndarray:
     out[days <= fit_end - HORIZON] = "fit"
     out[(days > fit_end) & (days <= val_end - HORIZON)] = "val"
     out[days > val_end] = "test"
+    assert val_end <= CUTOFF.toordinal(), "validation must end by the cut-off"
+    return out
+
+
+def _triggers(data_dir: Path) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for a, b, day in crises.icb_triggers(data_dir):
+        out.setdefault(dyad_id(a, b), set()).add(day.toordinal())
     return out
 
 
@@ -109,11 +129,13 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
         histories = dyad_histories(source, data_dir, counts)
         skipped[source.name] = dict(counts)
         last_day = source.coverage_end.toordinal() - HORIZON
-        for a, b, facts in histories.values():
+        triggers = _triggers(data_dir) if source.crises else {}
+        for key, (a, b, facts) in histories.items():
             h = History(facts)
-            days = sample_days(h.day, last_day)
+            crisis_days = np.array(sorted(triggers.get(key, ())), dtype=np.int64)
+            days = sample_days(h.day, last_day, crisis_days)
             split = _split(days, source)
-            days = days[split != ""]
+            days, split = days[split != ""], split[split != ""]
             if not days.size:
                 continue
             dates = [date.fromordinal(int(d)) for d in days]
@@ -121,7 +143,7 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
             X = build_matrix([(facts, d, contexts[d.year]) for d in dates])
             y = label_matrix(h, days)
             kind = contexts[dates[0].year].kind
-            parts.append((X, y, split[split != ""], source.test_set, kind))
+            parts.append((X, y, split, source.test_set, kind, np.isin(days, crisis_days)))
         n = sum(len(p[0]) for p in parts)
         log(
             f"  {source.name}: {len(histories)} dyads, skipped {dict(counts)}, {n} samples so far "
@@ -133,6 +155,7 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
         split=np.concatenate([p[2] for p in parts]),
         test_set=np.concatenate([np.full(len(p[0]), p[3], dtype=object) for p in parts]),
         kind=np.concatenate([np.full(len(p[0]), p[4], dtype=object) for p in parts]),
+        episode=np.concatenate([p[5] for p in parts]),
         skipped=skipped,
-        files=[s.path for s in SOURCES],
+        files=[f for s in SOURCES for f in (s.path, *s.extra_files)],
     )

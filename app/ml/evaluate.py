@@ -22,9 +22,9 @@ from app.ml.labels import PRIMARY, TARGETS
 
 PERSISTENCE = ("events_30d", "log_fatalities_30d", "max_hostility_30d")
 TEST_SETS = ("mie_interstate", "ged")
-HIGH_PRECISION, CRITICAL_PRECISION = 0.4, 0.5  # validation precision at which a level starts (fit base rate ~0.22)
+# P(at least 25 deaths within 30 days) at which a level starts: 1 in 20, 1 in 5, even odds.
+LEVEL_CUTS = {"elevated": 0.05, "high": 0.2, "critical": 0.5}
 BINS = 10
-MIN_SUPPORT = 50  # validation samples a cut-off must cover, so one lucky dyad cannot set it
 
 
 def reliability(p: np.ndarray, y: np.ndarray) -> tuple[float, list[list[float]]]:
@@ -57,6 +57,10 @@ def persistence_model(ds: dataset.Dataset, target: str, test_set: str) -> Logist
     return LogisticRegression(max_iter=1000).fit(ds.X[rows][:, cols], ds.y[target][rows])
 
 
+def persistence_proba(ds: dataset.Dataset, target: str, test_set: str, X: np.ndarray) -> np.ndarray:
+    return persistence_model(ds, target, test_set).predict_proba(X[:, [INDEX[c] for c in PERSISTENCE]])[:, 1]
+
+
 def evaluate(ds: dataset.Dataset, models: dict[str, Any]) -> dict[str, dict[str, dict]]:
     """metrics[target][test_set] = {n, base_rate, model, climatology, persistence, skill scores}."""
     cols = [INDEX[c] for c in PERSISTENCE]
@@ -83,22 +87,15 @@ def evaluate(ds: dataset.Dataset, models: dict[str, Any]) -> dict[str, dict[str,
     return out
 
 
-def thresholds(p_val: np.ndarray, y_val: np.ndarray, base_rate: float) -> dict[str, float | None]:
-    """Level cut-offs on P(primary): elevated at the fit base rate; high / critical at the lowest cut-off whose
-    validation precision (positives among the >= MIN_SUPPORT samples at or above it) reaches 0.4 / 0.5.
-
-    A level whose precision is never reached gets None and is never assigned.
-    """
-    order = np.argsort(-p_val)
-    p_sorted, hits = p_val[order], np.cumsum(y_val[order])
-    support = np.arange(1, len(p_sorted) + 1)
-    precision = hits / support
-
-    def cut(level: float) -> float | None:
-        ok = np.flatnonzero((precision >= level) & (support >= MIN_SUPPORT))
-        return None if not ok.size else max(float(p_sorted[ok[-1]]), base_rate)
-
-    return {"elevated": base_rate, "high": cut(HIGH_PRECISION), "critical": cut(CRITICAL_PRECISION)}
+def thresholds(p_val: np.ndarray, y_val: np.ndarray) -> dict[str, dict[str, float | int | None]]:
+    """Level cut-offs on P(primary), fixed in probability (the model is calibrated: ECE in the card), with the
+    validation precision and support each cut-off reaches, so a reader sees what a level meant there."""
+    out = {}
+    for level, cut in LEVEL_CUTS.items():
+        above = p_val >= cut
+        out[level] = {"cut": cut, "validation_precision": round(float(y_val[above].mean()), 4) if above.any() else None,
+                      "validation_support": int(above.sum())}
+    return out
 
 
 def table(metrics: dict) -> str:

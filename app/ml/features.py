@@ -14,6 +14,8 @@ import numpy as np
 from app.events.facts import DYAD_KINDS, DyadContext, EventFact
 
 RESPONSE_WINDOW = 30  # days within which a strike back counts as a response
+CALM_WINDOW = 90  # a de-escalation this recent, after the last use of force, counts as calming
+FIGHTING_WINDOW = 365  # ... provided that use of force was within this many days
 NEVER = 3650  # days since the last event for a dyad with none (beyond the 730-day decay samples)
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -48,10 +50,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     "cross_border_30d",
     "standoff_30d",
     "deescalation_30d",
+    "deescalated_since_fighting",
     "major_power",
     # structural context
     "contiguous",
     "rivalry",
+    "past_armed_conflict",
 )
 INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -83,7 +87,9 @@ class History:
         self.cum = np.zeros((n + 1, len(cols)))
         if n:
             self.cum[1:] = np.cumsum(np.column_stack([np.asarray(c, dtype=np.float64) for c in cols]), axis=0)
-        self.initiator = [f.initiator if f.directed else None for f in facts]
+        self.initiator = [f.initiator if _militarized(f) else None for f in facts]
+        self.deesc_days = self.day[np.array([f.deescalation for f in facts], dtype=bool)]
+        self.force_days = self.day[self.hostility >= 4]
 
     def upto(self, day: int) -> int:
         """Number of facts on or before `day`."""
@@ -94,12 +100,22 @@ class History:
 _N, _FAT, _CIV, _FATAL, _UOF, _RESP, _CROSS, _STANDOFF, _DEESC, _FLAGGED = range(10)
 
 
+def _militarized(f: EventFact) -> bool:
+    """A directed hostile act (threat or worse): talks, agreements and non-militarized acts are no strike."""
+    return f.directed and f.hostility >= 2 and not f.deescalation
+
+
+def _last(days: np.ndarray, t: int) -> int | None:
+    i = int(np.searchsorted(days, t, side="right"))
+    return int(days[i - 1]) if i else None
+
+
 def _reciprocity(facts: Sequence[EventFact]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per fact: is it a response (flagged or inferred), its lag in days, and its tit-for-tat chain length."""
     n = len(facts)
     resp, lag, chain = np.zeros(n), np.full(n, np.nan), np.zeros(n)
     for i, f in enumerate(facts):
-        if not f.directed or f.target is None:
+        if not _militarized(f) or f.target is None:
             resp[i] = f.retaliation
             continue
         chain[i] = 1
@@ -108,7 +124,7 @@ def _reciprocity(facts: Sequence[EventFact]) -> tuple[np.ndarray, np.ndarray, np
             gap = (f.occurred_on - g.occurred_on).days
             if gap > RESPONSE_WINDOW:
                 break
-            if g.directed and g.initiator == f.target and g.target == f.initiator:
+            if _militarized(g) and g.initiator == f.target and g.target == f.initiator:
                 resp[i], lag[i], chain[i] = 1, gap, chain[j] + 1
                 break
         if f.retaliation and not resp[i]:
@@ -163,9 +179,15 @@ def features_into(out: np.ndarray, h: History, as_of: date, context: DyadContext
     out[INDEX["cross_border_30d"]] = w30[_CROSS]
     out[INDEX["standoff_30d"]] = w30[_STANDOFF]
     out[INDEX["deescalation_30d"]] = w30[_DEESC]
+    calm, force = _last(h.deesc_days, t), _last(h.force_days, t)
+    out[INDEX["deescalated_since_fighting"]] = float(
+        calm is not None and force is not None and t - calm <= CALM_WINDOW and calm >= force
+        and t - force <= FIGHTING_WINDOW
+    )
     out[INDEX["major_power"]] = float(context.major_power)
     out[INDEX["contiguous"]] = float(context.contiguous)
     out[INDEX["rivalry"]] = float(context.rivalry)
+    out[INDEX["past_armed_conflict"]] = float(context.past_armed_conflict)
 
 
 def build_features(facts: Sequence[EventFact], as_of: date, context: DyadContext) -> np.ndarray:

@@ -1,11 +1,13 @@
-"""Target definitions, in one place. The window before t is [t-29, t]; the horizon is [t+1, t+30].
+"""Target definitions, in one place. The horizon after an as-of date t is the 30 days (t, t+30].
 
-escalation_30d   within the horizon the dyad reaches a higher maximum hostility level than in the
-                 window before t, or suffers more fatalities in total than in the window before t.
-                 For a dyad quiet before t, any event with hostility >= 1 or any death counts.
-use_of_force_30d any event with hostility >= 4 (use of force or war) within the horizon.
-fatal_30d        any event with at least one death within the horizon.
+serious_violence_30d (primary) the dyad's members suffer at least 25 deaths in events between them
+                     within the horizon (either direction, on either's territory): UCDP's
+                     armed-conflict threshold on a 30-day window, the line between a crisis and
+                     a conflict.
+use_of_force_30d     any event with hostility >= 4 (use of force or war) within the horizon.
+fatal_30d            any event with at least one death within the horizon.
 A sample's horizon must lie inside the data's coverage (dataset.py drops censored samples).
+`escalation_30d` (worse than the previous 30 days) was dropped in v2: see the model card.
 """
 
 from collections.abc import Sequence
@@ -17,33 +19,28 @@ from app.events.facts import EventFact
 from app.ml.features import History
 
 HORIZON = 30
-TARGETS: tuple[str, ...] = ("escalation_30d", "use_of_force_30d", "fatal_30d")
-PRIMARY = "escalation_30d"
+SERIOUS_DEATHS = 25
+TARGETS: tuple[str, ...] = ("serious_violence_30d", "use_of_force_30d", "fatal_30d")
+PRIMARY = "serious_violence_30d"
 DEFINITIONS: dict[str, str] = {
-    "escalation_30d": "within 30 days after t the dyad reaches a higher max hostility level than over [t-29, t], "
-    "or more fatalities than over [t-29, t]",
-    "use_of_force_30d": "any event with hostility >= 4 (use of force / war) within 30 days after t",
-    "fatal_30d": "any event with >= 1 fatality within 30 days after t",
+    "serious_violence_30d": f"at least {SERIOUS_DEATHS} deaths in events between the dyad's members (either "
+    "direction, on either's territory) in the 30 days after t, (t, t+30]: UCDP's armed-conflict threshold "
+    "on a 30-day window",
+    "use_of_force_30d": "any event with hostility >= 4 (use of force / war) in the 30 days after t",
+    "fatal_30d": "any event with >= 1 fatality in the 30 days after t",
 }
-
-
-def _range_max(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    return np.array([values[a:b].max() if b > a else 0.0 for a, b in zip(lo, hi, strict=True)])
 
 
 def label_matrix(h: History, as_of_days: np.ndarray) -> dict[str, np.ndarray]:
     """All targets for one history at many as-of day ordinals (vectorised over dates)."""
     t = np.asarray(as_of_days, dtype=np.int64)
-    before = np.searchsorted(h.day, t - HORIZON, side="right")
     now = np.searchsorted(h.day, t, side="right")
     after = np.searchsorted(h.day, t + HORIZON, side="right")
     fat = np.concatenate([[0.0], np.cumsum(h.fatalities)])
     uof = np.concatenate([[0.0], np.cumsum(h.hostility >= 4)])
     fatal = np.concatenate([[0.0], np.cumsum(h.fatalities > 0)])
-    host_prev, host_next = _range_max(h.hostility, before, now), _range_max(h.hostility, now, after)
-    fat_prev, fat_next = fat[now] - fat[before], fat[after] - fat[now]
     return {
-        "escalation_30d": ((host_next > host_prev) | (fat_next > fat_prev)).astype(np.int8),
+        "serious_violence_30d": (fat[after] - fat[now] >= SERIOUS_DEATHS).astype(np.int8),
         "use_of_force_30d": (uof[after] > uof[now]).astype(np.int8),
         "fatal_30d": (fatal[after] > fatal[now]).astype(np.int8),
     }

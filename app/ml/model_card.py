@@ -1,12 +1,31 @@
-"""The human-readable model card (models/MODEL_CARD.md), rendered from the JSON card by train.py."""
+"""The model card: the JSON card (source of truth, served by GET /v1/model) and its Markdown rendering."""
 
+import math
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import skops
+
+from app.ml import artifact, dataset, evaluate, families
+from app.ml.context import CONTEXT_FILES
 from app.ml.evaluate import table
+from app.ml.features import FEATURE_NAMES
+from app.ml.labels import DEFINITIONS, PRIMARY, TARGETS
 
-DRIVERS_METHOD = (
-    "For each feature, the primary target's calibrated probability is recomputed with that feature set to its "
-    "reference value (the fit-period median), all other features unchanged, in one batched predict; "
-    "contribution = P(actual) - P(feature at reference). Positive means the feature raises the risk. "
-    "The top 5 by absolute contribution are reported; contributions are not additive."
+EXPLANATION_METHOD = (
+    "The shipped model is additive in log-odds: logit P = intercept + sum of one spline (or flag) term per "
+    "feature, then Platt scaling, which is affine in log-odds (a * logit + b). explanation.baseline is the "
+    "calibrated log-odds of the reference pair: no recorded events, no structural ties (not contiguous, no "
+    "rivalry, no past armed conflict, no major power) and no dyad-kind flag; explanation.contributions[feature] "
+    "is the calibrated change of that feature's term from its reference value, so a dyad with no events has "
+    "structural contributions only. baseline + sum(contributions) equals "
+    "the primary probability's log-odds exactly (floating point). drivers group the contributions into "
+    "analyst themes (retaliation, casualties, tempo, severity, de-escalation, structural context); a theme's "
+    "contribution is the sum of its features', positive raises the risk, and each driver names the facts "
+    "behind it in a plain-language label."
 )
 
 CITATIONS = [
@@ -23,6 +42,13 @@ CITATIONS = [
     "Correlates of War Project (2017). State System Membership List, v2016.",
     "Thompson, W. R. & Dreyer, D. R. (2012). Handbook of International Rivalries, 1494-2010. CQ Press.",
     "Thompson, W. R., Sakuwa, K. & Suhas, P. H. (2022). Analyzing Strategic Rivalries in World Politics. Springer.",
+    "Brecher, M., Wilkenfeld, J., Beardsley, K., James, P. & Quinn, D. (2021). International Crisis Behavior "
+    "Data Codebook, Version 14. ICB v14 data.",
+    "Palmer, G., McManus, R. W., D'Orazio, V., Kenwick, M. R., Karstens, M., Bloch, C., Dietrich, N., Kahn, K., "
+    "Ritter, K. & Soules, M. J. (2022). The MID5 Dataset, 2011-2014. Conflict Management and Peace Science 39(4).",
+    "Gleditsch, N. P., Wallensteen, P., Eriksson, M., Sollenberg, M. & Strand, H. (2002). Armed Conflict "
+    "1946-2001: A New Dataset. Journal of Peace Research 39(5); UCDP/PRIO Armed Conflict Dataset, CC BY 4.0.",
+    "Sarkees, M. R. & Wayman, F. (2010). Resort to War: 1816-2007. CQ Press (COW inter-state wars).",
     "Gleditsch, K. S. & Ward, M. D. (1999). A revised list of independent states since the Congress of Vienna. "
     "International Interactions 25(4).",
 ]
@@ -41,10 +67,105 @@ _INPUTS = """\
 | weapons | standoff_30d (any of vocabulary.STANDOFF_WEAPONS) |
 | location.country vs actor1.country | cross_border_30d, and the territorial state-state link |
 | retaliation | counted as a response in responses_30d / reciprocated_30d / tit_for_tat_chain_30d |
-| state member ISO3 + date | contiguous, rivalry, major_power (models/context.json) |
+| de-escalation actions (talks, agreement, ceasefire, withdrawal) | deescalation_30d, deescalated_since_fighting |
+| state member ISO3 + date | contiguous, rivalry, major_power, past_armed_conflict (models/context.json) |
 
 Stored but not scored: injured, notes, responds_to, location.admin1, latitude/longitude, source,
 actor names (beyond the non-state slug), the time of day of a datetime."""
+
+
+
+
+def build(*, argv, data_dir: Path, ds: dataset.Dataset, metrics: dict, selections: dict, shipped: str,
+          losses: dict, margin: float, term_reference: np.ndarray, findings: dict, episodes: dict,
+          thresholds: dict) -> dict:
+    """The JSON card (artifact.save adds the artifact hash and version)."""
+    return {
+        "name": "escalation-risk",
+        "trained_on": datetime.now(UTC).strftime("%Y%m%d"),
+        "training_command": ".venv/bin/python -m app.ml.train" + (" " + " ".join(argv) if argv else ""),
+        "data_files": {f: artifact.sha256(data_dir / f) for f in ds.files + CONTEXT_FILES},
+        "libraries": {
+            "python": platform.python_version(), "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__, "skops": skops.__version__,
+        },
+        "features": list(FEATURE_NAMES),
+        "targets": list(TARGETS),
+        "primary": PRIMARY,
+        "target_definitions": DEFINITIONS,
+        "estimator": f"per target: {shipped} family (app/ml/families.py), Platt-calibrated "
+        "(CalibratedClassifierCV(FrozenEstimator, method='sigmoid')) on the validation period",
+        "family": shipped,
+        "family_choice": {
+            "rule": f"additive ships unless boosting's validation log-loss on {PRIMARY} is lower by more "
+            f"than {margin:.0%}",
+            "validation_log_loss": losses,
+        },
+        "selection": selections,
+        "splits": {
+            s.name: {
+                "fit": f"<= {s.fit_end}",
+                "validate": f"{s.fit_end + 1}-{s.val_end}",
+                "test": f"{s.val_end + 1}-01-01 to {s.coverage_end.isoformat()}",
+                "file": s.path,
+            }
+            for s in dataset.SOURCES
+        },
+        "cutoff": dataset.CUTOFF.isoformat(),
+        "embargo_days": 30,
+        "samples": {
+            f"{t}/{s}": int(((ds.test_set == t) & (ds.split == s)).sum())
+            for t in evaluate.TEST_SETS
+            for s in ("fit", "val", "test")
+        },
+        "skipped_rows": ds.skipped,
+        "metrics": metrics[shipped],
+        "metrics_other_family": {f: m for f, m in metrics.items() if f != shipped},
+        "episode_benchmark": episodes,
+        "findings": findings,
+        "thresholds": thresholds,
+        "term_reference": [float(v) for v in term_reference],
+        "smooth_features": list(families.SMOOTH),
+        "explanation_method": EXPLANATION_METHOD,
+        "citations": CITATIONS,
+    }
+
+
+def _bar(card: dict) -> str:
+    rows = []
+    for name, r in card["metrics"][card["primary"]].items():
+        lift = (r["model"]["roc_auc"] or 0) - (r["persistence"]["roc_auc"] or 0)
+        bss = r["bss_vs_persistence"]
+        ok = "meets" if lift >= 0.03 and bss >= 0.05 else "MISSES"
+        rows.append(f"| {name} | {r['n']} | {round(r['positive_rate'] * r['n'])} | {r['model']['roc_auc']:.3f} | "
+                    f"{r['persistence']['roc_auc']:.3f} | {lift:+.3f} | {bss:+.3f} | {ok} |")
+    return "\n".join(rows)
+
+
+def _episodes(card: dict) -> str:
+    f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    return "\n".join(
+        f"| {k} | {e['n']} | {e['positives']} | {f(e['auc_model'])} | {f(e['auc_fatalities_so_far'])} | "
+        f"{f(e['auc_persistence'])} |" for k, e in card["episode_benchmark"].items())
+
+
+def _findings(card: dict) -> str:
+    r, d = card["findings"]["reciprocity"], card["findings"]["deescalation"]
+    rate = lambda x: f"{x['rate']:.3f} (n = {x['n']})"  # noqa: E731
+    return f"""Measured on {card["findings"]["scope"]}; P = share of samples followed by serious violence.
+- **Reciprocity.** After a one-sided use of force in the last 30 days: P = {rate(r["one_sided_strike_30d"])};
+  after a strike that was answered: P = {rate(r["answered_strike_30d"])}; in tit-for-tat chains of 3+:
+  P = {rate(r["tit_for_tat_chain_3plus"])}. Raw rates mix dyads at very different stages of a conflict;
+  the fitted model, holding tempo, casualties and severity fixed, gives `reciprocated_30d` a calibrated
+  log-odds term of {r["model_log_odds_reciprocated"]:+.3f} (answered vs not, among dyads with a strike in 30 days).
+  No sign is forced: the model uses what the data give.
+- **De-escalation.** After heavy fighting ({d["heavy_fighting_definition"]}), with no de-escalation since
+  the last use of force: P = {rate(d["no_deescalation_since_fighting"])}; with an agreement, ceasefire, talks or
+  withdrawal after the last use of force (within 90 days): P = {rate(d["agreement_or_ceasefire_since_fighting"])}.
+  Learnt from MID 5 dispute settlements (negotiated or imposed) and ICB terminations by formal,
+  semi-formal or tacit agreement (MIE carries no de-escalation events; GED none at all). The model's
+  calibrated log-odds term for `deescalated_since_fighting` is {d["model_log_odds_deescalated"]:+.3f}
+  (a factor of {math.exp(d["model_log_odds_deescalated"]):.2f} on the odds)."""
 
 
 def render(card: dict) -> str:
@@ -53,46 +174,53 @@ def render(card: dict) -> str:
         f"| {k} | {v['file']} | {v['fit']} | {v['validate']} | {v['test']} |" for k, v in card["splits"].items()
     )
     levels = ", ".join(
-        f"{k} >= {v:.3f}" if v is not None else f"{k}: never reached" for k, v in card["thresholds"].items()
+        f"{k} >= {v['cut']} (validation precision {v['validation_precision']}, n = {v['validation_support']})"
+        for k, v in card["thresholds"].items()
     )
     targets = "\n".join(f"- `{k}`: {v}" for k, v in card["target_definitions"].items())
-    mono = "\n".join(f"- `{k}`: {v}" for k, v in card["monotonic_rationale"].items())
-    level_note = (
-        "- `critical` is never assigned: no validation cut-off reaches 50% precision on the primary target."
-        if card["thresholds"]["critical"] is None
-        else "- Levels are modest: `critical` means about even odds of escalation on validation (precision 0.5),\n"
-        "  `high` about 0.4, against a fit-period base rate of {:.2f}.".format(card["thresholds"]["elevated"])
-    )
     cites = "\n".join(f"- {c}" for c in card["citations"])
     samples = ", ".join(f"{k} {v}" for k, v in card["samples"].items())
-    chosen = "; ".join(f"{t}: {v['params']}" for t, v in card["selection"].items())
     files = "\n".join(f"- `{k}` sha256 `{v}`" for k, v in card["data_files"].items())
+    losses = ", ".join(f"{k} {v:.4f}" for k, v in card["family_choice"]["validation_log_loss"].items())
+    others = "\n".join(f"{k}:\n{table(m)}" for k, m in card["metrics_other_family"].items())
     return f"""# Model card: escalation-risk {card["version"]}
 
 Reproduce: `{card["training_command"]}` (evaluate: `.venv/bin/python -m app.ml.evaluate`).
 Artifact `{card["artifact"]["file"]}` sha256 `{card["artifact"]["sha256"]}`;
-scikit-learn {card["libraries"]["scikit-learn"]}.
+scikit-learn {card["libraries"]["scikit-learn"]}. Training is deterministic (one thread, fixed seeds);
+`tests/ml/test_train.py` retrains and compares every metric with this card to 1e-6.
 
 ## Targets (primary: `{card["primary"]}`)
 {targets}
 
-## Model
-{card["estimator"]}. One model for interstate and non-state dyads: GED alone has few state-state
-dyads and MIE none with non-state actors, so the two sources share what transfers (tempo,
-severity, casualties, decay) and the `kind_*` features let the trees separate them.
-Settings chosen by validation log-loss from a small grid capped at 100 trees per target (one-dyad
-latency budget of 5 ms): {chosen}.
-Monotonic constraints:
-{mono}
+`escalation_30d` (v1's primary: worse than the previous 30 days) was dropped: it is relative, so a
+dyad in a bloody month can hardly "escalate" and a ceasefire after a war scored like the war; it
+ranked and calibrated worse than the secondary targets in v1's card, and analysts asked for the
+absolute question. `use_of_force_30d` and `fatal_30d` are kept as secondary targets.
 
-## Data and splits (by sample date, 30-day embargo at each edge)
+## Model
+{card["estimator"]}. Two families compared out of time (app/ml/families.py): a regularised
+logistic GAM (asinh + cubic B-splines per count feature, flags as they are, L2 penalty chosen on
+validation) and gradient boosting (HistGradientBoosting, <= 100 trees). {card["family_choice"]["rule"]}.
+Validation log-loss on the primary target: {losses}: the additive model ships. One model for
+interstate and non-state dyads, with `kind_*` flags.
+
+## Explanation
+{card["explanation_method"]}
+
+## Data and splits (by sample date, 30-day embargo at each edge; cut-off {card["cutoff"]})
 | source | file | fit | validate | test |
 |---|---|---|---|---|
 {splits}
 
-Samples: every day a dyad has events, plus quiet follow-ups 15/45/90/180/365/730 days after an
-event when nothing happened in between. The 1,000-row global GED sample is used for importer
-tests only (a random sample has no dyad histories). Samples: {samples}. Data files:
+Nothing dated after {card["cutoff"]} fits, calibrates or chooses settings. MIE ends in 2014, so the
+interstate test period is 2005-2014 (never fit or used to choose settings); GED slices give 2018-2023.
+Interstate histories: MIE days + ICB v14 crisis triggers (trigger type mapped to the ladder) and
+agreed terminations + MID 5 settlements as agreements (app/ml/crises.py). Samples: every day a
+dyad has events, every ICB trigger date (a crisis as it breaks out, labelled by the MIE fatalities
+that followed), plus quiet follow-ups 15/45/90/180/365/730 days after an event. Structural context
+is point-in-time (previous year's contiguity, rivalry, major power; armed conflict in earlier years
+from COW wars and UCDP/PRIO ACD). Samples: {samples}. Data files:
 {files}
 
 ## Out-of-time test metrics (m = model, p = persistence, c = climatology)
@@ -100,44 +228,48 @@ tests only (a random sample has no dyad histories). Samples: {samples}. Data fil
 {table(card["metrics"])}
 ```
 BSS = Brier skill score (1 - Brier_model / Brier_baseline). Reliability bins are in the JSON card.
+Persistence is a logistic regression on recent violence (events, log deaths, max hostility over 30
+days) fit on the same fit period; climatology is the fit-period base rate.
 
-## Risk levels (P of the primary target, from validation)
-{levels}. Elevated starts at the fit-period base rate; high and critical where validation precision
-reaches 0.4 and 0.5 (at least 50 validation samples at or above the cut-off); a level whose
-precision is never reached is never assigned.
+The other family on the same test sets:
+```
+{others}
+```
 
-## Drivers
-{card["drivers_method"]}
+### The bar for the primary target (ROC-AUC >= persistence + 0.03 and BSS vs persistence >= 0.05)
+| test set | n | positives | ROC-AUC m | ROC-AUC p | lift | BSS vs p | |
+|---|---|---|---|---|---|---|---|
+{_bar(card)}
+
+## Episode benchmark (crises after the fit period, scored as the service would from events)
+| period | crises (dyads) | serious violence followed | AUC model | AUC fatalities so far | AUC persistence |
+|---|---|---|---|---|---|
+{_episodes(card)}
+
+"Fatalities so far" = the dyad's deaths over the year up to the trigger date. ICB v14 ends in 2017
+and MIE in 2014: no crisis after 2014 has daily events in the shared data to score it from.
+
+## What the data say about reciprocity and de-escalation
+{_findings(card)}
+
+## Risk levels (P of the primary target)
+{levels}.
 
 ## Inputs
 {_INPUTS}
 
 ## Limitations
-- `escalation_30d` beats persistence and climatology on both test sets, but modestly (see the
-  table: ROC-AUC about 0.67, Brier skill under 0.1). Dense, bloody periods of GED dyads get the
-  highest scores yet rarely "escalate" by this definition (the bar is the previous 30 days), and
-  GED escalation calibration is no better than persistence's. The secondary targets do better.
-- Reciprocity, as the data show it: in MIE (fit + validation), a single answered strike is
-  followed by escalation *less* often than a one-sided action (0.15 vs 0.21), while tit-for-tat
-  chains of 4+ are followed by escalation more often (0.25). The monotone constraint keeps
-  `responses_30d` and `tit_for_tat_chain_30d` from lowering the risk; `reciprocated_30d` is left free.
-  The validated model gives all of them about zero weight for a first exchange, so in the seed
-  scenario (Iran strikes, Pakistan retaliates) the risk rises through casualties, tempo and the
-  dyad's novelty, and the drivers do not name reciprocity. The explicit `retaliation` flag has no
-  learnt effect of its own: no training source carries it.
-{level_note}
-- Training data carry no explicit retaliation flag: reciprocity is learnt from direction (MIE);
+- The bar is missed where the MISSES line says so above: serious violence within 30 days is highly
+  persistent in dense GED dyads (persistence alone reaches ROC-AUC ~0.94), and the interstate test
+  period 2005-2014 holds very few serious-violence samples, so its ROC-AUC is noisy.
+- The episode benchmark has few crises with serious violence after them: its AUCs are indicative.
+- ICB trigger events may duplicate an MIE event on the same day (counted twice in tempo).
+- Training data carry no explicit retaliation flag: reciprocity is learnt from direction (MIE, ICB);
   GED clashes are non-directed, so non-state dyads get no reciprocity signal.
-- MIE has no location: events are placed on the target's territory, so `cross_border_30d` is
-  informative only from GED (e.g. Turkey in Syria) and API data.
-- Unknown MIE start days are placed on the last day of the month and multi-day GED events on
-  their end date (when their deaths are known), so features never see an event early;
-  historical states without ISO3 are skipped.
-- Structural context stops at the sources' coverage (contiguity and majors 2016, rivalries
-  2010/2020); spells running to the end are treated as ongoing.
+- MIE has no location: events are placed on the target's territory.
+- Structural context stops at the sources' coverage (contiguity and majors 2016, rivalries 2010/2020,
+  ACD 2024); spells running to the end are treated as ongoing.
 - GED slices are three countries (Mexico, Myanmar, Syria): non-state results may not transfer.
-- escalation_30d compares with the previous 30 days, so a dyad at a high level can only escalate
-  by going higher: after a bloody month the label is harder to reach.
 
 ## Citations
 {cites}

@@ -20,6 +20,8 @@ class Assessment(Base):
     level: Mapped[str] = mapped_column(String(16))
     drivers: Mapped[list] = mapped_column(JSON)
     features: Mapped[dict | None] = mapped_column(JSON)  # the model's inputs; null on rows made before 0002
+    # {unit, baseline, contributions}: sums to the log-odds of `probability`; null on rows made before it existed
+    explanation: Mapped[dict | None] = mapped_column(JSON)
     model_version: Mapped[str] = mapped_column(String(64))
     trigger_event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(String(16))  # created | revised | retracted | backdated

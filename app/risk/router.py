@@ -2,24 +2,23 @@
 
 import hashlib
 from datetime import date, datetime, timezone
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession
-from app.http import cursor_after, iso3_param
-from app.risk import service
-from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead
+from app.dependencies import RiskCacheDep, ScorerDep
+from app.http import cursor_after, iso3_param, json_only, next_offset, resume_cursor
+from app.ml.levels import Level
+from app.risk import service, whatif
+from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead, WhatIfRequest
 
 router = APIRouter(prefix="/v1", tags=["risk"], dependencies=[Depends(require("read"))],
                    responses=errors.responses(*errors.COMMON))
 # Clients may keep answers but must revalidate each time; a 304 costs no scoring.
 REVALIDATE = "no-cache"
 NOT_MODIFIED = {304: {"description": "unchanged since the ETag given in If-None-Match"}}
-Level = Literal["low", "elevated", "high", "critical"]
 
 
 def _today() -> date:
@@ -43,28 +42,51 @@ def _polled(body: BaseModel, etag: str) -> Response:
                     headers={"ETag": etag, "Cache-Control": REVALIDATE})
 
 
-@router.get("/risk", response_model=RiskRead, responses={**NOT_MODIFIED, **errors.responses(errors.NotFound)})
+@router.get("/risk", response_model=RiskRead, responses={**NOT_MODIFIED, **errors.responses(errors.InvalidInput)})
 def get_risk(
     session: ReadSession,
+    scorer: ScorerDep,
+    cache: RiskCacheDep,
     request: Request,
     a: str = Query(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK"),
     b: str = Query(min_length=3, max_length=100, description="the other member id, e.g. IRN"),
     as_of: date | None = Query(None, description="default: today (UTC)"),
 ):
-    """The dyad's escalation risk as of a date (default today), with drivers; it falls as the dyad stays quiet."""
-    dyad, marker = service.resolve_dyad(session, a, b)
+    """The dyad's risk of serious violence as of a date (default today), with explanation and drivers; it falls
+    as the dyad stays quiet. Two members with no recorded events get their structural prior (`event_count: 0`)."""
+    members = whatif.members(a, b)
     as_of = as_of or _today()
-    scorer = request.app.state.scorer
+    try:
+        dyad, marker = service.resolve_dyad(session, *members)
+    except errors.NotFound:
+        etag = _etag("prior", *sorted(members), as_of, scorer.version)
+        if (not_modified := _not_modified(request, etag)) is not None:
+            return not_modified
+        return _polled(whatif.prior(scorer, *members, as_of), etag)
     etag = _etag(dyad.id, as_of, marker, scorer.version)
     if (not_modified := _not_modified(request, etag)) is not None:
         return not_modified
-    return _polled(service.current(session, scorer, request.app.state.risk_cache, dyad, as_of, marker), etag)
+    return _polled(service.current(session, scorer, cache, dyad, as_of, marker), etag)
+
+
+@router.post("/risk/what-if", response_model=RiskRead, dependencies=[Depends(json_only)],
+             responses=errors.responses(errors.InvalidInput, errors.UnsupportedMediaType))
+def what_if(body: WhatIfRequest, session: ReadSession, scorer: ScorerDep) -> RiskRead:
+    """The dyad's stored history plus hypothetical events, scored as of a date with explanation and drivers.
+    Nothing is stored: no event, no assessment, no feed entry."""
+    a, b = whatif.members(body.a, body.b)
+    try:
+        _, marker = service.resolve_dyad(session, a, b)
+    except errors.NotFound:
+        marker = None
+    return whatif.what_if(session, scorer, a, b, body.as_of, body.events, marker)
 
 
 @router.get("/dyads", response_model=DyadPage)
 def list_dyads(
     session: ReadSession,
-    request: Request,
+    scorer: ScorerDep,
+    cache: RiskCacheDep,
     country: str | None = Query(None, min_length=3, max_length=3, description="ISO3 of a member"),
     min_level: Level | None = None,
     cursor: str | None = Query(None, max_length=18),
@@ -72,18 +94,17 @@ def list_dyads(
 ) -> DyadPage:
     """Dyads ranked by current risk, highest first."""
     offset = cursor_after(cursor)
-    items = service.ranked(session, request.app.state.scorer, request.app.state.risk_cache, _today(),
+    items = service.ranked(session, scorer, cache, _today(),
                            country=iso3_param(country), min_level=min_level,
                            offset=offset, limit=limit)
-    return DyadPage(items=items, next_cursor=str(offset + limit) if len(items) == limit else None)
+    return DyadPage(items=items, next_cursor=next_offset(offset, len(items), limit))
 
 
 @router.get("/dyads/{dyad_id}", response_model=DyadRead, responses=errors.responses(errors.NotFound))
-def get_dyad(dyad_id: str, request: Request, session: ReadSession) -> DyadRead:
+def get_dyad(dyad_id: str, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep) -> DyadRead:
     """One dyad with its current risk."""
     dyad, marker = service.get_dyad(session, dyad_id)
-    current = service.current(session, request.app.state.scorer, request.app.state.risk_cache, dyad, _today(),
-                              marker)
+    current = service.current(session, scorer, cache, dyad, _today(), marker)
     return DyadRead(id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, current=current)
 
 
@@ -98,7 +119,7 @@ def dyad_assessments(
     """The dyad's assessment time series, in the order they were made."""
     after = cursor_after(cursor)
     rows = service.series(session, dyad_id, include_superseded=include_superseded, after_id=after, limit=limit)
-    return AssessmentPage(items=service.to_read(rows), next_cursor=str(rows[-1].id if rows else after))
+    return AssessmentPage(items=service.to_read(rows), next_cursor=resume_cursor(rows, after))
 
 
 @router.get("/assessments", response_model=AssessmentPage, responses=NOT_MODIFIED)
@@ -111,7 +132,7 @@ def assessment_feed(
     """Change feed: every assessment exactly once, in a strict, gap-free order; store `next_cursor`."""
     start = cursor_after(after)
     rows = service.feed(session, start, limit)
-    cursor = str(rows[-1].id if rows else start)
+    cursor = resume_cursor(rows, start)
     etag = _etag("feed", start, cursor, limit)
     if (not_modified := _not_modified(request, etag)) is not None:
         return not_modified
@@ -119,6 +140,6 @@ def assessment_feed(
 
 
 @router.get("/model")
-def model_card(request: Request) -> dict:
+def model_card(scorer: ScorerDep) -> dict:
     """The loaded model's card: version, targets, metrics on the out-of-time test, thresholds, data."""
-    return request.app.state.scorer.card
+    return scorer.card

@@ -4,11 +4,23 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.events.schemas import EventCreate
+from app.ml.levels import LEVELS
+
 
 class DriverRead(BaseModel):
-    feature: str
-    value: float
-    contribution: float = Field(description="signed change in the primary target's probability (see /v1/model)")
+    theme: str = Field(description="retaliation | casualties | tempo | severity | deescalation | structural")
+    contribution: float = Field(description="signed log-odds contribution of the theme's features (sum of "
+                                "explanation.contributions over them); positive raises the risk")
+    label: str = Field(description="the facts in plain language, and whether they raise or lower the risk")
+    facts: list[dict] = Field(description="the events or context behind the label")
+    features: dict[str, float] = Field(description="the theme's model inputs")
+
+
+class Explanation(BaseModel):
+    unit: str = Field("log_odds", description="baseline + sum(contributions) = log(p / (1 - p)) of `probability`")
+    baseline: float
+    contributions: dict[str, float]
 
 
 class RiskRead(BaseModel):
@@ -16,10 +28,12 @@ class RiskRead(BaseModel):
     members: tuple[str, str]
     kind: str
     as_of: date
-    probability: float = Field(description="probability of the primary target (escalation within 30 days)")
+    probability: float = Field(description="probability of the primary target (serious_violence_30d: at least "
+                               "25 deaths between the two within 30 days)")
     probabilities: dict[str, float]
-    level: str = Field(description="low | elevated | high | critical; thresholds in /v1/model")
+    level: str = Field(description=" | ".join(LEVELS) + "; thresholds in /v1/model")
     drivers: list[DriverRead]
+    explanation: Explanation
     features: dict[str, float] = Field(description="every model input for this dyad and date (see /v1/model)")
     model_version: str
     last_event_on: date | None = Field(description="date of the last event that informed this score")
@@ -36,7 +50,8 @@ class AssessmentRead(BaseModel):
     probability: float
     probabilities: dict[str, float]
     level: str
-    drivers: list[DriverRead]
+    drivers: list[DriverRead] | list[dict]
+    explanation: Explanation | None = Field(description="null on assessments made before explanations existed")
     features: dict[str, float] | None
     model_version: str
     trigger_event_id: int | None
@@ -61,3 +76,13 @@ class DyadRead(BaseModel):
 class DyadPage(BaseModel):
     items: list[DyadRead]
     next_cursor: str | None
+
+
+class WhatIfRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    a: str = Field(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK")
+    b: str = Field(min_length=3, max_length=100, description="the other member id, e.g. IRN")
+    as_of: date | None = Field(None, description="default: the day of the last hypothetical event")
+    events: list[EventCreate] = Field(min_length=1, max_length=100,
+                                      description="hypothetical events (the event contract); each must affect a-b")

@@ -9,19 +9,17 @@ from sqlalchemy.orm import Session
 
 from app import errors
 from app.database import insert_returning_ids, upsert
-from app.events import dyads as dyad_rules
+from app.events import members as member_ids
 from app.events import history as event_history
 from app.events import service as event_service
 from app.events.models import Dyad
-from app.ml.scorer import LEVELS as SCORER_LEVELS
+from app.ml import levels
 from app.ml.scorer import Score, Scorer
 from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk.cache import RiskCache
 from app.risk.models import Assessment, DyadRisk
 from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
 from app.webhooks import service as webhooks_service
-
-LEVELS = ("low", *SCORER_LEVELS)
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested]) -> int:
@@ -60,7 +58,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         plan.extend((dyad_id, d) for d in sorted(dates))
     with SCORING_SECONDS.time():
         scores = scorer.score_many([
-            (histories[d], as_of, scorer.context_for(*dyad_rules.members(d), as_of)) for d, as_of in plan
+            (histories[d], as_of, scorer.context_for(*member_ids.dyad_members(d), as_of)) for d, as_of in plan
         ])
 
     now = datetime.now(timezone.utc)
@@ -83,15 +81,12 @@ def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reas
     return {
         "dyad_id": dyad_id, "as_of": as_of, "probability": score.probabilities[scorer.primary],
         "probabilities": score.probabilities, "level": score.level,
-        "drivers": _drivers(score), "features": score.features, "model_version": scorer.version,
+        "drivers": score.drivers, "explanation": score.explanation, "features": score.features,
+        "model_version": scorer.version,
         "trigger_event_id": event_id, "reason": reason,
         "last_event_on": informed[-1].occurred_on if informed else None, "event_count": len(informed),
         "created_at": now,
     }
-
-
-def _drivers(score: Score) -> list[dict]:
-    return [{"feature": d.feature, "value": d.value, "contribution": d.contribution} for d in score.drivers]
 
 
 def _point_at_latest(session: Session, rows: list[dict], ids: list[int], now: datetime) -> None:
@@ -105,20 +100,12 @@ def _point_at_latest(session: Session, rows: list[dict], ids: list[int], now: da
     upsert(session, DyadRisk, values, key="dyad_id")
 
 
-def _member(text: str) -> str:
-    """A member id as stored: ISO3 upper-case, `nsa:` slugs lower-case, `civ:` + ISO3."""
-    kind, _, rest = text.strip().rpartition(":")
-    if kind.lower() == "nsa":
-        return f"nsa:{rest.lower()}"
-    return f"{kind.lower()}:{rest.upper()}" if kind else rest.upper()
-
-
 def resolve_dyad(session: Session, a: str, b: str) -> tuple[Row, int | None]:
     """The dyad of two member ids in either order (ISO3 codes for states)."""
-    members = [_member(m) for m in (a, b)]
-    if members[0] == members[1]:
+    first, second = member_ids.normalise(a), member_ids.normalise(b)
+    if first == second:
         raise errors.InvalidInput("a and b must differ", field="b")
-    return get_dyad(session, dyad_rules.dyad_id(*members))
+    return get_dyad(session, member_ids.dyad_id(first, second))
 
 
 def get_dyad(session: Session, dyad_id: str) -> tuple[Row, int | None]:
@@ -166,7 +153,7 @@ def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, hist
     return RiskRead(
         dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
         probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
-        drivers=_drivers(score), features=score.features, model_version=scorer.version,
+        drivers=score.drivers, explanation=score.explanation, features=score.features, model_version=scorer.version,
         last_event_on=history[-1].occurred_on if history else None, event_count=len(history),
         latest_assessment_id=marker,
     )
@@ -177,13 +164,12 @@ def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, c
     """Dyads by current risk, highest first. Scores missing from the cache are computed in one batch."""
     stmt = select(Dyad, DyadRisk.assessment_id).join(DyadRisk, DyadRisk.dyad_id == Dyad.id)
     if country:
-        stmt = stmt.where((Dyad.member_a == country) | (Dyad.member_b == country)
-                          | Dyad.member_a.endswith(f":{country}") | Dyad.member_b.endswith(f":{country}"))
+        ids = member_ids.of_country(country)
+        stmt = stmt.where(Dyad.member_a.in_(ids) | Dyad.member_b.in_(ids))
     rows = [(d, m) for d, m in session.execute(stmt)]
     risks = list(zip((d for d, _ in rows), _current_many(session, scorer, cache, rows, as_of)))
     if min_level:
-        floor = LEVELS.index(min_level)
-        risks = [(d, r) for d, r in risks if LEVELS.index(r.level) >= floor]
+        risks = [(d, r) for d, r in risks if levels.at_least(r.level, min_level)]
     risks.sort(key=lambda dr: (-dr[1].probability, dr[0].id))
     return [DyadRead(id=d.id, members=(d.member_a, d.member_b), kind=d.kind, current=r)
             for d, r in risks[offset:offset + limit]]

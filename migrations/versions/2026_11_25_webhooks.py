@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'webhooks'
-down_revision: str | None = '0002'
+down_revision: str | None = "assessment_explanation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from app.dependencies import get_settings
 from tests.factories import IRAN_STRIKE, event, many
 
 
@@ -49,14 +50,14 @@ def test_wrong_content_type_is_a_415(client):
     assert r.status_code == 415 and r.json()["error"] == "unsupported_media_type"
 
 
-def test_oversize_body_is_a_413(client):
-    limit = client.app.state.settings.max_body_bytes
+def test_oversize_body_is_a_413(client, settings):
+    limit = settings.max_body_bytes
     r = client.post("/v1/events", content=b"{" + b" " * limit + b"}", headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
 
 
-def test_oversize_batch_is_a_413_and_writes_nothing(client):
-    client.app.state.settings.max_batch_items = 10
+def test_oversize_batch_is_a_413_and_writes_nothing(client, settings):
+    client.app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={"max_batch_items": 10})
     r = client.post("/v1/events/batch", json={"items": many(11)})
     assert r.status_code == 413 and r.json()["field"] == "items"
     assert _stored(client) == 0

@@ -1,17 +1,10 @@
-"""Fixtures for the model tests: the bundled scorer and the shared data directory."""
+"""Fixtures for the model tests: the shared data directory (the scorer comes from tests/conftest.py)."""
 
 from pathlib import Path
 
 import pytest
 
-from app.ml.scorer import Scorer, load_scorer
-
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-@pytest.fixture(scope="session")
-def scorer() -> Scorer:
-    return load_scorer()
 
 
 @pytest.fixture(scope="session")

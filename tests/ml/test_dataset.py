@@ -36,11 +36,17 @@ def test_splits_are_time_ordered_with_an_embargo():
     assert list(dataset._split(days, source)) == ["fit", "", "val", "val", "", "test"]
 
 
+def test_validation_stays_before_the_cut_off():
+    for source in dataset.SOURCES:
+        assert date(source.val_end, 12, 31) <= dataset.CUTOFF
+
+
 def test_thresholds_and_reliability_on_a_known_case():
     p = np.linspace(0, 1, 1000)
     y = (np.random.default_rng(0).random(1000) < p).astype(int)
-    cuts = evaluate.thresholds(p, y, base_rate=0.2)
-    assert cuts["elevated"] == 0.2 and 0.2 <= cuts["high"] <= cuts["critical"] < 1
+    cuts = evaluate.thresholds(p, y)
+    assert [c["cut"] for c in cuts.values()] == [0.05, 0.2, 0.5]
+    assert cuts["critical"]["validation_support"] == 500 and cuts["critical"]["validation_precision"] > 0.7
     ece, bins = evaluate.reliability(p, y)
     assert ece < 0.06 and sum(b[2] for b in bins) == 1000
 
@@ -53,6 +59,10 @@ def test_bundled_context_table_is_reproducible_from_the_data(data_dir: Path):
     assert ctx.context_for("IND", "PAK", date(2024, 1, 1)).rivalry
     assert not ctx.context_for("IRN", "PAK", date(2024, 1, 1)).rivalry
     assert ctx.context_for("DEU", "FRA", date(1870, 7, 1)).major_power
+    # point in time: a conflict counts only from the year after it was fought (ACD: Armenia-Azerbaijan 2020)
+    assert ctx.context_for("IND", "PAK", date(2024, 1, 1)).past_armed_conflict
+    assert not ctx.context_for("ARM", "AZE", date(1991, 1, 1)).past_armed_conflict
+    assert not ctx.context_for("NOR", "SWE", date(2024, 1, 1)).past_armed_conflict
 
 
 @pytest.mark.shared_data

@@ -94,3 +94,16 @@ def test_build_matrix_equals_build_features():
     items.append(([], date(2001, 1, 1), DyadContext(kind="state_civilians")))
     expected = np.vstack([build_features(*item) for item in items])
     np.testing.assert_array_equal(build_matrix(items), expected)
+
+
+def test_an_agreement_after_the_last_fighting_calms_and_fighting_after_it_does_not():
+    d = date(2020, 5, 1)
+    fighting = fact(d, fatalities=40)
+    agreement = fact(d + timedelta(days=10), "BBB", "AAA", hostility=1, rung=0, deescalation=True)
+    x = build_features([fighting, agreement], d + timedelta(days=20), CTX)
+    assert x[INDEX["deescalated_since_fighting"]] == 1 and x[INDEX["deescalation_30d"]] == 1
+    assert x[INDEX["responses_30d"]] == 0 and x[INDEX["reciprocated_30d"]] == 0  # an agreement is no strike back
+    again = fact(d + timedelta(days=15), "AAA", "BBB")
+    assert build_features([fighting, agreement, again], d + timedelta(days=20), CTX)[
+        INDEX["deescalated_since_fighting"]] == 0
+    assert build_features([fighting, agreement], d + timedelta(days=101), CTX)[INDEX["deescalated_since_fighting"]] == 0

@@ -10,24 +10,48 @@ from app.ml.scorer import Scorer, load_scorer
 from tests.ml.helpers import dyad_facts, seed_events
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
+# Library builds may differ in the last bits of a float (BLAS, libm): metrics and scores must agree
+# to this, far below any difference a reader of the card could see.
+TOLERANCE = 1e-6
 
 
 def test_missing_data_dir_is_an_error(tmp_path: Path):
     assert train.main(["--data-dir", str(tmp_path / "nowhere"), "--model-dir", str(tmp_path / "m")]) == 2
 
 
+def _numbers(tree, path=""):
+    """Every number in a JSON tree with its path, so two cards compare leaf by leaf."""
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _numbers(v, f"{path}.{k}")
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from _numbers(v, f"{path}[{i}]")
+    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
+        yield path, float(tree)
+    else:
+        yield path, tree
+
+
 @pytest.mark.shared_data
 @pytest.mark.slow
-def test_training_reproduces_the_bundled_metrics_and_scores(data_dir: Path, tmp_path: Path, scorer: Scorer):
-    assert train.main(["--data-dir", str(data_dir), "--model-dir", str(tmp_path)]) == 0
-    fresh, bundled = (
-        json.loads((tmp_path / artifact.CARD).read_text()),
-        json.loads((MODELS / artifact.CARD).read_text()),
-    )
-    assert fresh["metrics"] == bundled["metrics"]
-    assert fresh["thresholds"] == bundled["thresholds"] and fresh["data_files"] == bundled["data_files"]
+def test_retraining_reproduces_the_bundled_card_and_scores(data_dir: Path, tmp_path: Path, scorer: Scorer):
+    """The shipped family only (`--families additive`): the boosting comparison is reproduced by the full run."""
+    assert train.main(["--data-dir", str(data_dir), "--model-dir", str(tmp_path), "--families", "additive"]) == 0
+    fresh = json.loads((tmp_path / artifact.CARD).read_text())
+    bundled = json.loads((MODELS / artifact.CARD).read_text())
+    assert fresh["data_files"] == bundled["data_files"] and fresh["samples"] == bundled["samples"]
+    for key in ("metrics", "thresholds", "term_reference", "findings", "episode_benchmark", "selection"):
+        got, want = dict(_numbers(fresh[key])), dict(_numbers(bundled[key]))
+        if key == "selection":
+            want = {k: v for k, v in want.items() if k.startswith(".additive")}
+        assert got.keys() == want.keys(), key
+        for path, value in want.items():
+            assert got[path] == pytest.approx(value, abs=TOLERANCE) if isinstance(value, float) else got[path] == value, \
+                f"{key}{path}"
     facts = dyad_facts(seed_events(), "IRN--PAK")
     ctx = scorer.context_for("IRN", "PAK", facts[-1].occurred_on)
-    assert load_scorer(tmp_path).score(facts, facts[-1].occurred_on, ctx) == scorer.score(
-        facts, facts[-1].occurred_on, ctx
-    )
+    fresh_score = load_scorer(tmp_path).score(facts, facts[-1].occurred_on, ctx)
+    bundled_score = scorer.score(facts, facts[-1].occurred_on, ctx)
+    for target in scorer.targets:
+        assert fresh_score.probabilities[target] == pytest.approx(bundled_score.probabilities[target], abs=TOLERANCE)

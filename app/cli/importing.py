@@ -1,0 +1,169 @@
+"""`escalation import`: a file (or standard input) into the service's database, with progress and a summary."""
+
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from app.cli import progress
+from app.cli.common import ExitCode, err, fail, out, sessions, settings
+
+FORMATS_HELP = "acled | gdelt | jsonl | mie | ucdp_ged"
+
+
+@contextmanager
+def _source(path: str) -> Iterator[Path]:
+    """The path itself, or standard input spooled to a temporary file (importers read files by path)."""
+    if path != "-":
+        yield Path(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="escalation-import-") as folder:
+        spooled = Path(folder) / "stdin.csv"  # gdelt reads *.csv when given a folder; a file is read as is
+        with open(spooled, "wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        yield spooled
+
+
+def _estimated_rows(path: Path) -> int | None:
+    """Lines in the file(s): the bar's total, a close estimate of the rows (CSV headers, quoted newlines)."""
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    lines = 0
+    for file in files:
+        with open(file, "rb") as handle:
+            while block := handle.read(1 << 20):
+                lines += block.count(b"\n")
+    return lines or None
+
+
+def _tracked(result, bar, task) -> Iterator[dict]:
+    for row in result:
+        bar.update(task, completed=result.imported + sum(result.skipped.values()))
+        yield row
+    done = result.imported + sum(result.skipped.values())
+    bar.update(task, completed=done, total=done)
+
+
+def _skipped_table(result, title: str = "skipped rows by reason") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("reason")
+    table.add_column("rows", justify="right")
+    table.add_column("first example", overflow="fold")
+    for reason, n in result.skipped.most_common():
+        table.add_row(reason, f"{n:,}", result.examples.get(reason, ""))
+    return table
+
+
+def _summary(counts: Counter, result, assessments: int) -> Table:
+    table = Table(title="import summary", title_justify="left")
+    table.add_column("outcome")
+    table.add_column("events", justify="right")
+    for status in ("created", "unchanged", "revised"):
+        table.add_row(status, f"{counts[status]:,}")
+    table.add_row("skipped", f"{sum(result.skipped.values()):,}", style="yellow" if result.skipped else None)
+    table.add_section()
+    table.add_row("assessments written", f"{assessments:,}")
+    return table
+
+
+def _dry_run(result, bar, task, show: int) -> None:
+    for _ in _tracked(result, bar, task):
+        pass
+    bar.stop()
+    skipped = sum(result.skipped.values())
+    out.print(f"dry run: {result.imported:,} rows valid, {skipped:,} would be skipped; nothing written",
+              highlight=False)
+    if result.rejected and show:
+        table = Table(title=f"first {min(show, len(result.rejected))} bad rows", title_justify="left")
+        table.add_column("where / why", overflow="fold")
+        table.add_column("reason")
+        for row in result.rejected[:show]:
+            table.add_row(row.detail, row.reason)
+        out.print(table)
+    if result.skipped:
+        out.print(_skipped_table(result, "rows that would be skipped, by reason"))
+        raise typer.Exit(int(ExitCode.INVALID_INPUT))
+
+
+def import_events(
+    format: Annotated[str, typer.Argument(help=FORMATS_HELP, show_default=False)],
+    path: Annotated[str, typer.Argument(help="a file, a folder of GDELT exports, or - for standard input")],
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="events per transaction")] = 1000,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only: write nothing, list the first "
+                                          "bad rows with their reasons, exit 3 if there are any")] = False,
+    show: Annotated[int, typer.Option(min=0, help="how many bad rows --dry-run lists")] = 10,
+) -> None:
+    """Import events from a file: each batch is stored and assessed in one transaction.
+
+    Rows a format cannot use are skipped and counted by reason; the summary lists them.
+    Re-importing a file is idempotent (unchanged events are recognised).
+    """
+    from app.importers import registry
+
+    if format not in registry.FORMATS:
+        raise fail(f"unknown import format {format!r}; known: {FORMATS_HELP}", ExitCode.USAGE)
+    if path != "-" and not Path(path).exists():
+        raise fail(f"no such file: {path}", ExitCode.USAGE)
+    # The model and the database are made ready before the bar starts, so its rate counts rows only.
+    target = None if dry_run else _target()
+    with _source(path) as source:
+        bar = progress.bar("rows")
+        task = bar.add_task("validating" if dry_run else "importing", total=_estimated_rows(source))
+        result = registry.load(format, source)
+        with bar:
+            if target is None:
+                _dry_run(result, bar, task, show)
+            else:
+                _write(result, bar, task, batch_size, *target)
+
+
+def _target():
+    from app.ml.scorer import load_scorer
+
+    current = settings()
+    return load_scorer(current.model_dir), sessions(current)
+
+
+def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
+    from pydantic import ValidationError
+
+    from app import errors
+    from app.events import service as event_service
+    from app.events.schemas import EventCreate
+    from app.risk import service as risk_service
+
+    rows = _tracked(result, bar, task)
+    counts: Counter[str] = Counter()
+    assessments = 0
+    try:
+        while chunk := list(islice(rows, batch_size)):
+            try:
+                items = [EventCreate.model_validate(r) for r in chunk]
+            except ValidationError as exc:  # importers yield only valid rows; this guards a broken one
+                raise fail(f"invalid row after {counts.total():,} events: {exc.errors()[0]}",
+                           ExitCode.INVALID_INPUT) from None
+            # One transaction per batch: its events and their assessments commit together.
+            try:
+                with factory.begin() as session:
+                    results = event_service.ingest(session, items)
+                    assessments += risk_service.reassess(session, scorer, results)
+            except errors.AppError as exc:
+                raise fail(f"batch after {counts.total():,} events refused: {exc.detail}",
+                           ExitCode.INVALID_INPUT) from None
+            counts.update(r.status for r in results)
+    except KeyboardInterrupt:
+        bar.stop()
+        out.print(_summary(counts, result, assessments))
+        raise fail(f"interrupted: the {counts.total():,} events above are committed", ExitCode.INTERRUPTED) from None
+    bar.stop()
+    out.print(_summary(counts, result, assessments))
+    if result.skipped:
+        out.print(_skipped_table(result))
+    err.print(f"imported {result.imported:,} events; skipped {sum(result.skipped.values()):,}", highlight=False)

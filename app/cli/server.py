@@ -1,0 +1,94 @@
+"""`escalation serve`, `migrate` and `keys`: running the service and administering its database."""
+
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from app.cli.common import ExitCode, err, fail, out, sessions, settings
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind (default ESCALATION_HOST, else 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default ESCALATION_PORT, else 8000)")] = None,
+) -> None:
+    """Run the HTTP service (migrates the embedded SQLite database first).
+
+    Bound to anything but loopback it refuses to start without an API key (exit 2).
+    """
+    import uvicorn
+
+    from app.auth.service import KeyRing
+
+    base = settings()
+    current = base.model_copy(update={"host": host or base.host, "port": port or base.port})
+    secret = current.bootstrap_api_key.get_secret_value() if current.bootstrap_api_key else None
+    if KeyRing(sessions(current), secret).open and not _is_loopback(current.host):
+        raise fail(f"refusing to serve on {current.host} with no API key: create one with `escalation keys create`"
+                   " or set ESCALATION_BOOTSTRAP_API_KEY, or bind to 127.0.0.1", ExitCode.USAGE)
+    from app.main import create_app
+
+    uvicorn.run(create_app(current), host=current.host, port=current.port, log_level=current.log_level,
+                workers=1, access_log=False)
+
+
+def migrate(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+    downgrade: Annotated[bool, typer.Option("--downgrade", help="downgrade to the revision instead")] = False,
+) -> None:
+    """Apply the Alembic migrations to the configured database (default: up to head)."""
+    from app import migrate as migrations
+
+    url = settings().resolved_database_url
+    if revision.startswith("-") or downgrade:
+        migrations.downgrade(url, revision)
+    else:
+        migrations.upgrade(url, revision)
+    out.print(f"database at {revision}", highlight=False)
+
+
+keys = typer.Typer(help="Manage API keys (scopes: ingest, read, admin).", no_args_is_help=True)
+
+
+@keys.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="who the key is for")],
+    scopes: Annotated[str, typer.Option(help="comma-separated: ingest,read,admin")] = "read",
+) -> None:
+    """Create a key; its secret is printed once, on the last line."""
+    from app.auth import service
+
+    with sessions(settings()).begin() as session:
+        key, plaintext = service.create(session, name, scopes.split(","))
+    err.print(f"created key [bold]{key.prefix}[/] ({key.scopes}); shown once, store it now:", highlight=False)
+    print(plaintext)  # plain print: never wrapped or styled, so `| tail -1` gets the exact secret
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List active keys: prefix, name, scopes, creation date (tab-separated)."""
+    from app.auth import service
+
+    with sessions(settings()).begin() as session:
+        for k in service.active(session):
+            print(f"{k.prefix}\t{k.name}\t{k.scopes}\t{k.created_at:%Y-%m-%d}")
+
+
+@keys.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="the key's prefix, as `keys list` shows it")]) -> None:
+    """Revoke a key (exit 1 when no active key has that prefix)."""
+    from app.auth import service
+
+    with sessions(settings()).begin() as session:
+        if not service.revoke(session, prefix):
+            raise fail(f"no active key {prefix}", ExitCode.FAILED)
+    out.print(f"revoked {prefix}", highlight=False)

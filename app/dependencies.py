@@ -1,0 +1,36 @@
+"""Typed dependencies for the objects the lifespan builds once (see `app.main`); tests override them.
+
+`app.database` hands out sessions and `app.auth.dependencies` the key ring; this module the rest.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
+
+from app.config import Settings
+from app.ml.scorer import Scorer
+from app.risk.cache import RiskCache
+
+# async: a plain attribute read needs no worker thread, which FastAPI would spend on a sync dependency.
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+async def get_scorer(request: Request) -> Scorer:
+    return request.app.state.scorer
+
+
+async def get_risk_cache(request: Request) -> RiskCache:
+    return request.app.state.risk_cache
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+RiskCacheDep = Annotated[RiskCache, Depends(get_risk_cache)]
