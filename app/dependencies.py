@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.ml.scorer import Scorer
@@ -22,6 +23,11 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+async def get_read_sessions(request: Request) -> sessionmaker[Session]:
+    """The read-session factory, for work that outlives a request's own session (a stream)."""
+    return request.app.state.sessionmaker
+
+
 async def get_scorer(request: Request) -> Scorer:
     return request.app.state.scorer
 
@@ -32,5 +38,6 @@ async def get_risk_cache(request: Request) -> RiskCache:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+ReadSessionsDep = Annotated[sessionmaker[Session], Depends(get_read_sessions)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 RiskCacheDep = Annotated[RiskCache, Depends(get_risk_cache)]

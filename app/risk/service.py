@@ -16,10 +16,10 @@ from app.events.models import Dyad
 from app.ml import levels
 from app.ml.scorer import Score, Scorer
 from app.observability import ASSESSMENTS, SCORING_SECONDS
+from app.risk import outbox
 from app.risk.cache import RiskCache
 from app.risk.models import Assessment, DyadRisk
 from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
-from app.webhooks import service as webhooks_service
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested]) -> int:
@@ -71,7 +71,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, reason, informed, now))
     ids = insert_returning_ids(session, Assessment, rows, key=lambda r: (r["dyad_id"], r["as_of"]),
                                columns=(Assessment.dyad_id, Assessment.as_of))
-    webhooks_service.enqueue(session, ids)  # the outbox: deliveries commit with the assessments
+    outbox.enqueue(session, ids)  # webhook deliveries commit with the assessments that cause them
     _point_at_latest(session, rows, ids, now)
     ASSESSMENTS.inc(len(rows))
     return len(rows)

@@ -3,15 +3,17 @@
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 
 from app import errors
 from app.auth.dependencies import require
+from app.dependencies import ReadSessionsDep, SettingsDep
 from app.http import cursor_after
 from app.stream import service
-from app.webhooks.schemas import Filters, Level
+from app.ml.levels import Level
+from app.webhooks.schemas import Filters
 
 router = APIRouter(prefix="/v1", tags=["stream"], dependencies=[Depends(require("read"))],
                    responses=errors.responses(*errors.COMMON))
@@ -22,7 +24,8 @@ router = APIRouter(prefix="/v1", tags=["stream"], dependencies=[Depends(require(
                              "description": "events `assessment.created` / `risk.level_changed`, "
                                             "data `{type, timestamp, data}` as webhooks deliver it"}})
 async def stream_assessments(
-    request: Request,
+    sessions: ReadSessionsDep,
+    settings: SettingsDep,
     after: str | None = Query(None, max_length=18, description="start after this feed cursor (default: now)"),
     last_event_id: Annotated[str | None, Header(max_length=18, description="set by a reconnecting client; "
                                                 "wins over `after`")] = None,
@@ -38,8 +41,7 @@ async def stream_assessments(
         first = exc.errors()[0]
         field = {"dyads": "dyad", "countries": "country"}.get(str(first["loc"][0]), str(first["loc"][0]))
         raise errors.InvalidInput(first["msg"].removeprefix("Value error, "), field=field) from None
-    state, settings = request.app.state, request.app.state.settings
     start = last_event_id if last_event_id is not None else after
-    cursor = cursor_after(start) if start else await anyio.to_thread.run_sync(service.latest_id, state.sessionmaker)
-    return EventSourceResponse(service.follow(state.sessionmaker, cursor, filters, settings.stream_poll_seconds),
+    cursor = cursor_after(start) if start else await anyio.to_thread.run_sync(service.latest_id, sessions)
+    return EventSourceResponse(service.follow(sessions, cursor, filters, settings.stream_poll_seconds),
                                ping=settings.stream_ping_seconds)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.risk.models import Assessment
-from app.webhooks import messages
+from app.risk import outbox as messages
 from app.webhooks.schemas import Filters
 
 PAGE = 500

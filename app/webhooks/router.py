@@ -2,11 +2,12 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession, WriteSession
+from app.dependencies import SettingsDep
 from app.http import cursor_after, json_only
 from app.webhooks import service
 from app.webhooks.schemas import DeliveryPage, WebhookCreate, WebhookCreated, WebhookRead
@@ -19,9 +20,9 @@ NOT_FOUND = errors.responses(errors.NotFound)
 
 @router.post("", response_model=WebhookCreated, status_code=201,
              responses=errors.responses(errors.UnsupportedMediaType), dependencies=[Depends(json_only)])
-def create_webhook(body: WebhookCreate, request: Request, session: WriteSession) -> WebhookCreated:
+def create_webhook(body: WebhookCreate, settings: SettingsDep, session: WriteSession) -> WebhookCreated:
     """Subscribe a URL; the answer carries the signing secret, shown this once."""
-    return service.create(session, body, allow_private=request.app.state.settings.webhooks_allow_private)
+    return service.create(session, body, allow_private=settings.webhooks_allow_private)
 
 
 @router.get("", response_model=list[WebhookRead])

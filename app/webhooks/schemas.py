@@ -6,9 +6,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.countries import is_iso3
-from app.events.dyads import SEPARATOR
+from app.events import members
+from app.ml.levels import Level
 
-Level = Literal["low", "elevated", "high", "critical"]
 EventType = Literal["assessment.created", "risk.level_changed"]
 
 
@@ -30,10 +30,10 @@ class Filters(BaseModel):
             return None
         out = []
         for dyad in value:
-            members = dyad.strip().split(SEPARATOR)
-            if len(members) != 2 or not all(members):
+            parts = dyad.strip().split(members.SEPARATOR)
+            if len(parts) != 2 or not all(parts):
                 raise ValueError(f"not a dyad id (two member ids joined by '--'): {dyad!r}")
-            out.append(SEPARATOR.join(sorted(m if ":" in m else m.upper() for m in members)))
+            out.append(members.dyad_id(*(members.normalise(p) for p in parts)))
         return out
 
     @field_validator("countries")

@@ -1,17 +1,14 @@
-"""Subscriptions and the outbox: deliveries are written in the transaction of the assessments they report."""
+"""Subscriptions and their deliveries (the outbox itself is written by app.risk.outbox, with the assessments)."""
 
-import uuid
-from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import errors
-from app.webhooks import guard, messages, signing
+from app.webhooks import guard, signing
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.webhooks.schemas import (AttemptRead, DeliveryRead, Filters, WebhookCreate, WebhookCreated,
-                                  WebhookRead)
+from app.webhooks.schemas import AttemptRead, DeliveryRead, WebhookCreate, WebhookCreated, WebhookRead
 
 
 def create(session: Session, body: WebhookCreate, *, allow_private: bool) -> WebhookCreated:
@@ -64,24 +61,3 @@ def deliveries(session: Session, endpoint_id: int, *, status: str | None, after_
 def _columns(row: WebhookDelivery) -> dict:
     return {c.key: getattr(row, c.key) for c in WebhookDelivery.__table__.columns}
 
-
-def enqueue(session: Session, assessment_ids: Sequence[int]) -> int:
-    """Write one delivery per matching (assessment, active endpoint) in the caller's transaction: the outbox."""
-    if not assessment_ids:
-        return 0
-    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))))
-    if not endpoints:
-        return 0
-    wanted = set(assessment_ids)
-    rows = [r for r in messages.feed_rows(session, min(wanted), max(wanted)) if r.id in wanted]
-    now = datetime.now(timezone.utc)
-    filters = [(e.id, Filters.model_validate(e.filters)) for e in endpoints]
-    values = [
-        {"endpoint_id": endpoint_id, "message_id": f"msg_{uuid.uuid4().hex}", "event_type": m.type,
-         "assessment_id": m.id, "body": m.body(), "status": "pending", "attempts": 0, "next_attempt_at": now,
-         "created_at": now}
-        for m in messages.build(session, rows) for endpoint_id, f in filters if messages.matches(f, m)
-    ]
-    if values:
-        session.execute(insert(WebhookDelivery.__table__), values)
-    return len(values)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from standardwebhooks import Webhook
 
 from app.auth import service as auth_service
+from app.dependencies import get_settings
 from app.main import create_app
 from app.risk.models import Assessment
 from app.webhooks.delivery import Worker
@@ -122,6 +123,9 @@ def test_filters_choose_what_each_subscriber_is_told(app_client):
     app_client.post("/v1/events", json=IRAN_STRIKE)
     app_client.post("/v1/events", json=PAKISTAN_RETALIATION)
     app_client.post("/v1/events", json=event(PAKISTAN_RETALIATION, source_event_id="again", occurred_on="2024-01-19"))
+    # a corrected note re-assesses the same dyads to the same levels: no level change
+    app_client.post("/v1/events", json=event(PAKISTAN_RETALIATION, source_event_id="again", occurred_on="2024-01-19",
+                                             notes="corrected"))
     feed = app_client.get("/v1/assessments").json()["items"]
     told = {name: sorted(d["assessment_id"] for d in _deliveries(app_client, h["id"])) for name, h in hooks.items()}
     assert told["all"] == [a["id"] for a in feed]
@@ -229,8 +233,8 @@ def test_the_address_is_checked_again_at_delivery(app_client, monkeypatch):
     public = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))]
     with Receiver() as receiver:
         port = receiver.url.split(":")[2].split("/")[0]
-        app_client.app.state.settings = app_client.app.state.settings.model_copy(
-            update={"webhooks_allow_private": False})
+        strict = app_client.app.state.settings.model_copy(update={"webhooks_allow_private": False})
+        app_client.app.dependency_overrides[get_settings] = lambda: strict
         monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: public)
         hook = _subscribe(app_client, f"http://rebinding.example:{port}/hook")
         monkeypatch.setattr(socket, "getaddrinfo",

@@ -1,21 +1,25 @@
-"""What an assessment becomes for subscribers: its type, its payload, and whether a subscriber's filters match.
+"""What an assessment tells subscribers, and the outbox: webhook deliveries written with the assessments.
 
-Shared by webhook deliveries and /v1/stream, so both say the same thing about the same assessment.
+An assessment becomes one message, `risk.level_changed` when its level differs from the dyad's
+previous assessment (a dyad's first counts), else `assessment.created`. Webhook deliveries and
+/v1/stream share this, so both say the same thing about the same assessment.
 """
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.orm import Session
 
-from app.ml.scorer import LEVELS as SCORER_LEVELS
+from app.events import members
+from app.ml.levels import LEVELS
 from app.risk.models import Assessment
 from app.risk.schemas import AssessmentRead
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.schemas import Filters
-
-LEVELS = ("low", *SCORER_LEVELS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +62,7 @@ def build(session: Session, rows: Sequence[Row]) -> list[Message]:
 
 
 def _countries(dyad_id: str) -> set[str]:
-    out = set()
-    for member in dyad_id.split("--"):
-        kind, _, code = member.rpartition(":")
-        if kind in ("", "civ"):
-            out.add(code)
-    return out
+    return {c for c in map(members.member_country, members.dyad_members(dyad_id)) if c}
 
 
 def matches(filters: Filters, message: Message) -> bool:
@@ -91,3 +90,25 @@ def feed_rows(session: Session, first: int, last: int | None = None, limit: int 
         stmt = stmt.where(table.c.id <= last)
     stmt = stmt.order_by(table.c.id)
     return list(session.connection().execute(stmt.limit(limit) if limit else stmt))
+
+
+def enqueue(session: Session, assessment_ids: Sequence[int]) -> int:
+    """One delivery per matching (assessment, active endpoint), in the caller's transaction: the outbox."""
+    if not assessment_ids:
+        return 0
+    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))))
+    if not endpoints:
+        return 0
+    wanted = set(assessment_ids)
+    rows = [r for r in feed_rows(session, min(wanted), max(wanted)) if r.id in wanted]
+    now = datetime.now(timezone.utc)
+    filters = [(e.id, Filters.model_validate(e.filters)) for e in endpoints]
+    values = [
+        {"endpoint_id": endpoint_id, "message_id": f"msg_{uuid.uuid4().hex}", "event_type": m.type,
+         "assessment_id": m.id, "body": m.body(), "status": "pending", "attempts": 0, "next_attempt_at": now,
+         "created_at": now}
+        for m in build(session, rows) for endpoint_id, f in filters if matches(f, m)
+    ]
+    if values:
+        session.execute(insert(WebhookDelivery.__table__), values)
+    return len(values)
