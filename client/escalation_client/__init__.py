@@ -2,8 +2,9 @@
 
 from escalation_client.aio import AsyncEscalationClient
 from escalation_client.errors import EscalationError
-from escalation_client.models import Assessment, AssessmentPage, BatchResult, Driver, Dyad, ItemResult, Risk
+from escalation_client.models import (Assessment, AssessmentPage, BatchResult, Driver, Dyad, Explanation,
+                                      ItemResult, Risk)
 from escalation_client.sync import EscalationClient
 
 __all__ = ["Assessment", "AssessmentPage", "AsyncEscalationClient", "BatchResult", "Driver", "Dyad",
-           "EscalationClient", "EscalationError", "ItemResult", "Risk"]
+           "EscalationClient", "EscalationError", "Explanation", "ItemResult", "Risk"]

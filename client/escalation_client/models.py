@@ -20,9 +20,35 @@ def _datetime(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class Driver:
-    feature: str
-    value: float
+    """A theme of the explanation in words (`label`), with its signed log-odds `contribution`.
+
+    Assessments made before explanations existed carry `feature` and `value` instead of a theme.
+    """
+
     contribution: float
+    theme: str | None = None
+    label: str | None = None
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    features: dict[str, float] = field(default_factory=dict)
+    feature: str | None = None
+    value: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Driver":
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """baseline + sum(contributions) = log(p / (1 - p)) of the probability (`unit`: log_odds)."""
+
+    baseline: float
+    contributions: dict[str, float]
+    unit: str = "log_odds"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Explanation | None":
+        return cls(**_known(cls, data)) if data else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +66,14 @@ class Risk:
     last_event_on: date | None
     event_count: int
     latest_assessment_id: int | None = None
-    explanation: Any = None
+    explanation: Explanation | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Risk":
         d = _known(cls, data)
         return cls(**{**d, "members": tuple(d["members"]), "as_of": _date(d["as_of"]),
-                      "drivers": [Driver(**_known(Driver, x)) for x in d.get("drivers") or []],
+                      "drivers": [Driver.from_dict(x) for x in d.get("drivers") or []],
+                      "explanation": Explanation.from_dict(d.get("explanation")),
                       "last_event_on": _date(d.get("last_event_on"))})
 
 
@@ -66,6 +93,7 @@ class Assessment:
     trigger_event_id: int | None = None
     last_event_on: date | None = None
     features: dict[str, float] | None = None
+    explanation: Explanation | None = None
 
     @property
     def cursor(self) -> str:
@@ -76,7 +104,8 @@ class Assessment:
     def from_dict(cls, data: dict[str, Any]) -> "Assessment":
         d = _known(cls, data)
         return cls(**{**d, "as_of": _date(d["as_of"]), "created_at": _datetime(d["created_at"]),
-                      "drivers": [Driver(**_known(Driver, x)) for x in d.get("drivers") or []],
+                      "drivers": [Driver.from_dict(x) for x in d.get("drivers") or []],
+                      "explanation": Explanation.from_dict(d.get("explanation")),
                       "last_event_on": _date(d.get("last_event_on"))})
 
 

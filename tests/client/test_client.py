@@ -9,7 +9,7 @@ import pytest
 from escalation_client import AsyncEscalationClient, EscalationClient, EscalationError
 
 from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event, many
-from tests.servers import server
+from tests.servers import ROOT, server
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,8 @@ def test_the_seed_scenario_through_the_client(database_url):
         after = client.risk("IRN", "PAK", as_of="2024-01-18")
         before = client.risk("PAK", "IRN", as_of="2024-01-16")
         assert after.dyad_id == "IRN--PAK" and after.event_count == 2 and after.probability > before.probability
-        assert after.level in ("low", "elevated", "high", "critical") and after.drivers[0].feature
+        assert after.level in ("low", "elevated", "high", "critical") and after.drivers[0].label
+        assert after.explanation is not None and after.explanation.unit == "log_odds"
         assert "IRN--PAK" in [d.id for d in client.dyads()]
         assert [d.id for d in client.dyads(country="IRN", page_size=1)] == [d.id for d in client.dyads(country="IRN")]
         page = client.assessments(after=0)
@@ -46,8 +47,8 @@ def test_the_seed_scenario_through_the_client(database_url):
         assert client.assessments(after=page.next_cursor).items == []
 
         with pytest.raises(EscalationError) as missing:
-            client.risk("IRN", "NOR")
-        assert (missing.value.status, missing.value.error, missing.value.field) == (404, "not_found", "dyad_id")
+            client.risk("IRN", "XXX")
+        assert (missing.value.status, missing.value.error, missing.value.field) == (422, "validation_error", "b")
         with pytest.raises(EscalationError) as invalid:
             client.post_events([event(source_event_id=f"x{i}") for i in range(3)] + [event(fatalities=-1)],
                                batch_size=2)
@@ -119,3 +120,14 @@ def test_what_if_when_the_service_offers_it(database_url):
         hypothetical = client.what_if("IRN", "PAK", [PAKISTAN_RETALIATION], as_of="2024-01-18")
         assert hypothetical.dyad_id == "IRN--PAK" and hypothetical.event_count == 2
         assert client.assessments().items == stored  # nothing was stored
+
+
+def test_the_readme_ten_lines_run(database_url, capsys):
+    readme = (ROOT / "client" / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 10
+    with server(database_url) as base:
+        exec(code.replace("http://127.0.0.1:8000", base)  # noqa: S102 (our own README)
+             .replace("client.watch(after=0)", "client.watch(after=0, stop_when_idle=True)"), {})
+    out = capsys.readouterr().out
+    assert "status='created'" in out and "dyad_id='IRN--PAK'" in out and "IRN--PAK 2024-01-18" in out
