@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     model_dir: Path = REPO_ROOT / "models"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Worker processes of `escalation serve` (uvicorn's process manager); each loads the model once.
+    workers: int = Field(1, ge=1, le=64)
     log_level: str = "info"
     # A key accepted with the admin scope besides those stored in the database (containers, first boot).
     bootstrap_api_key: SecretStr | None = None
@@ -37,6 +39,41 @@ class Settings(BaseSettings):
     # GET /v1/stream: how often the feed is read for new assessments, and keep-alive comments.
     stream_poll_seconds: float = Field(0.5, gt=0)
     stream_ping_seconds: int = Field(15, ge=1)
+    # Seconds between re-reads of the API keys (a revocation applies within this time).
+    key_refresh_seconds: float = Field(5.0, gt=0)
+    # "N/second|minute|hour" (the `limits` notation) per API key, and per address for requests
+    # without a valid key once keys exist; empty turns a limit off. Open (loopback) mode is never limited.
+    rate_limit_per_key: str = ""
+    rate_limit_per_address: str = "120/minute"
+    # Writers in flight; writes are serialised in the database anyway, so more only hold connections.
+    max_concurrent_writes: int = Field(4, ge=1)
+    # How long a write waits for its turn before a 503 with Retry-After.
+    write_wait_seconds: float = Field(10.0, ge=0)
+    # A write's whole body must arrive within this time (408), read before it takes a write slot.
+    body_timeout_seconds: float = Field(30.0, gt=0)
+    # HTTP limits, applied by the application (headers) and by `escalation serve` (connections).
+    max_header_bytes: int = Field(16 * 1024, ge=1024)
+    max_connections: int = Field(1000, ge=1)
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    keep_alive_seconds: int = Field(5, ge=1)
+
+    @field_validator("bootstrap_api_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("ESCALATION_BOOTSTRAP_API_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("rate_limit_per_key", "rate_limit_per_address")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse_many
+
+        if value:
+            parse_many(value)  # raises ValueError on a malformed limit, at start-up
+        return value
 
     @property
     def resolved_database_url(self) -> str:

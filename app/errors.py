@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("escalation.errors")
@@ -109,6 +110,13 @@ def _validation_error(errors: list[dict]) -> JSONResponse:
     return JSONResponse(err.body(), status_code=422)
 
 
+def _is_lock_wait(exc: OperationalError) -> bool:
+    """SQLite past its busy timeout, or a PostgreSQL lock timeout: the database is up but busy."""
+    text = str(exc.orig).lower()
+    return ("database is locked" in text or "database is busy" in text or "database table is locked" in text
+            or getattr(exc.orig, "sqlstate", None) in ("55P03", "40P01", "57014"))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -126,11 +134,48 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        if _is_lock_wait(exc):
+            log.warning("database busy on %s %s: %s", request.method, request.url.path, exc.orig)
+            body = ErrorBody(error="database_busy", detail="the database is locked by other writers; nothing was "
+                             "applied, retry").model_dump()
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
         log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
         body = ErrorBody(error="database_unavailable", detail="the database cannot be reached; retry").model_dump()
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
+        log.warning("no database connection free on %s %s", request.method, request.url.path)
+        body = ErrorBody(error="database_busy", detail="every database connection is in use; nothing was applied, "
+                         "retry").model_dump()
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(ErrorBody(error="internal_error", detail="internal server error").model_dump(), 500)
+
+
+class RequestTimeout(AppError):
+    status, code = 408, "request_timeout"
+
+
+class RateLimited(AppError):
+    status, code = 429, "rate_limited"
+
+
+class HeadersTooLarge(AppError):
+    status, code = 431, "headers_too_large"
+
+
+class Busy(AppError):
+    """The service or the database is busy; the request was not applied and can be retried as is."""
+
+    status, code = 503, "busy"
+
+
+async def send_asgi(send, error: AppError, headers: dict[str, str] | None = None) -> None:
+    """Answer from a pure ASGI middleware, before the app (and its exception handlers) runs."""
+    response = JSONResponse(error.body(), status_code=error.status, headers=headers)
+    await send({"type": "http.response.start", "status": error.status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})

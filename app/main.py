@@ -8,11 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
-from app import errors, observability
+from app import errors, guards, observability
+from app.auth.middleware import Authenticate, RateLimits
 from app.auth.service import KeyRing
 from app.config import Settings, get_settings
+from app.dashboard import router as dashboard
 from app.database import make_engine, make_sessionmaker
 from app.events.router import router as events_router
 from app.events.router import vocabulary_router
@@ -20,6 +23,7 @@ from app.health.router import router as health_router
 from app.http import BodyLimit
 from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import RiskCache
+from app.risk.freshness import FeedHead
 from app.risk.router import router as risk_router
 from app.stream.router import router as stream_router
 from app.webhooks.delivery import Worker
@@ -53,24 +57,31 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.write_sessionmaker = make_sessionmaker(engine, writer=True)
         secret = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
-        app.state.keyring = KeyRing(app.state.sessionmaker, secret)
+        app.state.keyring = KeyRing(app.state.sessionmaker, secret, ttl=settings.key_refresh_seconds)
+        app.state.keyring.start()
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
+        app.state.answers = RiskCache()  # serialised poll answers, checked against the feed head
+        app.state.feed_head = FeedHead(settings.resolved_database_url)
         log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
+        refresher = asyncio.create_task(app.state.keyring.run())
         worker = None
         if settings.webhooks_worker:
             # Every server process delivers; claims keep them from sending the same attempt twice.
             worker = asyncio.create_task(Worker(engine, settings).run(), name="webhook-delivery")
         yield
+        refresher.cancel()
         if worker is not None:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+        await app.state.feed_head.close()
         engine.dispose()
 
-    app = FastAPI(
+    # The docs' assets (Swagger UI, ReDoc) are served from the fastapi-offline package, not a CDN.
+    app = FastAPIOffline(
         title="escalation-risk",
         version="0.1.0",
         summary="Calibrated escalation-risk assessments for conflict dyads, from your own event records.",
@@ -79,7 +90,17 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     )
     errors.install(app)
     observability.install(app)
+    # Outermost last: response headers, then header size, authentication (before any body is
+    # read), content encoding, body size, then the whole body within a deadline and a write slot.
+    app.add_middleware(guards.WriteGate, slots=settings.max_concurrent_writes, wait=settings.write_wait_seconds,
+                       body_seconds=settings.body_timeout_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(guards.IdentityEncodingOnly)
+    app.add_middleware(Authenticate, limits=RateLimits(settings.rate_limit_per_key, settings.rate_limit_per_address))
+    app.add_middleware(guards.HeaderLimit, max_bytes=settings.max_header_bytes)
+    app.add_middleware(guards.SecurityHeaders)
     for router in (health_router, events_router, vocabulary_router, risk_router, stream_router, webhooks_router):
         app.include_router(router)
+    app.include_router(dashboard.router)
+    app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
     return app

@@ -166,3 +166,13 @@ def test_import_into_a_fresh_embedded_database_migrates_it_first(monkeypatch, tm
     monkeypatch.setattr(cli, "get_settings", lambda: fresh)
     assert cli.main(["import", "acled", str(FIXTURE)]) == 0
     assert _count(fresh.resolved_database_url, Event) > 0
+
+
+def test_an_unreachable_database_exits_4_with_a_message(monkeypatch, capsys):
+    from app.config import Settings
+
+    nowhere = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    monkeypatch.setattr(cli, "get_settings", lambda: nowhere)
+    assert cli.main(["migrate"]) == 4
+    assert "cannot reach the database" in capsys.readouterr().err
+    assert cli.main(["keys", "list"]) == 4

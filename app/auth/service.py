@@ -1,11 +1,12 @@
-"""Key creation, revocation and verification; a short-lived in-memory view keeps verification off the database."""
+"""Key creation, revocation and verification; an in-memory view refreshed in the background keeps verification off the database."""
 
 import hashlib
 import hmac
+import logging
 import secrets
-import threading
-import time
 from datetime import datetime, timezone
+
+import anyio
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,9 @@ from app.auth.models import ApiKey
 
 SCOPES = ("ingest", "read", "admin")
 KEY_PREFIX = "esk"
+MAX_KEY_LENGTH = 256  # issued keys are ~60 characters; a longer header is not hashed
+
+log = logging.getLogger("escalation.auth")
 
 
 def _hash(secret: str) -> str:
@@ -46,39 +50,62 @@ def active(session: Session) -> list[ApiKey]:
 
 
 class KeyRing:
-    """Active keys by prefix, re-read at most every `ttl` seconds so revocations apply within that time."""
+    """Active keys by prefix, held in memory; `run` re-reads them every `ttl` seconds off the event loop.
+
+    Requests only read the in-memory view, so no request ever waits for the database to authenticate
+    (a busy pool used to stall every request, liveness included). A key created or revoked by the CLI
+    or another process applies within `ttl` seconds.
+    """
 
     def __init__(self, factory: sessionmaker[Session], bootstrap: str | None = None, ttl: float = 5.0):
         self._factory, self._bootstrap, self._ttl = factory, bootstrap, ttl
         self._keys: dict[str, tuple[str, frozenset[str]]] = {}
         self._ever = False
-        self._loaded_at = float("-inf")
-        self._lock = threading.Lock()
 
-    def _refresh(self) -> None:
-        with self._lock:
-            if time.monotonic() - self._loaded_at < self._ttl:
-                return
-            with self._factory() as session:
-                self._keys = {k.prefix: (k.secret_hash, frozenset(k.scopes.split())) for k in active(session)}
-                self._ever = self._keys or session.scalar(select(ApiKey.id).limit(1)) is not None
-            self._loaded_at = time.monotonic()
+    def load(self) -> None:
+        """Read the keys now (blocking): at start-up, in tests, and from `run`'s worker thread."""
+        with self._factory() as session:
+            keys = {k.prefix: (k.secret_hash, frozenset(k.scopes.split())) for k in active(session)}
+            ever = bool(keys) or session.scalar(select(ApiKey.id).limit(1)) is not None
+        self._keys, self._ever = keys, ever  # swapped whole: readers never see a half-built view
+
+    def start(self) -> None:
+        """The first read, at start-up; if the database cannot be read, fail closed (keys assumed to exist)."""
+        try:
+            self.load()
+        except Exception as exc:
+            log.warning("API keys not read at start-up (%s): open mode stays off until they are", type(exc).__name__)
+            self._ever = True
+
+    async def run(self) -> None:
+        """Refresh forever in a worker thread; a failed refresh keeps the last view (the database may be busy)."""
+        while True:
+            await anyio.sleep(self._ttl)
+            try:
+                await anyio.to_thread.run_sync(self.load)
+            except Exception as exc:  # keep serving with the keys we know
+                log.warning("API keys not refreshed: %s", type(exc).__name__)
 
     @property
     def open(self) -> bool:
-        """No key was ever created: the service runs open (allowed only on loopback, checked at start-up).
+        """No key was ever created: the service runs open, to loopback clients only.
 
         Revoking every key does not reopen the service.
         """
-        self._refresh()
         return not self._ever and not self._bootstrap
 
+    @staticmethod
+    def identity(plaintext: str) -> str:
+        """What rate limits count by: an issued key's public prefix, or the bootstrap key."""
+        parts = plaintext.split("_", 2)
+        return parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else "bootstrap"
+
     def scopes_for(self, plaintext: str) -> frozenset[str] | None:
-        if not plaintext.isascii():  # no key we issue is; compare_digest would raise on it
+        # No key we issue is longer or non-ASCII; compare_digest would raise on non-ASCII.
+        if len(plaintext) > MAX_KEY_LENGTH or not plaintext.isascii():
             return None
         if self._bootstrap and hmac.compare_digest(plaintext.encode(), self._bootstrap.encode()):
             return frozenset(SCOPES)
-        self._refresh()
         parts = plaintext.split("_", 2)
         entry = self._keys.get(parts[1]) if len(parts) == 3 and parts[0] == KEY_PREFIX else None
         if entry and hmac.compare_digest(entry[0], _hash(plaintext)):

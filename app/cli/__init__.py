@@ -16,7 +16,7 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
-    pretty_exceptions_show_locals=False,  # locals would include settings and keys
+    pretty_exceptions_enable=False,  # plain tracebacks: they end up in service logs, and locals could hold keys
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 cli.command()(server.serve)

@@ -1,6 +1,7 @@
 """`escalation serve`, `migrate` and `keys`: running the service and administering its database."""
 
 import ipaddress
+import os
 from typing import Annotated
 
 import typer
@@ -20,6 +21,8 @@ def _is_loopback(host: str) -> bool:
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind (default ESCALATION_HOST, else 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default ESCALATION_PORT, else 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="worker processes on one database "
+                                                "(default ESCALATION_WORKERS, else 1)")] = None,
 ) -> None:
     """Run the HTTP service (migrates the embedded SQLite database first).
 
@@ -30,15 +33,28 @@ def serve(
     from app.auth.service import KeyRing
 
     base = settings()
-    current = base.model_copy(update={"host": host or base.host, "port": port or base.port})
+    current = base.model_copy(update={"host": host or base.host, "port": port or base.port,
+                                      "workers": workers or base.workers})
     secret = current.bootstrap_api_key.get_secret_value() if current.bootstrap_api_key else None
-    if KeyRing(sessions(current), secret).open and not _is_loopback(current.host):
+    ring = KeyRing(sessions(current), secret)
+    ring.load()
+    if ring.open and not _is_loopback(current.host):
         raise fail(f"refusing to serve on {current.host} with no API key: create one with `escalation keys create`"
                    " or set ESCALATION_BOOTSTRAP_API_KEY, or bind to 127.0.0.1", ExitCode.USAGE)
     from app.main import create_app
+    from app.server import uvicorn_options
 
-    uvicorn.run(create_app(current), host=current.host, port=current.port, log_level=current.log_level,
-                workers=1, access_log=False)
+    options = dict(host=current.host, port=current.port, log_level=current.log_level, access_log=False,
+                   **uvicorn_options(current))
+    if current.workers == 1:
+        uvicorn.run(create_app(current), **options)
+        return
+    # Several processes: uvicorn spawns and supervises them; each builds the app from the environment.
+    from app import observability
+
+    os.environ.update(ESCALATION_HOST=current.host, ESCALATION_PORT=str(current.port))
+    with observability.multiprocess_dir():
+        uvicorn.run("app.main:create_app", factory=True, workers=current.workers, **options)
 
 
 def migrate(
@@ -46,13 +62,18 @@ def migrate(
     downgrade: Annotated[bool, typer.Option("--downgrade", help="downgrade to the revision instead")] = False,
 ) -> None:
     """Apply the Alembic migrations to the configured database (default: up to head)."""
+    from sqlalchemy.exc import OperationalError
+
     from app import migrate as migrations
 
     url = settings().resolved_database_url
-    if revision.startswith("-") or downgrade:
-        migrations.downgrade(url, revision)
-    else:
-        migrations.upgrade(url, revision)
+    try:
+        if revision.startswith("-") or downgrade:
+            migrations.downgrade(url, revision)
+        else:
+            migrations.upgrade(url, revision)
+    except OperationalError as exc:
+        raise fail(f"cannot reach the database: {exc.orig}", ExitCode.DATABASE) from None
     out.print(f"database at {revision}", highlight=False)
 
 

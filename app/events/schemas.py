@@ -1,10 +1,11 @@
 """The event contract (JSON, snake_case) and the shapes the API returns."""
 
+import re
 from datetime import date, datetime, timezone
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from app.errors import ContractError
 from app.events import vocabulary
@@ -12,8 +13,37 @@ from app.countries import is_iso3
 
 MAX_ID = 2**63 - 1  # ids are BIGINT
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Count = Annotated[int, Field(ge=0, le=10_000_000)]
-ResponseRef = Annotated[int, Field(ge=1, le=MAX_ID)] | Annotated[str, Field(min_length=1, max_length=128)]
+# Strict: JSON `true` or `"3"` is refused, not read as 1 or 3.
+Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+
+
+def _event_ref(value):
+    # Checked before the union so that `true` or `1.0` is one clear error, not read as event 1.
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("expected an event id (a JSON integer) or a source_event_id (a string)")
+    return value
+
+
+ResponseRef = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | Annotated[str, Field(min_length=1, max_length=128)],
+                        BeforeValidator(_event_ref)]
+
+# Extended ISO 8601 only: a bare number or "20240101" was read as a Unix time.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:\d{2})")
+
+
+def _iso_date_or_datetime(value):
+    """A date, or a datetime with its offset, from an ISO 8601 string; other types pass to pydantic as given."""
+    if isinstance(value, (date, datetime)):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date (YYYY-MM-DD) or datetime with offset, as a string")
+    text = value.strip()
+    if ISO_DATE.fullmatch(text):
+        return date.fromisoformat(text)
+    if ISO_DATETIME.fullmatch(text):
+        return datetime.fromisoformat(text.replace("z", "Z"))
+    raise ValueError("expected an ISO 8601 date (YYYY-MM-DD) or datetime with offset (YYYY-MM-DDThh:mm:ss+hh:mm)")
 
 
 class ActorKind(StrEnum):
@@ -68,8 +98,8 @@ class Actor(Strict):
 class Location(Strict):
     country: str = Field(description="ISO 3166-1 alpha-3 of the territory where it happened")
     admin1: Name | None = None
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(None, ge=-90, le=90, strict=True)
+    longitude: float | None = Field(None, ge=-180, le=180, strict=True)
 
     _check_country = field_validator("country")(classmethod(lambda cls, v: _country(v)))
 
@@ -79,7 +109,8 @@ class EventCreate(Strict):
 
     source: str = Field("api", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     source_event_id: str = Field(min_length=1, max_length=128)
-    occurred_on: date | datetime = Field(description="ISO date; a datetime is accepted, kept, and dated by its UTC day")
+    occurred_on: Annotated[date | datetime, BeforeValidator(_iso_date_or_datetime)] = Field(
+        description="ISO 8601 date, or datetime with offset: kept in UTC as occurred_at and dated by its UTC day")
     actor1: Actor
     actor2: Actor | None = None
     location: Location
@@ -91,7 +122,7 @@ class EventCreate(Strict):
     civilian_fatalities: Count | None = None
     injured: Count | None = None
     weapons: list[str] = Field(default_factory=list, max_length=20)
-    retaliation: bool = False
+    retaliation: bool = Field(False, strict=True)
     responds_to: ResponseRef | None = Field(
         None, description="the event this one answers: its id (a number), or its `source_event_id` (a string) in the "
         "same `source`, stored or earlier in the same batch; stored as the id")

@@ -1,4 +1,4 @@
-"""Out-of-time evaluation: model vs climatology vs persistence, per target and test set; risk thresholds.
+"""Out-of-time evaluation: model vs climatology vs persistence, per target and test set; risk level cut-offs.
 
 Climatology is the fit-period base rate of the test set's source; persistence is a logistic
 regression on recent violence only (events, log fatalities and max hostility over 30 days), fit
@@ -124,12 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / "models")
     args = parser.parse_args(argv)
     try:
-        models, card, table = artifact.load(args.model_dir)
+        models, card, context = artifact.load(args.model_dir)
     except artifact.ArtifactError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"model {card['version']}; building samples from {args.data_dir}")
-    ds = dataset.build(args.data_dir, ContextTable(table))
+    ds = dataset.build(args.data_dir, ContextTable(context))
     metrics = evaluate(ds, models)
     print(table(metrics))
     for target, sets in metrics.items():

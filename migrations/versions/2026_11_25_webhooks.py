@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'webhooks'
-down_revision: str | None = "assessment_explanation"
+down_revision: str | None = "event_dyad_occurred_on"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,7 +22,7 @@ def test_keys_are_stored_hashed(client):
 
 def test_scopes_are_enforced_once_a_key_exists(client):
     reader, ingester = _key(client, ["read"]), _key(client, ["ingest"])
-    client.app.state.keyring._loaded_at = float("-inf")  # skip the refresh interval
+    client.app.state.keyring.load()  # as the background refresh would within key_refresh_seconds
     assert client.get("/v1/events").status_code == 401
     assert client.get("/v1/events", headers={"X-API-Key": "esk_00000000_nope"}).json()["error"] == "unauthorized"
     assert client.get("/v1/events", headers={"Authorization": f"Bearer {reader}"}).status_code == 200
@@ -36,7 +36,7 @@ def test_revoked_key_is_refused(client):
     admin = _key(client, ["admin"])
     with client.app.state.write_sessionmaker.begin() as session:
         assert service.revoke(session, admin.split("_")[1])
-    client.app.state.keyring._loaded_at = float("-inf")
+    client.app.state.keyring.load()
     assert client.get("/v1/events", headers={"X-API-Key": admin}).status_code == 401
 
 
@@ -44,6 +44,18 @@ def test_serve_refuses_a_public_bind_without_keys(settings, monkeypatch, capsys)
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     assert cli.main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
     assert "refusing to serve" in capsys.readouterr().err
+
+
+def test_serve_with_a_key_binds_publicly_with_the_connection_limits(settings, monkeypatch, client):
+    import uvicorn
+
+    _key(client, ["read"])
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(kw))
+    assert cli.main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 0
+    assert started["host"] == "0.0.0.0" and started["server_header"] is False
+    assert started["limit_concurrency"] == settings.max_connections and started["http"].__name__ == "GuardedProtocol"
 
 
 def test_keys_cli_creates_lists_and_revokes(settings, monkeypatch, capsys, client):
@@ -63,6 +75,6 @@ def test_non_ascii_key_is_a_401_with_a_bootstrap_key(settings, scorer):
     from app.config import Settings
     from app.main import create_app
 
-    with TestClient(create_app(Settings(**{**settings.model_dump(), "bootstrap_api_key": "s3cret-admin"}), scorer)) as c:
+    with TestClient(create_app(Settings(**{**settings.model_dump(), "bootstrap_api_key": "s3cret-admin-" + "x" * 20}), scorer)) as c:
         assert c.get("/v1/events", headers={"X-API-Key": "café".encode("latin-1")}).status_code == 401
-        assert c.get("/v1/events", headers={"X-API-Key": "s3cret-admin"}).status_code == 200
+        assert c.get("/v1/events", headers={"X-API-Key": "s3cret-admin-" + "x" * 20}).status_code == 200

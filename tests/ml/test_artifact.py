@@ -61,3 +61,10 @@ def test_types_outside_the_trusted_list_are_refused(model_copy: Path, monkeypatc
     monkeypatch.setattr(artifact, "TRUSTED", [t for t in artifact.TRUSTED if "BSpline" not in t])
     with pytest.raises(artifact.ArtifactError, match="cannot load"):
         load_scorer(model_copy)
+
+
+def test_the_markdown_card_is_rendered_from_the_json_card():
+    from app.ml import model_card
+
+    card = json.loads((MODELS / artifact.CARD).read_text())
+    assert (MODELS / "MODEL_CARD.md").read_text() == model_card.render(card)

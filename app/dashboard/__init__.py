@@ -1,0 +1,1 @@
+"""The analysts' dashboard: one page, its static assets, and server-drawn SVG charts."""
