@@ -35,6 +35,8 @@ def _is_ip(host: str) -> bool:
 
 def parse(url: str) -> tuple[str, str, int]:
     """Scheme, host and port of an http(s) URL without credentials, or Refused."""
+    if not url.isascii() or any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        raise Refused("the URL must be ASCII without spaces or control characters (percent-encode the rest)")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -64,8 +66,8 @@ def check(url: str, allow_private: bool) -> None:
     _, host, port = parse(url)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise Refused(f"{host} does not resolve: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a label IDNA refuses
+        raise Refused(f"{host} does not resolve: {getattr(exc, 'strerror', None) or exc}") from None
     _checked(host, infos, allow_private)
 
 
@@ -74,8 +76,8 @@ async def pin(url: str, allow_private: bool) -> tuple[httpx.URL, dict[str, str],
     scheme, host, port = parse(url)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise Refused(f"{host} does not resolve: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:
+        raise Refused(f"{host} does not resolve: {getattr(exc, 'strerror', None) or exc}") from None
     address = _checked(host, infos, allow_private)
     original = httpx.URL(url)
     pinned = original.copy_with(host=address)

@@ -20,7 +20,7 @@ class Filters(BaseModel):
     dyads: list[str] | None = Field(None, max_length=1000, description="dyad ids, e.g. IRN--PAK")
     countries: list[str] | None = Field(None, max_length=300, description="ISO3 codes; a dyad matches if a member is one")
     min_level: Level | None = Field(None, description="only assessments at this level or above")
-    level_changes_only: bool = Field(False, description="only `risk.level_changed`: the level differs from the "
+    level_changes_only: bool = Field(False, strict=True, description="only `risk.level_changed`: the level differs from the "
                                      "dyad's previous assessment (a dyad's first assessment counts)")
 
     @field_validator("dyads")

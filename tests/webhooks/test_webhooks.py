@@ -73,7 +73,7 @@ def test_managing_webhooks_needs_the_admin_scope(app_client):
     with app_client.app.state.write_sessionmaker.begin() as s:
         reader = auth_service.create(s, "reader", ["read", "ingest"])[1]
         admin = auth_service.create(s, "admin", ["admin"])[1]
-    app_client.app.state.keyring._loaded_at = float("-inf")  # skip the refresh interval
+    app_client.app.state.keyring.load()  # as the background refresh would within key_refresh_seconds
     body = {"url": "http://127.0.0.1:9/hook"}
     assert app_client.post("/v1/webhooks", json=body).status_code == 401
     r = app_client.post("/v1/webhooks", json=body, headers={"X-API-Key": reader})
@@ -84,7 +84,8 @@ def test_managing_webhooks_needs_the_admin_scope(app_client):
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/", "http://localhost/", "http://169.254.169.254/latest",
                                  "http://10.0.0.7/", "http://192.168.1.1/", "http://[::1]/", "http://[fe80::1]/",
                                  "http://[::ffff:127.0.0.1]/", "http://224.0.0.1/", "http://0.0.0.0/",
-                                 "ftp://example.org/", "http://user:pw@example.org/", "not a url"])
+                                 "ftp://example.org/", "http://user:pw@example.org/", "not a url",
+                                 "http://exa\u0000mple.org/", "http://a..b/", "http://é.example/"])
 def test_urls_to_private_or_odd_targets_are_refused(client, url):
     r = client.post("/v1/webhooks", json={"url": url})
     assert r.status_code == 422, r.text
@@ -94,7 +95,8 @@ def test_urls_to_private_or_odd_targets_are_refused(client, url):
 
 def test_bad_filters_are_a_422(app_client):
     for filters, field in [({"countries": ["XXX"]}, "filters.countries"), ({"dyads": ["IRN"]}, "filters.dyads"),
-                           ({"min_level": "severe"}, "filters.min_level"), ({"colour": 1}, "filters.colour")]:
+                           ({"min_level": "severe"}, "filters.min_level"), ({"colour": 1}, "filters.colour"),
+                           ({"level_changes_only": "yes"}, "filters.level_changes_only")]:
         r = app_client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/", "filters": filters})
         assert r.status_code == 422 and r.json()["field"] == field, r.text
 
