@@ -15,7 +15,9 @@ from standardwebhooks import Webhook
 
 from app.auth import service as auth_service
 from app.dependencies import get_settings
+from app.events.schemas import EventCreate
 from app.main import create_app
+from app.risk import flow
 from app.risk.models import Assessment
 from app.webhooks.delivery import Worker
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -255,3 +257,15 @@ def test_deleting_a_subscription_drops_its_pending_deliveries(app_client):
     with app_client.app.state.sessionmaker() as s:
         assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
     assert app_client.get("/v1/webhooks").json() == []
+
+
+def test_the_outbox_commits_or_rolls_back_with_the_assessments(app_client):
+    _subscribe(app_client, "http://127.0.0.1:9/hook")
+    state = app_client.app.state
+    with state.write_sessionmaker() as s:
+        flow.ingest(s, state.scorer, [EventCreate.model_validate(IRAN_STRIKE)])
+        assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 2  # written in the transaction
+        s.rollback()  # e.g. the commit fails
+    with state.sessionmaker() as s:
+        assert s.scalar(select(func.count()).select_from(Assessment)) == 0
+        assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
