@@ -27,9 +27,14 @@ test-postgres: setup
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	ESCALATION_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest
 
+# Figures beside baselines measured in the same run (bench/RESULTS.md). HTTP load comes from wrk (Debian).
+BACKFILL_EVENTS ?= 1000000
 bench: setup
-	$(PY) bench/bench_ingest.py
-	$(PY) bench/bench_poll.py
+	@command -v wrk >/dev/null || apt-get install -y wrk || (echo "wrk is needed: apt-get install -y wrk" >&2; exit 1)
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_http.py
+	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_ingest.py
+	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_backfill.py --events $(BACKFILL_EVENTS)
 	$(PY) bench/bench_scoring.py
 
 # Debian's chromium for the dashboard's browser test (tests/dashboard/test_browser.py); installed only if missing.

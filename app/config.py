@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     model_dir: Path = REPO_ROOT / "models"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Worker processes of `escalation serve` (uvicorn's process manager); each loads the model once.
+    workers: int = Field(1, ge=1, le=64)
     log_level: str = "info"
     # A key accepted with the admin scope besides those stored in the database (containers, first boot).
     bootstrap_api_key: SecretStr | None = None
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     max_concurrent_writes: int = Field(4, ge=1)
     # How long a write waits for its turn before a 503 with Retry-After.
     write_wait_seconds: float = Field(10.0, ge=0)
+    # A write's whole body must arrive within this time (408), read before it takes a write slot.
+    body_timeout_seconds: float = Field(30.0, gt=0)
     # HTTP limits, applied by the application (headers) and by `escalation serve` (connections).
     max_header_bytes: int = Field(16 * 1024, ge=1024)
     max_connections: int = Field(1000, ge=1)

@@ -16,7 +16,9 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal_column,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -84,19 +86,20 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    event.listen(engine, "begin", _postgres_begin)
-    return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-WRITER_LOCK = 7_253_001  # an arbitrary, fixed advisory-lock key for "one writer at a time"
+FEED_LOCK = 7_253_001  # an arbitrary, fixed advisory-lock key: "one transaction appends to the feed at a time"
 
 
-def _postgres_begin(conn) -> None:
-    # Writers run one at a time, as on SQLite: ids then follow commit order, so the change feed
-    # never shows a later id before an earlier one commits, and idempotency checks cannot race.
-    if conn.get_execution_options().get("writer"):
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+def feed_lock(session: Session) -> None:
+    """Hold the feed's append lock until commit, so rows appended after it take ids in commit order.
+
+    Taken last, after all other locks and just before the appended rows are inserted: writers
+    overlap in everything else. SQLite serialises writers at BEGIN IMMEDIATE already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK)))
 
 
 def make_sessionmaker(engine: Engine, *, writer: bool = False) -> sessionmaker[Session]:
@@ -158,14 +161,32 @@ def upsert(session: Session, model: type[Base], rows: list[dict], *, key: str) -
     session.execute(stmt, rows)
 
 
-def insert_returning_ids(session: Session, model, rows: list[dict], *, key, columns) -> list[int]:
-    """Bulk INSERT, then the new ids in the order of `rows`, matched by a unique key.
+def insert_new(session: Session, model: type[Base], rows: list[dict], *, key: list[str]) -> None:
+    """INSERT ... ON CONFLICT (key) DO NOTHING: a row another transaction inserted first (whose commit
+    is awaited) is skipped; `written_here` tells the caller's rows from it afterwards.
 
-    Writers are serialised (see WRITER_LOCK), so every row above the previous maximum id is
-    ours. This keeps the INSERT a single executemany on both backends, where RETURNING with a
-    guaranteed order would make SQLite insert row by row.
+    No RETURNING: on PostgreSQL it makes SQLAlchemy's batched executemany several times slower.
     """
-    before = session.scalar(select(func.coalesce(func.max(model.id), 0)))
-    session.execute(insert(model.__table__), rows)
-    found = {tuple(r[1:]): r[0] for r in session.execute(select(model.id, *columns).where(model.id > before))}
-    return [found[key(r)] for r in rows]
+    session.execute(_dialect_insert(session, model).on_conflict_do_nothing(index_elements=key), rows)
+
+
+def reserve_ids(session: Session, model: type[Base], n: int) -> list[int] | None:
+    """n new ids, ascending, from the table's sequence (PostgreSQL); None on SQLite, whose single
+    writer can insert rows in order and leave the ids to the database."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    table = model.__table__.name
+    return sorted(session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+                                       " FROM generate_series(1, :n)"), {"n": n}))
+
+
+def written_here(session: Session, table_name: str):
+    """A boolean SQL expression: the row was written by the current transaction (its xmin is ours).
+
+    SQLite has one writer at a time, so every row it can see was either there before or is ours;
+    callers ask only about rows that were not there before.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # xmin is the 32-bit xid; pg_current_xact_id() is the epoch-qualified 64-bit one.
+        return literal_column(f"({table_name}.xmin::text = (pg_current_xact_id()::text::numeric % 4294967296)::text)")
+    return literal_column("1")

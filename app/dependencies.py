@@ -3,14 +3,17 @@
 `app.database` hands out sessions and `app.auth.dependencies` the key ring; this module the rest.
 """
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.ml.scorer import Scorer
 from app.risk.cache import RiskCache
+from app.risk.freshness import FeedHead
 
 # async: a plain attribute read needs no worker thread, which FastAPI would spend on a sync dependency.
 
@@ -30,7 +33,24 @@ async def get_risk_cache(request: Request) -> RiskCache:
     return request.app.state.risk_cache
 
 
+@dataclass(frozen=True)
+class Polling:
+    """What the poll routes use, as one dependency: each dependency costs FastAPI work on every poll."""
+
+    scorer: Scorer
+    cache: RiskCache  # computed risk answers
+    answers: RiskCache  # serialised poll answers, each with the feed head it is valid at
+    head: FeedHead
+    sessions: sessionmaker[Session]  # opened in a worker thread, only on a cache miss
+
+
+async def get_polling(request: Request) -> Polling:
+    state = request.app.state
+    return Polling(state.scorer, state.risk_cache, state.answers, state.feed_head, state.sessionmaker)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 RiskCacheDep = Annotated[RiskCache, Depends(get_risk_cache)]
+PollingDep = Annotated[Polling, Depends(get_polling)]

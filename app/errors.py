@@ -156,6 +156,10 @@ def install(app: FastAPI) -> None:
         return JSONResponse(ErrorBody(error="internal_error", detail="internal server error").model_dump(), 500)
 
 
+class RequestTimeout(AppError):
+    status, code = 408, "request_timeout"
+
+
 class RateLimited(AppError):
     status, code = 429, "rate_limited"
 

@@ -2,6 +2,8 @@
 
 import asyncio
 
+from starlette.exceptions import HTTPException
+
 from app import errors
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -66,16 +68,28 @@ class WriteGate:
     """At most `slots` writes in flight; the others wait up to `wait` seconds, then get 503 + Retry-After.
 
     The database runs writers one at a time (see app.database), so extra writers in flight would
-    only hold pooled connections and worker threads that reads and probes need.
+    only hold pooled connections and worker threads that reads and probes need. The body is read
+    before a slot is taken, within `body_seconds` (else 408), so a client sending its body slowly
+    holds its own connection, not a slot.
     """
 
-    def __init__(self, app, slots: int, wait: float):
-        self.app, self.wait = app, wait
+    def __init__(self, app, slots: int, wait: float, body_seconds: float):
+        self.app, self.wait, self.body_seconds = app, wait, body_seconds
         self.slots = asyncio.Semaphore(slots)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or not scope["path"].startswith("/v1/"):
             return await self.app(scope, receive, send)
+        try:
+            async with asyncio.timeout(self.body_seconds):
+                messages = await _whole_body(receive)
+        except TimeoutError:
+            return await errors.send_asgi(send, errors.RequestTimeout(
+                f"the request body did not arrive within {self.body_seconds:g} s", field="body"), {"Connection": "close"})
+        except HTTPException as exc:  # app.http.BodyLimit: a chunked body past the limit
+            return await errors.send_asgi(send, errors.PayloadTooLarge(str(exc.detail), field="body"))
+        if messages is None:
+            return  # the client went away
         try:
             if self.slots.locked():  # wait_for would time out even a free slot when `wait` is 0
                 await asyncio.wait_for(self.slots.acquire(), self.wait)
@@ -84,7 +98,24 @@ class WriteGate:
         except TimeoutError:
             return await errors.send_asgi(send, errors.Busy("too many writes in progress; retry shortly"),
                                           {"Retry-After": "1"})
+        replay = iter(messages)
+
+        async def replayed():
+            return next(replay, None) or await receive()
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, replayed, send)
         finally:
             self.slots.release()
+
+
+async def _whole_body(receive) -> list[dict] | None:
+    """Every body message of the request, or None if the client disconnected first."""
+    messages = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        messages.append(message)
+        if not message.get("more_body", False):
+            return messages

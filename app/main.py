@@ -21,6 +21,7 @@ from app.health.router import router as health_router
 from app.http import BodyLimit
 from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import RiskCache
+from app.risk.freshness import FeedHead
 from app.risk.router import router as risk_router
 
 log = logging.getLogger("escalation")
@@ -50,12 +51,15 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.keyring.start()
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
+        app.state.answers = RiskCache()  # serialised poll answers, checked against the feed head
+        app.state.feed_head = FeedHead(settings.resolved_database_url)
         log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
         refresher = asyncio.create_task(app.state.keyring.run())
         yield
         refresher.cancel()
+        await app.state.feed_head.close()
         engine.dispose()
 
     # The docs' assets (Swagger UI, ReDoc) are served from the fastapi-offline package, not a CDN.
@@ -68,9 +72,10 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     errors.install(app)
     observability.install(app)
     # Outermost last: response headers, then header size, authentication (before any body is
-    # read), content encoding, writers in flight, body size.
+    # read), content encoding, body size, then the whole body within a deadline and a write slot.
+    app.add_middleware(guards.WriteGate, slots=settings.max_concurrent_writes, wait=settings.write_wait_seconds,
+                       body_seconds=settings.body_timeout_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(guards.WriteGate, slots=settings.max_concurrent_writes, wait=settings.write_wait_seconds)
     app.add_middleware(guards.IdentityEncodingOnly)
     app.add_middleware(Authenticate, limits=RateLimits(settings.rate_limit_per_key, settings.rate_limit_per_address))
     app.add_middleware(guards.HeaderLimit, max_bytes=settings.max_header_bytes)

@@ -1,9 +1,19 @@
 """Prometheus metrics: request counts and latencies, events ingested, scoring time; served at /metrics."""
 
+import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# Set by `escalation serve --workers N` before the workers start: each writes its samples there
+# and /metrics answers the sum over all of them (prometheus_client's multiprocess mode).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REQUESTS = Counter("escalation_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("escalation_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -37,9 +47,34 @@ class _Measure:
             LATENCY.labels(scope["method"], name).observe(time.perf_counter() - start)
 
 
+@contextmanager
+def multiprocess_dir() -> Iterator[str]:
+    """A fresh directory for the workers' metric files, named in the environment they inherit."""
+    given = os.environ.get(MULTIPROC_ENV)
+    path = given or tempfile.mkdtemp(prefix="escalation-metrics-")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):  # samples of an earlier run would be summed in
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield path
+    finally:
+        if not given:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _exposition() -> bytes:
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()
+
+
 def install(app: FastAPI) -> None:
     app.add_middleware(_Measure)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(_exposition(), media_type=CONTENT_TYPE_LATEST)

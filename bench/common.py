@@ -16,6 +16,8 @@ from app import migrate  # noqa: E402
 from tests.servers import server  # noqa: E402,F401  (re-exported for the benchmarks)
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The benchmark's own database, named after the one BENCH_PG_URL points at (test_speed -> test_speed_bench).
+BENCH_DB = PG_ADMIN_URL.rsplit("/", 1)[1] + "_bench"
 COUNTRIES = ["IRN", "PAK", "IND", "AFG", "RUS", "UKR", "ISR", "LBN", "SYR", "TUR", "ARM", "AZE", "CHN", "TWN",
              "PRK", "KOR", "SAU", "YEM", "ETH", "ERI", "SDN", "SSD", "COD", "RWA", "VEN", "COL"]
 
@@ -26,10 +28,10 @@ def fresh_databases() -> dict[str, str]:
     try:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS escalation_bench WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE escalation_bench"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {BENCH_DB}"))
         admin.dispose()
-        urls["postgresql"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/escalation_bench"
+        urls["postgresql"] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DB}"
     except Exception as exc:  # report, and still measure SQLite
         print(f"PostgreSQL unavailable ({type(exc).__name__}); measuring SQLite only")
     for url in urls.values():
@@ -37,14 +39,16 @@ def fresh_databases() -> dict[str, str]:
     return urls
 
 
-def events(n: int, *, tag: str, seed: int = 0, period: int = 0) -> list[dict]:
-    """n distinct valid events over ~300 state dyads, dated within the 30 days of `period` (0 = Jan 2015).
+def events(n: int, *, tag: str, seed: int = 0, period: int = 0, span_days: int = 30,
+           first: date | None = None) -> list[dict]:
+    """n distinct valid events over ~300 state dyads, dated within `span_days` from the start of
+    `period` (30-day steps from Jan 2010) or from `first`.
 
-    Successive periods make a time-ordered stream, as live reporting is; see bench_ingest.py
-    for the cost of back-dated reports.
+    Successive periods make a time-ordered stream, as live reporting is; a long span with a
+    shuffled order is a backfill of an export (ACLED's arrive newest first).
     """
     rng = random.Random(seed)
-    first = date(2015, 1, 1) + timedelta(days=30 * period)
+    first = first or date(2010, 1, 1) + timedelta(days=30 * period)
     out = []
     for i in range(n):
         a, b = rng.sample(COUNTRIES, 2)
@@ -52,7 +56,7 @@ def events(n: int, *, tag: str, seed: int = 0, period: int = 0) -> list[dict]:
         fatalities = rng.choice([0, 0, 0, 1, 2, 5, 12])
         out.append({
             "source": "bench", "source_event_id": f"{tag}-{i}",
-            "occurred_on": (first + timedelta(days=rng.randrange(30))).isoformat(),
+            "occurred_on": (first + timedelta(days=rng.randrange(span_days))).isoformat(),
             "actor1": {"name": a, "country": a, "kind": "state"},
             "actor2": {"name": b, "country": b, "kind": "state"},
             "location": {"country": b}, "action": action, "fatalities": fatalities,

@@ -20,13 +20,15 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, port: int | None = None, env: dict[str, str] | None = None):
+    def __init__(self, database_url: str, port: int | None = None, env: dict[str, str] | None = None,
+                 workers: int = 1):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "ESCALATION_DATABASE_URL": database_url, "ESCALATION_LOG_LEVEL": "warning",
                **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             *(["--workers", str(workers)] if workers > 1 else [])],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -51,8 +53,8 @@ class Server:
 
 
 @contextmanager
-def server(database_url: str):
-    s = Server(database_url)
+def server(database_url: str, workers: int = 1):
+    s = Server(database_url, workers=workers)
     try:
         yield s.base
     finally:

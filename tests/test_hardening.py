@@ -182,3 +182,22 @@ def test_writers_beyond_the_slots_are_told_to_retry_and_nothing_is_lost(database
     assert {r.status_code for r in answers} <= {200, 503} and refused and len(refused) < 10
     assert all(r.json()["error"] == "busy" and r.headers["retry-after"] == "1" for r in refused)
     assert stored == acknowledged  # a refused batch wrote nothing
+
+
+def test_a_slow_body_holds_no_write_slot_and_times_out(database_url):
+    server = Server(database_url, env={"ESCALATION_MAX_CONCURRENT_WRITES": "1", "ESCALATION_WRITE_WAIT_SECONDS": "0",
+                                       "ESCALATION_BODY_TIMEOUT_SECONDS": "2"})
+    slow = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        slow.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{\"source\": ")
+        time.sleep(0.3)
+        # The slow client has not finished its body: the one write slot is still free for others.
+        r = httpx.post(f"{server.base}/v1/events", json=many(1, source="fast")[0], timeout=30)
+        assert r.status_code == 201, r.text
+        slow.settimeout(10)
+        answer = slow.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    finally:
+        slow.close()
+        server.stop()

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.database import make_engine, make_sessionmaker
 from app.events.models import Event, EventDyad
+from app.ml.features import LOOKBACK_DAYS
 from app.risk.models import Assessment
 from tests.factories import many
 from tests.servers import Server
@@ -17,18 +19,19 @@ pytestmark = pytest.mark.slow
 
 
 def _assert_every_event_assessed(database_url: str) -> int:
-    """Each dyad's newest assessment of its last event date counts every live event up to that date."""
+    """Each dyad's newest assessment of its last event date counts every live event in its look-back window."""
     engine = make_engine(database_url)
     with make_sessionmaker(engine)() as s:
-        counts = dict(s.execute(select(EventDyad.dyad_id, func.count()).join(Event, Event.id == EventDyad.event_id)
-                                .where(Event.retracted_at.is_(None)).group_by(EventDyad.dyad_id)).all())
-        last = dict(s.execute(select(EventDyad.dyad_id, func.max(Event.occurred_on))
-                              .join(Event, Event.id == EventDyad.event_id).group_by(EventDyad.dyad_id)).all())
-        for dyad_id, n in counts.items():
-            newest = s.scalars(select(Assessment).where(Assessment.dyad_id == dyad_id,
-                                                        Assessment.as_of == last[dyad_id])
+        live = (select(EventDyad.dyad_id, Event.occurred_on).join(Event, Event.id == EventDyad.event_id)
+                .where(Event.retracted_at.is_(None)))
+        days: dict[str, list] = {}
+        for dyad_id, day in s.execute(live):
+            days.setdefault(dyad_id, []).append(day)
+        for dyad_id, dates in days.items():
+            last = max(dates)
+            newest = s.scalars(select(Assessment).where(Assessment.dyad_id == dyad_id, Assessment.as_of == last)
                                .order_by(Assessment.id.desc()).limit(1)).one()
-            assert newest.event_count == n, dyad_id
+            assert newest.event_count == sum(d >= last - timedelta(days=LOOKBACK_DAYS) for d in dates), dyad_id
         total = s.scalar(select(func.count()).select_from(Event))
     engine.dispose()
     return total

@@ -135,9 +135,8 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     from pydantic import ValidationError
 
     from app import errors
-    from app.events import service as event_service
     from app.events.schemas import EventCreate
-    from app.risk import service as risk_service
+    from app.risk import flow
 
     rows = _tracked(result, bar, task)
     counts: Counter[str] = Counter()
@@ -152,8 +151,8 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
             # One transaction per batch: its events and their assessments commit together.
             try:
                 with factory.begin() as session:
-                    results = event_service.ingest(session, items)
-                    assessments += risk_service.reassess(session, scorer, results)
+                    written = flow.ingest(session, scorer, items)
+                results, assessments = written.results, assessments + written.assessed
             except errors.AppError as exc:
                 raise fail(f"batch after {counts.total():,} events refused: {exc.detail}",
                            ExitCode.INVALID_INPUT) from None

@@ -1,6 +1,7 @@
 """`escalation serve`, `migrate` and `keys`: running the service and administering its database."""
 
 import ipaddress
+import os
 from typing import Annotated
 
 import typer
@@ -20,6 +21,8 @@ def _is_loopback(host: str) -> bool:
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind (default ESCALATION_HOST, else 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default ESCALATION_PORT, else 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="worker processes on one database "
+                                                "(default ESCALATION_WORKERS, else 1)")] = None,
 ) -> None:
     """Run the HTTP service (migrates the embedded SQLite database first).
 
@@ -30,7 +33,8 @@ def serve(
     from app.auth.service import KeyRing
 
     base = settings()
-    current = base.model_copy(update={"host": host or base.host, "port": port or base.port})
+    current = base.model_copy(update={"host": host or base.host, "port": port or base.port,
+                                      "workers": workers or base.workers})
     secret = current.bootstrap_api_key.get_secret_value() if current.bootstrap_api_key else None
     ring = KeyRing(sessions(current), secret)
     ring.load()
@@ -40,8 +44,17 @@ def serve(
     from app.main import create_app
     from app.server import uvicorn_options
 
-    uvicorn.run(create_app(current), host=current.host, port=current.port, log_level=current.log_level,
-                workers=1, access_log=False, **uvicorn_options(current))
+    options = dict(host=current.host, port=current.port, log_level=current.log_level, access_log=False,
+                   **uvicorn_options(current))
+    if current.workers == 1:
+        uvicorn.run(create_app(current), **options)
+        return
+    # Several processes: uvicorn spawns and supervises them; each builds the app from the environment.
+    from app import observability
+
+    os.environ.update(ESCALATION_HOST=current.host, ESCALATION_PORT=str(current.port))
+    with observability.multiprocess_dir():
+        uvicorn.run("app.main:create_app", factory=True, workers=current.workers, **options)
 
 
 def migrate(

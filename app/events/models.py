@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base, BigId, UTCDateTime
@@ -77,9 +77,12 @@ class EventDyad(Base):
     """An event as one dyad sees it: who initiated within the dyad, and whether the link is territorial."""
 
     __tablename__ = "event_dyad"
+    # A dyad's history by date from the index alone: re-assessment reads a bounded window of it.
+    __table_args__ = (Index("ix_event_dyad_dyad_id_occurred_on", "dyad_id", "occurred_on"),)
 
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
     dyad_id: Mapped[str] = mapped_column(ForeignKey("dyad.id"), primary_key=True, index=True)
     initiator: Mapped[str] = mapped_column(String(100))
     target: Mapped[str | None] = mapped_column(String(100))
     territorial: Mapped[bool] = mapped_column(Boolean)
+    occurred_on: Mapped[date] = mapped_column(Date)  # the event's, copied so the index above covers it

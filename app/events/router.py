@@ -12,7 +12,7 @@ from app.dependencies import ScorerDep, SettingsDep
 from app.events import service, vocabulary
 from app.events.schemas import MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
 from app.http import cursor_after, iso3_param, json_only, next_cursor
-from app.risk import service as risk_service
+from app.risk import flow
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=errors.responses(*errors.COMMON))
 EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="the event's id")]
@@ -23,8 +23,7 @@ WRITE_ERRORS = errors.responses(errors.PayloadTooLarge, errors.UnsupportedMediaT
              dependencies=[Depends(require("ingest")), Depends(json_only)])
 def post_event(item: EventCreate, response: Response, session: WriteSession, scorer: ScorerDep) -> EventRead:
     """Store one event: 201 when new, 200 when re-sent unchanged or revised (see `status`)."""
-    result = service.ingest(session, [item])[0]
-    risk_service.reassess(session, scorer, [result])
+    result = flow.ingest(session, scorer, [item]).results[0]
     if result.status != "created":
         response.status_code = status.HTTP_200_OK
     return service.read(session, result.event_id, result.status)
@@ -37,8 +36,7 @@ def post_batch(batch: EventBatch, session: WriteSession, scorer: ScorerDep, sett
     limit = settings.max_batch_items
     if len(batch.items) > limit:
         raise errors.PayloadTooLarge(f"batch of {len(batch.items)} items exceeds the limit of {limit}", field="items")
-    results = service.ingest(session, batch.items, field_prefix="items.")
-    risk_service.reassess(session, scorer, results)
+    results = flow.ingest(session, scorer, batch.items, field_prefix="items.").results
     counts = {s: sum(r.status == s for r in results) for s in ("created", "revised", "unchanged")}
     return BatchResult(**counts, items=[{"index": n, "id": r.event_id, "status": r.status}
                                         for n, r in enumerate(results)])
@@ -80,8 +78,7 @@ def list_revisions(event_id: EventId, session: ReadSession) -> list[RevisionRead
                dependencies=[Depends(require("ingest"))])
 def retract_event(event_id: EventId, session: WriteSession, scorer: ScorerDep) -> EventRead:
     """Retract an event: kept as a tombstone, dropped from its dyads' history, which is re-assessed."""
-    result = service.retract(session, event_id)
-    risk_service.reassess(session, scorer, [result])
+    result = flow.retract(session, scorer, event_id).results[0]
     return service.read(session, event_id, result.status)
 
 

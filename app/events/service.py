@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import errors
-from app.database import insert_ignore, insert_returning_ids
+from app.database import insert_ignore, insert_new, reserve_ids, written_here
 from app.events import dyads as dyad_rules
 from app.events import references, vocabulary
 from app.events.models import Dyad, Event, EventDyad, EventRevision
@@ -65,6 +65,7 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
     """
     now = now or datetime.now(timezone.utc)
     references.check(session, items, field_prefix)
+    _add_dyads(session, items, now)
     results: list[Ingested] = []
     for run in references.resolved_runs(session, items):
         results += _ingest_run(session, run, now)
@@ -75,17 +76,19 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
 
 def _ingest_run(session: Session, items: Sequence[EventCreate], now: datetime) -> list[Ingested]:
     keys = [(i.source, i.source_event_id) for i in items]
-    existing = _load(session, set(keys))
+    # New keys are inserted before any existing event is locked, and both in key order: writers
+    # that share keys then wait on each other in one order and cannot deadlock.
+    known = _load(session, set(keys), lock=False).keys()
     first_new: dict[tuple[str, str], int] = {}
     for n, key in enumerate(keys):
-        if key not in existing and key not in first_new:
+        if key not in known and key not in first_new:
             first_new[key] = n
     results: list[Ingested | None] = [None] * len(items)
     created = _create(session, [items[n] for n in first_new.values()], now)
-    for n, result in zip(first_new.values(), created):
-        results[n] = result
-    if len(first_new) < len(items):
-        existing.update(_load(session, {k for n, k in enumerate(keys) if results[n] is None} - existing.keys()))
+    for key, n in first_new.items():
+        results[n] = created.get(key)  # absent: a concurrent writer created it first
+    if None in results:
+        existing = _load(session, {k for n, k in enumerate(keys) if results[n] is None}, lock=True)
         for n, item in enumerate(items):
             if results[n] is None:
                 event, (payload, digest) = existing[keys[n]], _payload(item)
@@ -95,16 +98,45 @@ def _ingest_run(session: Session, items: Sequence[EventCreate], now: datetime) -
     return results  # type: ignore[return-value]
 
 
-def _load(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]:
+def _add_dyads(session: Session, items: Sequence[EventCreate], now: datetime) -> None:
+    """Create the items' dyads first, in id order: concurrent writers then wait on each other's
+    new dyads in one order (no deadlock), before either locks any event."""
+    rows = {link.dyad_id: {"id": link.dyad_id, "member_a": link.member_a, "member_b": link.member_b,
+                           "kind": link.kind, "created_at": now}
+            for item in items for link in dyad_rules.links_for(item)}
+    if rows:
+        insert_ignore(session, Dyad, [rows[d] for d in sorted(rows)])
+
+
+def _load(session: Session, keys: set[tuple[str, str]], *, lock: bool) -> dict[tuple[str, str], Event]:
     found: dict[tuple[str, str], Event] = {}
     by_source: dict[str, list[str]] = {}
     for source, source_event_id in sorted(keys):
         by_source.setdefault(source, []).append(source_event_id)
     # One source at a time: PostgreSQL plans a row-value IN list as a scan, but this as an index lookup.
+    # Row locks, taken in key order, make a concurrent revision of the same event wait for ours; NO KEY
+    # UPDATE so that foreign-key checks of rows referencing the event (responds_to) do not wait on it.
     for source, ids in by_source.items():
         for chunk in _chunks(ids, 1000):
             stmt = select(Event).where(Event.source == source, Event.source_event_id.in_(chunk))
+            if lock:
+                stmt = (stmt.order_by(Event.source_event_id).with_for_update(key_share=True)
+                        .execution_options(populate_existing=True))
             found.update({(e.source, e.source_event_id): e for e in session.scalars(stmt)})
+    return found
+
+
+def _ids_written_here(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Ids of the events with these keys that this transaction created (not a concurrent writer)."""
+    by_source: dict[str, list[str]] = {}
+    for source, source_event_id in keys:
+        by_source.setdefault(source, []).append(source_event_id)
+    found = {}
+    for source, ids in by_source.items():
+        for chunk in _chunks(ids, 1000):
+            stmt = select(Event.id, Event.source_event_id).where(
+                Event.source == source, Event.source_event_id.in_(chunk), written_here(session, "event"))
+            found.update({(source, k): i for i, k in session.execute(stmt)})
     return found
 
 
@@ -113,9 +145,9 @@ def _chunks(seq: Sequence, size: int):
         yield seq[start:start + size]
 
 
-def _create(session: Session, items: list[EventCreate], now: datetime) -> list[Ingested]:
+def _create(session: Session, items: list[EventCreate], now: datetime) -> dict[tuple[str, str], Ingested]:
     if not items:
-        return []
+        return {}
     rows, payloads = [], []
     for item in items:
         payload, digest = _payload(item)
@@ -124,16 +156,28 @@ def _create(session: Session, items: list[EventCreate], now: datetime) -> list[I
                    content_hash=digest, created_at=now, updated_at=now, retracted_at=None)
         rows.append(row)
         payloads.append(payload)
-    ids = insert_returning_ids(session, Event, rows, key=lambda r: (r["source"], r["source_event_id"]),
-                               columns=(Event.source, Event.source_event_id))
+    # Rows go in in key order, so two writers creating overlapping keys wait on each other in one
+    # order (no deadlock), while ids, drawn first, still follow the items' order.
+    order = list(range(len(rows)))
+    reserved = reserve_ids(session, Event, len(rows))
+    if reserved is not None:
+        for row, event_id in zip(rows, reserved):
+            row["id"] = event_id
+        order.sort(key=lambda n: (rows[n]["source"], rows[n]["source_event_id"]))
+    insert_new(session, Event, [rows[n] for n in order], key=["source", "source_event_id"])
+    ids = _ids_written_here(session, [(r["source"], r["source_event_id"]) for r in rows])
+    made = [(ids[key], item, payload, digest)
+            for item, payload, digest, key in ((items[n], payloads[n], rows[n]["content_hash"],
+                                                (rows[n]["source"], rows[n]["source_event_id"])) for n in order)
+            if key in ids]
     # Core inserts on the tables: the ORM's bulk path would add per-row bookkeeping we do not need.
-    session.execute(insert(EventRevision.__table__), [
-        {"event_id": i, "revision": 1, "change": "created", "content_hash": r["content_hash"],
-         "payload": payload, "recorded_at": now}
-        for i, r, payload in zip(ids, rows, payloads)
-    ])
-    touched = _link(session, list(zip(ids, items)), now)
-    return [Ingested(i, "created", touched.get(i, {})) for i in ids]
+    if made:
+        session.execute(insert(EventRevision.__table__), [
+            {"event_id": i, "revision": 1, "change": "created", "content_hash": digest, "payload": payload,
+             "recorded_at": now} for i, _, payload, digest in made])
+    touched = _link(session, [(i, item) for i, item, _, _ in made])
+    return {(item.source, item.source_event_id): Ingested(i, "created", touched.get(i, {}))
+            for i, item, _, _ in made}
 
 
 def _revise(session: Session, event: Event, item: EventCreate, payload: dict, digest: str,
@@ -148,7 +192,7 @@ def _revise(session: Session, event: Event, item: EventCreate, payload: dict, di
         event_id=event.id, revision=revision, change="revised", content_hash=digest,
         payload=payload, recorded_at=now))
     session.execute(delete(EventDyad).where(EventDyad.event_id == event.id))
-    after = _link(session, [(event.id, item)], now).get(event.id, {})
+    after = _link(session, [(event.id, item)]).get(event.id, {})
     # A back-dated or forward-dated correction changes history from the earlier of the two dates.
     touched = {d: min(before.get(d, day), after.get(d, day)) for d, day in (before | after).items()}
     if retracted:
@@ -157,20 +201,16 @@ def _revise(session: Session, event: Event, item: EventCreate, payload: dict, di
     return Ingested(event.id, "revised", touched)
 
 
-def _link(session: Session, pairs: list[tuple[int, EventCreate]], now: datetime) -> dict[int, dict[str, date]]:
-    dyad_rows: dict[str, dict] = {}
+def _link(session: Session, pairs: list[tuple[int, EventCreate]]) -> dict[int, dict[str, date]]:
+    """Link events to their dyads (created by _add_dyads); the dyads each event touched, with its date."""
     link_rows = []
     touched: dict[int, dict[str, date]] = {}
     for event_id, item in pairs:
         day = dyad_rules.occurred_day(item.occurred_on)
         for link in dyad_rules.links_for(item):
-            dyad_rows[link.dyad_id] = {"id": link.dyad_id, "member_a": link.member_a, "member_b": link.member_b,
-                                       "kind": link.kind, "created_at": now}
             link_rows.append({"event_id": event_id, "dyad_id": link.dyad_id, "initiator": link.initiator,
-                              "target": link.target, "territorial": link.territorial})
+                              "target": link.target, "territorial": link.territorial, "occurred_on": day})
             touched.setdefault(event_id, {})[link.dyad_id] = day
-    if dyad_rows:
-        insert_ignore(session, Dyad, list(dyad_rows.values()))
     if link_rows:
         session.execute(insert(EventDyad.__table__), link_rows)
     return touched
@@ -179,7 +219,7 @@ def _link(session: Session, pairs: list[tuple[int, EventCreate]], now: datetime)
 def retract(session: Session, event_id: int, now: datetime | None = None) -> Ingested:
     """Tombstone an event: kept and listable, no longer part of any dyad's history."""
     now = now or datetime.now(timezone.utc)
-    event = get(session, event_id)
+    event = get(session, event_id, for_update=True)
     if event.retracted_at is not None:
         return Ingested(event.id, "unchanged")
     revision = event.revision + 1
@@ -193,8 +233,8 @@ def retract(session: Session, event_id: int, now: datetime | None = None) -> Ing
     return Ingested(event.id, "retracted", touched)
 
 
-def get(session: Session, event_id: int) -> Event:
-    event = session.get(Event, event_id)
+def get(session: Session, event_id: int, for_update: bool = False) -> Event:
+    event = session.get(Event, event_id, with_for_update={"key_share": True} if for_update else None)
     if event is None:
         raise errors.NotFound(f"no event with id {event_id}", field="id")
     return event

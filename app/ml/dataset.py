@@ -76,17 +76,20 @@ class Dataset:
     test_set: np.ndarray  # "mie_interstate" | "ged"
     kind: np.ndarray
     episode: np.ndarray  # True for ICB trigger samples (the episode benchmark)
+    events_read: dict[str, int]  # "source:action" -> events read
     skipped: dict[str, dict[str, int]]
     files: list[str]
 
 
 def dyad_histories(
-    source: Source, data_dir: Path, skipped: Counter[str]
+    source: Source, data_dir: Path, skipped: Counter[str], read: Counter[str] | None = None
 ) -> dict[str, tuple[str, str, list[EventFact]]]:
     """dyad id -> (member a, member b, facts), through the same contract the API uses."""
     out: dict[str, tuple[str, str, list[EventFact]]] = {}
     for reader in source.readers:
         for raw in reader(data_dir, skipped):
+            if read is not None:  # what each source contributed, by action, for the card
+                read[f"{raw['source']}:{raw['action']}"] += 1
             for link, fact in facts_for(EventCreate.model_validate(raw)):
                 out.setdefault(link.dyad_id, (link.member_a, link.member_b, []))[2].append(fact)
     return out
@@ -124,9 +127,10 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
     """All samples of all sources, in one matrix."""
     parts: list[tuple] = []
     skipped: dict[str, dict[str, int]] = {}
+    read: Counter[str] = Counter()
     for source in SOURCES:
         started, counts = time.time(), Counter()
-        histories = dyad_histories(source, data_dir, counts)
+        histories = dyad_histories(source, data_dir, counts, read)
         skipped[source.name] = dict(counts)
         last_day = source.coverage_end.toordinal() - HORIZON
         triggers = _triggers(data_dir) if source.crises else {}
@@ -156,6 +160,7 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
         test_set=np.concatenate([np.full(len(p[0]), p[3], dtype=object) for p in parts]),
         kind=np.concatenate([np.full(len(p[0]), p[4], dtype=object) for p in parts]),
         episode=np.concatenate([p[5] for p in parts]),
+        events_read=dict(sorted(read.items())),
         skipped=skipped,
         files=[f for s in SOURCES for f in (s.path, *s.extra_files)],
     )

@@ -20,6 +20,10 @@ RESPONSE_WINDOW = 30  # days within which a strike back counts as a response
 CALM_WINDOW = 90  # a de-escalation this recent, after the last use of force, counts as calming
 FIGHTING_WINDOW = 365  # ... provided that use of force was within this many days
 NEVER = 3650  # days since the last event for a dyad with none (beyond the 730-day decay samples)
+# The farthest back a feature looks from its date: year-long windows, plus two response windows so
+# that the strikes answered inside the year are linked. Serving reads this much history (and the
+# dyad's first event, for history_days); a tit-for-tat chain is counted from the window's start.
+LOOKBACK_DAYS = 365 + 2 * RESPONSE_WINDOW
 
 FEATURE_NAMES: tuple[str, ...] = (
     # tempo

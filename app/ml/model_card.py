@@ -119,6 +119,7 @@ def build(*, argv, data_dir: Path, ds: dataset.Dataset, metrics: dict, selection
             for s in ("fit", "val", "test")
         },
         "skipped_rows": ds.skipped,
+        "events_read": ds.events_read,
         "metrics": metrics[shipped],
         "metrics_other_family": {f: m for f, m in metrics.items() if f != shipped},
         "episode_benchmark": episodes,
@@ -166,7 +167,8 @@ def _findings(card: dict) -> str:
 - **De-escalation.** After heavy fighting ({d["heavy_fighting_definition"]}), with no de-escalation since
   the last use of force: P = {rate(d["no_deescalation_since_fighting"])}; with an agreement, ceasefire, talks or
   withdrawal after the last use of force (within 90 days): P = {rate(d["agreement_or_ceasefire_since_fighting"])}.
-  Learnt from MID 5 dispute settlements (negotiated or imposed) and ICB terminations by formal,
+  Learnt from {card["events_read"].get("mid5:agreement", 0)} MID 5 dispute settlements (negotiated or imposed,
+  one agreement per side-A/side-B pair) and {card["events_read"].get("icb:agreement", 0)} ICB crisis terminations by formal,
   semi-formal or tacit agreement (MIE carries no de-escalation events; GED none at all). The model's
   calibrated log-odds term for `deescalated_since_fighting` is {d["model_log_odds_deescalated"]:+.3f}
   (a factor of {math.exp(d["model_log_odds_deescalated"]):.2f} on the odds)."""

@@ -1,14 +1,16 @@
 """/v1/risk, /v1/dyads, /v1/assessments, /v1/model: what pollers read."""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
+
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession
-from app.dependencies import RiskCacheDep, ScorerDep
+from app.dependencies import Polling, PollingDep, RiskCacheDep, ScorerDep
 from app.http import cursor_after, iso3_param, json_only, next_offset, resume_cursor
 from app.ml.levels import Level
 from app.risk import service, whatif
@@ -29,24 +31,43 @@ def _etag(*parts) -> str:
     return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
 
 
-def _not_modified(request: Request, etag: str) -> Response | None:
-    wanted = request.headers.get("if-none-match", "")
-    if {etag, "*"} & {t.strip().removeprefix("W/") for t in wanted.split(",")}:
-        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": REVALIDATE})
-    return None
+@dataclass(frozen=True)
+class Answer:
+    """A poll answer serialised once, with the feed head it is valid at."""
+
+    head: int
+    etag: str
+    body: bytes
 
 
-def _polled(body: BaseModel, etag: str) -> Response:
-    """The answer, serialised once (FastAPI would validate a returned model again), with its ETag."""
-    return Response(body.model_dump_json(), media_type="application/json",
-                    headers={"ETag": etag, "Cache-Control": REVALIDATE})
+def _reply(request: Request, answer: Answer) -> Response:
+    headers = {"ETag": answer.etag, "Cache-Control": REVALIDATE}
+    wanted = request.headers.get("if-none-match")
+    if wanted and {answer.etag, "*"} & {t.strip().removeprefix("W/") for t in wanted.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(answer.body, media_type="application/json", headers=headers)
+
+
+def _risk_answer(poll: Polling, members: tuple[str, str], as_of: date, head: int, old: Answer | None) -> Answer:
+    """The answer at this head: the old one when its ETag still holds, else scored and serialised once."""
+    scorer = poll.scorer
+    with poll.sessions() as session:
+        try:
+            dyad, marker = service.resolve_dyad(session, *members)
+        except errors.NotFound:
+            dyad, etag = None, _etag("prior", *sorted(members), as_of, scorer.version)
+        else:
+            etag = _etag(dyad.id, as_of, marker, scorer.version)
+        if old is not None and old.etag == etag:  # another dyad changed: this answer stands
+            return Answer(head, etag, old.body)
+        risk = (whatif.prior(scorer, *members, as_of) if dyad is None
+                else service.current(session, scorer, poll.cache, dyad, as_of, marker))
+    return Answer(head, etag, risk.model_dump_json().encode())
 
 
 @router.get("/risk", response_model=RiskRead, responses={**NOT_MODIFIED, **errors.responses(errors.InvalidInput)})
-def get_risk(
-    session: ReadSession,
-    scorer: ScorerDep,
-    cache: RiskCacheDep,
+async def get_risk(
+    poll: PollingDep,
     request: Request,
     a: str = Query(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK"),
     b: str = Query(min_length=3, max_length=100, description="the other member id, e.g. IRN"),
@@ -54,19 +75,15 @@ def get_risk(
 ):
     """The dyad's risk of serious violence as of a date (default today), with explanation and drivers; it falls
     as the dyad stays quiet. Two members with no recorded events get their structural prior (`event_count: 0`)."""
+    # On the event loop: a poll whose answer is cached costs one shared read of the feed head, no thread.
     members = whatif.members(a, b)
-    as_of = as_of or _today()
-    try:
-        dyad, marker = service.resolve_dyad(session, *members)
-    except errors.NotFound:
-        etag = _etag("prior", *sorted(members), as_of, scorer.version)
-        if (not_modified := _not_modified(request, etag)) is not None:
-            return not_modified
-        return _polled(whatif.prior(scorer, *members, as_of), etag)
-    etag = _etag(dyad.id, as_of, marker, scorer.version)
-    if (not_modified := _not_modified(request, etag)) is not None:
-        return not_modified
-    return _polled(service.current(session, scorer, cache, dyad, as_of, marker), etag)
+    key = ("risk", members, as_of or _today())
+    head = await poll.head.read()
+    answer = poll.answers.get(key)
+    if answer is None or answer.head != head:
+        answer = await run_in_threadpool(_risk_answer, poll, members, key[2], head, answer)
+        poll.answers.put(key, answer)
+    return _reply(request, answer)
 
 
 @router.post("/risk/what-if", response_model=RiskRead, dependencies=[Depends(json_only)],
@@ -122,21 +139,35 @@ def dyad_assessments(
     return AssessmentPage(items=service.to_read(rows), next_cursor=resume_cursor(rows, after))
 
 
+def _feed_answer(sessions, start: int, limit: int, head: int) -> Answer:
+    with sessions() as session:
+        rows = service.feed(session, start, limit)
+    cursor = resume_cursor(rows, start)
+    page = AssessmentPage(items=service.to_read(rows), next_cursor=cursor)
+    return Answer(head, _etag("feed", start, cursor, limit), page.model_dump_json().encode())
+
+
 @router.get("/assessments", response_model=AssessmentPage, responses=NOT_MODIFIED)
-def assessment_feed(
-    session: ReadSession,
+async def assessment_feed(
+    poll: PollingDep,
     request: Request,
     after: str | None = Query(None, max_length=18, description="the next_cursor of the previous poll"),
     limit: int = Query(100, ge=1, le=1000),
 ):
     """Change feed: every assessment exactly once, in a strict, gap-free order; store `next_cursor`."""
     start = cursor_after(after)
-    rows = service.feed(session, start, limit)
-    cursor = resume_cursor(rows, start)
-    etag = _etag("feed", start, cursor, limit)
-    if (not_modified := _not_modified(request, etag)) is not None:
-        return not_modified
-    return _polled(AssessmentPage(items=service.to_read(rows), next_cursor=cursor), etag)
+    head = await poll.head.read()
+    if start >= head:  # nothing committed after the cursor: the empty page, without a query
+        body = AssessmentPage(items=[], next_cursor=str(start)).model_dump_json().encode()
+        return _reply(request, Answer(head, _etag("feed", start, start, limit), body))
+    # A full page never changes (ids are taken in commit order), so it is cached whatever the head.
+    key = ("feed", start, limit)
+    answer = poll.answers.get(key)
+    if answer is None:
+        answer = await run_in_threadpool(_feed_answer, poll.sessions, start, limit, head)
+        if answer.body.count(b'"id":') == limit:
+            poll.answers.put(key, answer)
+    return _reply(request, answer)
 
 
 @router.get("/model")

@@ -2,9 +2,11 @@
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
 
-from app.events.schemas import EventCreate
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from app.events.schemas import ISO_DATE, EventCreate, Strict
 from app.ml.levels import LEVELS
 
 
@@ -78,11 +80,19 @@ class DyadPage(BaseModel):
     next_cursor: str | None
 
 
-class WhatIfRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _iso_date(value):
+    """As for events: an extended ISO 8601 date string only (a bare number would be read as a Unix time)."""
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str) and ISO_DATE.fullmatch(value.strip()):
+        return date.fromisoformat(value.strip())
+    raise ValueError("expected an ISO 8601 date (YYYY-MM-DD)")
 
+
+class WhatIfRequest(Strict):
     a: str = Field(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK")
     b: str = Field(min_length=3, max_length=100, description="the other member id, e.g. IRN")
-    as_of: date | None = Field(None, description="default: the day of the last hypothetical event")
+    as_of: Annotated[date | None, BeforeValidator(_iso_date)] = Field(
+        None, description="default: the day of the last hypothetical event")
     events: list[EventCreate] = Field(min_length=1, max_length=100,
                                       description="hypothetical events (the event contract); each must affect a-b")

@@ -1,19 +1,19 @@
 """Assessing dyads when their history changes, and answering risk questions. Services flush, never commit."""
 
-from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.orm import Session
 
 from app import errors
-from app.database import insert_returning_ids, upsert
-from app.events import members as member_ids
+from app.database import feed_lock, upsert
 from app.events import history as event_history
+from app.events import members as member_ids
 from app.events import service as event_service
 from app.events.models import Dyad
 from app.ml import levels
+from app.ml.features import LOOKBACK_DAYS
 from app.ml.scorer import Score, Scorer
 from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk.cache import RiskCache
@@ -22,12 +22,13 @@ from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested]) -> int:
-    """Assess every dyad whose history the results changed, once per dyad, in the caller's transaction.
+    """Store one assessment per dyad whose history the results changed, in the caller's transaction.
 
-    Each dyad is assessed once, as of its last event. When the change reaches back behind
-    assessments already stored (a late report, a correction, a retraction), those are redone
-    and the earliest changed date is assessed too, so the dyad's history reads as the model
-    would have written it had the report arrived on time.
+    Each is the dyad's current answer: as of its last live event, from the events known now.
+    Stored assessments are never redone (they are what the service said at the time); a late
+    report, correction or retraction that reaches behind the stored answer yields a new one with
+    `reason: backdated`, and any past date is computed on demand (`GET /v1/risk?as_of=`). So one
+    request stores at most one row per touched dyad and reads a bounded window of each history.
     """
     since: dict[str, date] = {}
     trigger: dict[str, tuple[int, str]] = {}
@@ -38,64 +39,59 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     if not since:
         return 0
     dyad_ids = sorted(since)
-    histories = event_history.facts_by_dyad(session, dyad_ids)
-    assessed: dict[str, set[date]] = {d: set() for d in dyad_ids}
-    stmt = (select(Assessment.dyad_id, Assessment.as_of)
-            .where(Assessment.dyad_id.in_(dyad_ids), Assessment.as_of >= min(since.values())).distinct())
-    for dyad_id, as_of in session.execute(stmt):
-        if as_of >= since[dyad_id]:
-            assessed[dyad_id].add(as_of)
-
-    plan: list[tuple[str, date]] = []
-    for dyad_id in dyad_ids:
-        dates = set(assessed[dyad_id])
-        history = histories[dyad_id]
-        if history and history[-1].occurred_on >= since[dyad_id]:
-            dates.add(history[-1].occurred_on)
-        if assessed[dyad_id] or not dates:
-            dates.add(since[dyad_id])
-        plan.extend((dyad_id, d) for d in sorted(dates))
+    lock_dyads(session, dyad_ids)
+    stored = dict(session.execute(select(DyadRisk.dyad_id, Assessment.as_of)
+                                  .join(Assessment, Assessment.id == DyadRisk.assessment_id)
+                                  .where(DyadRisk.dyad_id.in_(dyad_ids))).all())
+    windows = event_history.windows(session, dyad_ids, LOOKBACK_DAYS)
+    plan = [(d, windows[d].last_on or since[d]) for d in dyad_ids]
     with SCORING_SECONDS.time():
         scores = scorer.score_many([
-            (histories[d], as_of, scorer.context_for(*member_ids.dyad_members(d), as_of)) for d, as_of in plan
+            (windows[d].facts, as_of, scorer.context_for(*member_ids.dyad_members(d), as_of)) for d, as_of in plan
         ])
-
     now = datetime.now(timezone.utc)
     rows = []
     for (dyad_id, as_of), score in zip(plan, scores):
-        informed = _upto(histories[dyad_id], as_of)
         event_id, status = trigger[dyad_id]
-        # A date assessed before, and now redone because an earlier event changed, is "backdated".
-        reason = "backdated" if as_of in assessed[dyad_id] and as_of > since[dyad_id] else status
-        rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, reason, informed, now))
-    ids = insert_returning_ids(session, Assessment, rows, key=lambda r: (r["dyad_id"], r["as_of"]),
-                               columns=(Assessment.dyad_id, Assessment.as_of))
-    _point_at_latest(session, rows, ids, now)
+        behind = dyad_id in stored and since[dyad_id] < stored[dyad_id]
+        rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, "backdated" if behind else status,
+                                    windows[dyad_id], now))
+    # Feed positions in commit order: only the holder of this lock inserts assessments, and holds it
+    # until its commit, so a poller never sees an id above one that is still uncommitted.
+    feed_lock(session)
+    # One multi-row INSERT under the lock: ids ascend in row order, so sorting the returned ids
+    # pairs them with the rows without the row-by-row path of an ordered RETURNING.
+    table = Assessment.__table__
+    ids = sorted(session.scalars(insert(table).returning(table.c.id), rows).all())
+    upsert(session, DyadRisk, [
+        {"dyad_id": r["dyad_id"], "assessment_id": i, "probability": r["probability"], "level": r["level"],
+         "last_event_on": r["last_event_on"], "updated_at": now} for r, i in zip(rows, ids)], key="dyad_id")
     ASSESSMENTS.inc(len(rows))
     return len(rows)
 
 
-def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reason, informed, now) -> dict:
+def lock_dyads(session: Session, dyad_ids: Sequence[str]) -> None:
+    """Writers on the same dyads take turns from here to commit (row locks, in id order: no deadlock);
+    writers on other dyads run alongside. SQLite has one writer at a time anyway.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key checks of rows that reference a dyad take
+    KEY SHARE locks on it, which FOR UPDATE would wait on (and deadlock with).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Dyad.id).where(Dyad.id.in_(dyad_ids)).order_by(Dyad.id)
+                        .with_for_update(key_share=True))
+
+
+def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reason, window, now) -> dict:
     return {
         "dyad_id": dyad_id, "as_of": as_of, "probability": score.probabilities[scorer.primary],
         "probabilities": score.probabilities, "level": score.level,
         "drivers": score.drivers, "explanation": score.explanation, "features": score.features,
         "model_version": scorer.version,
         "trigger_event_id": event_id, "reason": reason,
-        "last_event_on": informed[-1].occurred_on if informed else None, "event_count": len(informed),
+        "last_event_on": window.last_on, "event_count": window.in_window,
         "created_at": now,
     }
-
-
-def _point_at_latest(session: Session, rows: list[dict], ids: list[int], now: datetime) -> None:
-    """Make each dyad's pointer name its assessment with the latest as_of (ties: the newest)."""
-    latest: dict[str, tuple[dict, int]] = {}
-    for row, i in zip(rows, ids):
-        if row["dyad_id"] not in latest or row["as_of"] >= latest[row["dyad_id"]][0]["as_of"]:
-            latest[row["dyad_id"]] = (row, i)
-    values = [{"dyad_id": d, "assessment_id": i, "probability": r["probability"], "level": r["level"],
-               "last_event_on": r["last_event_on"], "updated_at": now} for d, (r, i) in latest.items()]
-    upsert(session, DyadRisk, values, key="dyad_id")
 
 
 def resolve_dyad(session: Session, a: str, b: str) -> tuple[Row, int | None]:
@@ -118,11 +114,6 @@ def get_dyad(session: Session, dyad_id: str) -> tuple[Row, int | None]:
     return row, row.assessment_id
 
 
-def _upto(history: list, as_of: date) -> list:
-    """The facts on or before `as_of` of a history sorted by date."""
-    return history[:bisect_right(history, as_of, key=lambda f: f.occurred_on)]
-
-
 def current(session: Session, scorer: Scorer, cache: RiskCache, dyad: Dyad | Row, as_of: date,
             marker: int | None) -> RiskRead:
     """Risk as of a date from the dyad's stored history; cached until the history or the model changes."""
@@ -136,23 +127,22 @@ def _current_many(session: Session, scorer: Scorer, cache: RiskCache, dyads: lis
     known = {d.id: cache.get((d.id, as_of, m, scorer.version)) for d, m in dyads}
     missing = [(d, m) for d, m in dyads if known[d.id] is None]
     if missing:
-        histories = event_history.facts_by_dyad(session, [d.id for d, _ in missing])
-        items = [(_upto(histories[d.id], as_of), as_of, scorer.context_for(d.member_a, d.member_b, as_of))
-                 for d, _ in missing]
+        windows = event_history.windows(session, [d.id for d, _ in missing], LOOKBACK_DAYS, until=as_of)
+        items = [(windows[d.id].facts, as_of, scorer.context_for(d.member_a, d.member_b, as_of)) for d, _ in missing]
         with SCORING_SECONDS.time():
             scores = scorer.score_many(items)
-        for (d, m), (history, _, _), score in zip(missing, items, scores):
-            known[d.id] = _risk_read(d, as_of, score, scorer, history, m)
+        for (d, m), score in zip(missing, scores):
+            known[d.id] = _risk_read(d, as_of, score, scorer, windows[d.id], m)
             cache.put((d.id, as_of, m, scorer.version), known[d.id])
     return [known[d.id] for d, _ in dyads]
 
 
-def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, history, marker) -> RiskRead:
+def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, window, marker) -> RiskRead:
     return RiskRead(
         dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
         probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
         drivers=score.drivers, explanation=score.explanation, features=score.features, model_version=scorer.version,
-        last_event_on=history[-1].occurred_on if history else None, event_count=len(history),
+        last_event_on=window.last_on, event_count=window.in_window,
         latest_assessment_id=marker,
     )
 
@@ -185,7 +175,7 @@ def series(session: Session, dyad_id: str, *, include_superseded: bool, after_id
 
 
 def feed(session: Session, after: int, limit: int) -> list[Row]:
-    """Assessments after a cursor in id order: writers are serialised, so ids appear in commit order.
+    """Assessments after a cursor in id order: assessment ids are taken in commit order (see reassess).
 
     Plain rows on the session's connection: pollers read this often, and ORM objects would only
     be copied into the response schema.

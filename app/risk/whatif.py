@@ -16,6 +16,7 @@ from app.events import history as event_history
 from app.events import members as member_ids
 from app.events.facts import EventFact
 from app.events.schemas import EventCreate
+from app.ml.features import LOOKBACK_DAYS
 from app.ml.scorer import Scorer
 from app.observability import SCORING_SECONDS
 from app.risk.schemas import RiskRead
@@ -72,6 +73,6 @@ def what_if(session: Session, scorer: Scorer, a: str, b: str, as_of: date | None
             raise errors.InvalidInput(f"events.{n} does not affect dyad {dyad!r}", field=f"events.{n}")
         added.extend(facts)
     as_of = as_of or max(f.occurred_on for f in added)
-    stored = event_history.facts_by_dyad(session, [dyad])[dyad]
+    stored = event_history.windows(session, [dyad], LOOKBACK_DAYS, until=as_of)[dyad].facts
     history = sorted(stored + added, key=lambda f: f.occurred_on)
     return _read(scorer, a, b, history, as_of, marker)

@@ -2,7 +2,6 @@
 
 from datetime import date, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from app.risk.models import Assessment
@@ -23,7 +22,6 @@ def _assessments(client) -> int:
         return session.scalar(select(func.count()).select_from(Assessment))
 
 
-@pytest.mark.xfail(strict=True, reason="late-report re-assessment is redesigned by the speed branch (issue 9)")
 def test_revising_the_earliest_event_of_a_long_history_inserts_a_bounded_number_of_rows(client):
     history = _dyad_history(DAYS)
     for i in range(0, DAYS, 100):  # one batch per 100 days: every day gets assessed along the way

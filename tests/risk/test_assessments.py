@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from app.ml.features import LOOKBACK_DAYS
 from app.dependencies import get_risk_cache
 from app.risk.cache import RiskCache
 from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event, many
@@ -87,17 +88,37 @@ def test_feed_returns_every_assessment_once_in_order(client):
                       headers={"If-None-Match": empty.headers["etag"]}).status_code == 304
 
 
-def test_backdated_event_reassesses_later_history(client):
+def test_a_late_report_keeps_what_was_said_and_restates_the_current_answer(client):
     _seed(client)
+    said_then = client.get("/v1/risk", params={"a": "IRN", "b": "PAK", "as_of": "2024-01-16"}).json()
     late = event(IRAN_STRIKE, source_event_id="late-report", occurred_on="2024-01-10", fatalities=0,
                  civilian_fatalities=0, action="border_violation")
     client.post("/v1/events", json=late)
+    # stored history is append-only: the answers given on 16 and 18 January stay as they were...
     series = client.get("/v1/dyads/IRN--PAK/assessments").json()["items"]
-    assert [a["as_of"] for a in series] == ["2024-01-10", "2024-01-16", "2024-01-18"]
-    assert [a["event_count"] for a in series] == [1, 2, 3]
-    assert [a["reason"] for a in series] == ["created", "backdated", "backdated"]
+    assert [(a["as_of"], a["event_count"], a["reason"]) for a in series] == [
+        ("2024-01-16", 1, "created"), ("2024-01-18", 3, "backdated")]
     full = client.get("/v1/dyads/IRN--PAK/assessments", params={"include_superseded": True}).json()["items"]
-    assert len(full) == 5
+    assert [(a["as_of"], a["event_count"]) for a in full] == [("2024-01-16", 1), ("2024-01-18", 2),
+                                                               ("2024-01-18", 3)]
+    # ...one row restates the current answer, and any past date is computed now from every event known
+    now_for_then = client.get("/v1/risk", params={"a": "IRN", "b": "PAK", "as_of": "2024-01-16"}).json()
+    assert said_then["event_count"] == 1 and now_for_then["event_count"] == 2
+    assert client.get("/v1/risk", params={"a": "IRN", "b": "PAK", "as_of": "2024-01-10"}).json()["event_count"] == 1
+
+
+def test_a_revision_stores_one_assessment_per_touched_dyad_however_long_the_history(client):
+    items = [event(PAKISTAN_RETALIATION, source_event_id=f"h{n}", retaliation=False,
+                   occurred_on=(date(2020, 1, 1) + timedelta(days=n)).isoformat()) for n in range(600)]
+    assert client.post("/v1/events/batch", json={"items": items}).status_code == 200
+    before = len(client.get("/v1/assessments", params={"limit": 1000}).json()["items"])
+    revised = event(items[0], fatalities=1, civilian_fatalities=0)
+    assert client.post("/v1/events", json=revised).json()["status"] == "revised"
+    after = client.get("/v1/assessments", params={"after": before, "limit": 1000}).json()["items"]
+    assert len(after) == len(client.get(f"/v1/events/{1}").json()["dyads"]) == 2
+    assert {a["reason"] for a in after} == {"backdated"}
+    # the answer reads the model's look-back window, not the whole history
+    assert {a["event_count"] for a in after} == {LOOKBACK_DAYS + 1}  # both ends of the window count
 
 
 def test_retraction_reassesses_the_dyad(client):

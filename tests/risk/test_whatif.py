@@ -59,6 +59,9 @@ def test_what_if_on_a_dyad_with_no_events_and_bad_input(client):
     bad = client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "events": [invalid]})
     assert bad.status_code == 422 and "civilian_fatalities" in bad.json()["field"]
     assert client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "events": []}).status_code == 422
+    for as_of in (1705536000, "20240118", "2024-01-18T00:00:00"):  # ISO dates only, as for events
+        bad = client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "as_of": as_of, "events": [IRAN_STRIKE]})
+        assert bad.status_code == 422 and bad.json()["field"] == "as_of", as_of
     assert _counts(client) == (0, 0, 0)
 
 

@@ -1,0 +1,35 @@
+"""The one write path: store events (or a retraction), then assess the dyads they touched, in the caller's
+transaction. The routes and `escalation import` call this, never the two services one after the other.
+
+Lock order, the same for every writer so that they cannot deadlock: new dyad rows (id order), then
+existing events (key order), then the touched dyads' rows (id order), then the feed's append lock.
+Writers on different dyads therefore overlap until the last short step.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.events import service as event_service
+from app.events.schemas import EventCreate
+from app.ml.scorer import Scorer
+from app.risk import service as risk_service
+
+
+@dataclass
+class Written:
+    results: list[event_service.Ingested]  # one per item, in order
+    assessed: int  # assessments stored
+
+
+def ingest(session: Session, scorer: Scorer, items: Sequence[EventCreate], field_prefix: str = "") -> Written:
+    """Create, revise or recognise the items, then assess every dyad whose history changed."""
+    results = event_service.ingest(session, items, field_prefix=field_prefix)
+    return Written(results, risk_service.reassess(session, scorer, results))
+
+
+def retract(session: Session, scorer: Scorer, event_id: int) -> Written:
+    """Tombstone an event, then assess the dyads it leaves."""
+    result = event_service.retract(session, event_id)
+    return Written([result], risk_service.reassess(session, scorer, [result]))

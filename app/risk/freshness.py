@@ -1,0 +1,78 @@
+"""The feed's head, read without the ORM, the session or a thread: the cross-process validity check of
+every cached poll answer.
+
+Assessment ids are taken in commit order (app.database.feed_lock) and every change to a dyad's
+history appends one, so the largest committed id moves exactly when some answer may have
+changed. A worker compares it with the head its cached answer was computed at: equal means no
+other worker (or machine) has committed since, and the cached answer or a 304 stands. One
+indexed read per poll on a connection of the worker's own: PostgreSQL through psycopg's async
+connection, on the event loop; SQLite through sqlite3, whose read of a WAL database takes
+microseconds and is done inline.
+"""
+
+import asyncio
+import sqlite3
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+HEAD = "SELECT coalesce(max(id), 0) FROM assessment"
+
+
+class FeedHead:
+    def __init__(self, database_url: str):
+        url = make_url(database_url)
+        self._sqlite = url.get_backend_name() == "sqlite"
+        self._url = url.database if self._sqlite else url.set(drivername="postgresql").render_as_string(False)
+        self._conn = None
+        self._next: asyncio.Future | None = None  # the read that starts once the running one ends
+        self._running = False
+
+    async def read(self) -> int:
+        """The id of the newest committed assessment (0 when there is none), read after this call began.
+
+        Concurrent polls share reads: each waits for the next read to start (never one already
+        under way, which might predate its caller's view), so a burst of polls costs one or two
+        round trips instead of one each.
+        """
+        if self._sqlite:
+            if self._conn is None:
+                self._conn = sqlite3.connect(self._url, isolation_level=None, check_same_thread=False)
+            return self._conn.execute(HEAD).fetchone()[0]
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if not self._running:
+                self._running = True
+                asyncio.ensure_future(self._run())
+        return await asyncio.shield(self._next)
+
+    async def _run(self) -> None:
+        try:
+            while self._next is not None:
+                waiting, self._next = self._next, None
+                try:
+                    waiting.set_result(await self._query())
+                except Exception as exc:  # every waiter gets the database error
+                    waiting.set_exception(exc)
+        finally:
+            self._running = False
+
+    async def _query(self) -> int:
+        for attempt in (1, 2):
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+                cur = await self._conn.execute(HEAD, prepare=True)
+                return (await cur.fetchone())[0]
+            except psycopg.OperationalError:
+                self._conn = None  # the server restarted or dropped us: reconnect once
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            close = self._conn.close()
+            if asyncio.iscoroutine(close):
+                await close
+            self._conn = None
