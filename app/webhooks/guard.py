@@ -16,10 +16,42 @@ class Refused(ValueError):
     """The URL is not one the service will deliver to; the message says why."""
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: the IPv4 is the last 32 bits
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local use: the embedding is the operator's choice
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d, which some stacks still route as IPv4
+
+
+def _embedded(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
+    """The IPv4 addresses an IPv6 address reaches through a translation or tunnel, None if it cannot be told."""
+    if ip in _NAT64_LOCAL or ip in _IPV4_COMPATIBLE:
+        return None
+    if ip.ipv4_mapped:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour:
+        return [ip.sixtofour]
+    if ip.teredo:
+        return list(ip.teredo)  # server and client
+    if ip in _NAT64:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # Python 3.11 calls 64:ff9b::7f00:1, 2002:7f00:1:: and ::127.0.0.1 global although they reach
+        # 127.0.0.1, so the IPv4 inside is checked as well; mapped addresses are judged by their IPv4 alone.
+        embedded = _embedded(ip)
+        if embedded is None:
+            return False
+        if ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        elif not all(_global(v4) for v4 in embedded):
+            return False
+    return _global(ip)
+
+
+def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     # is_global excludes loopback, private, link-local (169.254.169.254, the cloud metadata address),
     # shared (100.64/10), reserved and unspecified ranges; some multicast ranges count as global.
     return ip.is_global and not ip.is_multicast
