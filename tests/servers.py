@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,23 +25,30 @@ class Server:
                  workers: int = 1):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # A file, not a pipe: nobody reads a pipe while the test runs, and a chatty server would block on it.
+        self.log = tempfile.TemporaryFile()
         env = {**os.environ, "ESCALATION_DATABASE_URL": database_url, "ESCALATION_LOG_LEVEL": "warning",
                **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
              *(["--workers", str(workers)] if workers > 1 else [])],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("server exited: " + self.proc.stderr.read().decode()[-2000:])
+                raise RuntimeError("server exited: " + self.stderr_tail())
             try:
                 if httpx.get(f"{self.base}/health/ready", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("server did not become ready")
+        raise RuntimeError("server did not become ready: " + self.stderr_tail())
+
+    def stderr_tail(self, size: int = 2000) -> str:
+        self.log.seek(0, os.SEEK_END)
+        self.log.seek(max(0, self.log.tell() - size))
+        return self.log.read().decode(errors="replace")
 
     def kill(self) -> None:
         self.proc.kill()

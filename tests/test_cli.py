@@ -136,6 +136,8 @@ def test_import_shows_a_progress_bar_with_rate_and_eta_in_a_terminal(settings, t
     """Run as users do, in a pseudo-terminal (Rich draws bars only on a terminal)."""
     import os
     import pty
+    import time
+    from select import select as wait_readable
 
     env = {**os.environ, "ESCALATION_DATABASE_URL": settings.resolved_database_url, "COLUMNS": "160"}
     path = tmp_path / "events.jsonl"
@@ -145,7 +147,10 @@ def test_import_shows_a_progress_bar_with_rate_and_eta_in_a_terminal(settings, t
                             stdout=follower, stderr=follower, cwd=Path(__file__).resolve().parents[1], env=env)
     os.close(follower)
     screen = b""
+    deadline = time.monotonic() + 120
     while True:
+        # select with a deadline: a child that hangs without output fails the test instead of blocking it
+        assert wait_readable([leader], [], [], max(0, deadline - time.monotonic()))[0], "import hung: " + repr(screen)
         try:
             chunk = os.read(leader, 65536)
         except OSError:  # the child closed the terminal

@@ -2,10 +2,13 @@
 
 import json
 import threading
+import time
 
 import httpx
 import pytest
 
+from app.auth import service as auth
+from app.database import make_engine, make_sessionmaker
 from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION
 from tests.servers import server
 
@@ -13,10 +16,15 @@ pytestmark = pytest.mark.slow
 ENV = {"ESCALATION_STREAM_POLL_SECONDS": "0.1", "ESCALATION_STREAM_PING_SECONDS": "1"}
 
 
-def _events(response: httpx.Response, n: int, *, pings: list | None = None) -> list[dict]:
-    """The first n SSE events of a response, each as {id, event, data}; comment lines go to `pings`."""
+def _events(response: httpx.Response, n: int, *, pings: list | None = None, within: float = 60) -> list[dict]:
+    """The first n SSE events of a response, each as {id, event, data}; comment lines go to `pings`.
+
+    Pings keep the read timeout from firing, so an overall deadline turns a missing event into a failure."""
     out, current = [], {}
+    deadline = time.monotonic() + within
     for line in response.iter_lines():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(out)} of {n} events within {within} s")
         if line.startswith(":"):
             if pings is not None:
                 pings.append(line)
