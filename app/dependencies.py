@@ -25,6 +25,10 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+async def get_feed_head(request: Request) -> FeedHead:
+    return request.app.state.feed_head
+
+
 async def get_read_sessions(request: Request) -> sessionmaker[Session]:
     """The read-session factory, for work that outlives a request's own session (a stream)."""
     return request.app.state.sessionmaker
@@ -57,6 +61,7 @@ async def get_polling(request: Request) -> Polling:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ReadSessionsDep = Annotated[sessionmaker[Session], Depends(get_read_sessions)]
+FeedHeadDep = Annotated[FeedHead, Depends(get_feed_head)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 RiskCacheDep = Annotated[RiskCache, Depends(get_risk_cache)]
 PollingDep = Annotated[Polling, Depends(get_polling)]

@@ -100,6 +100,13 @@ class KeyRing:
         parts = plaintext.split("_", 2)
         return parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else "bootstrap"
 
+    def allows(self, plaintext: str | None, scope: str) -> bool:
+        """The key (None: no key) may use `scope` now: for work that outlives the request it was checked on."""
+        if self.open:
+            return True
+        scopes = self.scopes_for(plaintext) if plaintext else None
+        return scopes is not None and (scope in scopes or "admin" in scopes)
+
     def scopes_for(self, plaintext: str) -> frozenset[str] | None:
         # No key we issue is longer or non-ASCII; compare_digest would raise on non-ASCII.
         if len(plaintext) > MAX_KEY_LENGTH or not plaintext.isascii():

@@ -2,14 +2,14 @@
 
 from typing import Annotated
 
-import anyio
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 
 from app import errors
-from app.auth.dependencies import require
-from app.dependencies import ReadSessionsDep, SettingsDep
+from app.auth.dependencies import KeyRingDep, require
+from app.auth.middleware import presented_key
+from app.dependencies import FeedHeadDep, ReadSessionsDep, SettingsDep
 from app.http import cursor_after
 from app.stream import service
 from app.ml.levels import Level
@@ -24,7 +24,10 @@ router = APIRouter(prefix="/v1", tags=["stream"], dependencies=[Depends(require(
                              "description": "events `assessment.created` / `risk.level_changed`, "
                                             "data `{type, timestamp, data}` as webhooks deliver it"}})
 async def stream_assessments(
+    request: Request,
     sessions: ReadSessionsDep,
+    head: FeedHeadDep,
+    ring: KeyRingDep,
     settings: SettingsDep,
     after: str | None = Query(None, max_length=18, description="start after this feed cursor (default: now)"),
     last_event_id: Annotated[str | None, Header(max_length=18, description="set by a reconnecting client; "
@@ -42,6 +45,8 @@ async def stream_assessments(
         field = {"dyads": "dyad", "countries": "country"}.get(str(first["loc"][0]), str(first["loc"][0]))
         raise errors.InvalidInput(first["msg"].removeprefix("Value error, "), field=field) from None
     start = last_event_id if last_event_id is not None else after
-    cursor = cursor_after(start) if start else await anyio.to_thread.run_sync(service.latest_id, sessions)
-    return EventSourceResponse(service.follow(sessions, cursor, filters, settings.stream_poll_seconds),
+    cursor = cursor_after(start) if start else await head.read()
+    key = presented_key(request.scope["headers"])
+    return EventSourceResponse(service.follow(sessions, head, cursor, filters, settings.stream_poll_seconds,
+                                              allowed=lambda: ring.allows(key, "read")),
                                ping=settings.stream_ping_seconds)

@@ -2,22 +2,16 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.risk.models import Assessment
+from app.risk.freshness import FeedHead
 from app.risk import outbox as messages
 from app.webhooks.schemas import Filters
 
 PAGE = 500
-
-
-def latest_id(factory: sessionmaker[Session]) -> int:
-    with factory() as session:
-        return session.scalar(select(func.coalesce(func.max(Assessment.id), 0)))
 
 
 def _page(factory: sessionmaker[Session], after: int) -> tuple[list[messages.Message], bool]:
@@ -26,21 +20,25 @@ def _page(factory: sessionmaker[Session], after: int) -> tuple[list[messages.Mes
         return messages.build(session, rows), len(rows) == PAGE
 
 
-async def follow(factory: sessionmaker[Session], after: int, filters: Filters,
-                 poll_seconds: float) -> AsyncIterator[dict]:
-    """SSE events for assessments after the cursor that match the filters, forever (until disconnect).
+async def follow(factory: sessionmaker[Session], head: FeedHead, after: int, filters: Filters,
+                 poll_seconds: float, allowed: Callable[[], bool]) -> AsyncIterator[dict]:
+    """SSE events for assessments after the cursor that match the filters, until disconnect or until
+    the key no longer has the `read` scope (revoked keys leave the key ring within its refresh time).
 
-    The feed is gap-free (writers are serialised, ids follow commit order), so resuming after the
-    last id a client saw is exact.
+    The feed is gap-free (ids are taken in commit order under the feed append lock), so resuming
+    after the last id a client saw is exact. Each poll reads the shared feed head (one read for all
+    streams and poll routes of the worker) and queries the feed only when the head is past the cursor.
     """
-    cursor = after
-    while True:
-        batch, more = await anyio.to_thread.run_sync(_page, factory, cursor)
-        for m in batch:
-            cursor = m.id
-            if messages.matches(filters, m):
-                yield {"id": str(m.id), "event": m.type,
-                       "data": json.dumps({"type": m.type, "timestamp": m.created_at, "data": m.data},
-                                          separators=(",", ":"))}
-        if not more:
-            await asyncio.sleep(poll_seconds)
+    cursor, more = after, False
+    while allowed():
+        if more or await head.read() > cursor:
+            batch, more = await anyio.to_thread.run_sync(_page, factory, cursor)
+            for m in batch:
+                cursor = m.id
+                if messages.matches(filters, m):
+                    yield {"id": str(m.id), "event": m.type,
+                           "data": json.dumps({"type": m.type, "timestamp": m.created_at, "data": m.data},
+                                              separators=(",", ":"))}
+            if more:
+                continue
+        await asyncio.sleep(poll_seconds)

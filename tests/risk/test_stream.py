@@ -78,3 +78,23 @@ def test_bad_stream_parameters_are_a_422(client):
                           ({"min_level": "severe"}, "query.min_level")]:
         r = client.get("/v1/stream", params=params)
         assert r.status_code == 422 and r.json()["field"] == field, (params, r.text)
+
+
+def test_a_revoked_key_ends_its_stream(database_url):
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine).begin() as session:
+        reader = auth.create(session, "reader", ["read"])[1]
+    env = {**ENV, "ESCALATION_KEY_REFRESH_SECONDS": "0.2"}
+    try:
+        with server(database_url, env=env) as base, httpx.Client(base_url=base, timeout=30) as client:
+            with client.stream("GET", "/v1/stream", headers={"X-API-Key": reader}) as live:
+                assert live.status_code == 200
+                started = time.monotonic()
+                with make_sessionmaker(engine).begin() as session:
+                    assert auth.revoke(session, reader.split("_")[1])
+                with pytest.raises(AssertionError, match="stream ended"):
+                    _events(live, 1, within=20)
+                assert time.monotonic() - started < 10
+            assert client.get("/v1/stream", headers={"X-API-Key": reader}).status_code == 401
+    finally:
+        engine.dispose()
