@@ -155,6 +155,11 @@ class Worker:
                     _disable(session, endpoint, "the receiver answered 410 Gone", now)
                 elif failing_for >= self.settings.webhooks_disable_after_seconds:
                     _disable(session, endpoint, f"failing since {endpoint.failing_since.isoformat()}", now)
+                elif (now - delivery.created_at).total_seconds() >= self.settings.webhooks_disable_after_seconds:
+                    # One body always refused while others succeed keeps resetting failing_since: give it up.
+                    delivery.status, delivery.next_attempt_at = "failed", None
+                    delivery.last_error = (f"gave up after {o.claim.number} attempts over "
+                                           f"{self.settings.webhooks_disable_after_seconds:g} s: {o.error}")[:500]
                 elif delivery.status == "pending" and delivery.attempts == o.claim.number:
                     delivery.next_attempt_at = now + timedelta(seconds=retry.delay(o.claim.number, o.retry_after,
                                                                                    self.settings))

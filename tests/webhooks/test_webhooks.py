@@ -231,6 +231,21 @@ def test_an_endpoint_failing_for_the_whole_window_is_disabled(app_client):
     assert d["status"] == "failed" and d["last_error"].startswith("endpoint disabled: failing since")
 
 
+def test_a_delivery_refused_for_the_whole_window_fails_while_the_endpoint_stays(app_client):
+    with Receiver(replies=[(400, {})]) as receiver:
+        hook = _subscribe(app_client, receiver.url, dyads=["IRN--PAK"])
+        app_client.post("/v1/events", json=IRAN_STRIKE)
+        with app_client.app.state.write_sessionmaker.begin() as s:  # a day of refusals, other deliveries succeeding
+            s.execute(update(WebhookDelivery).values(created_at=datetime.now(timezone.utc) - timedelta(days=1)))
+        assert _round(app_client) == 1
+        assert _round(app_client) == 0
+        assert len(receiver.received) == 1
+    assert app_client.get(f"/v1/webhooks/{hook['id']}").json()["disabled_at"] is None
+    d = _deliveries(app_client, hook["id"])[0]
+    assert d["status"] == "failed" and d["next_attempt_at"] is None
+    assert d["last_error"].startswith("gave up after 1 attempts") and d["last_error"].endswith("HTTP 400")
+
+
 def test_the_address_is_checked_again_at_delivery(app_client, monkeypatch):
     """DNS rebinding: a host that resolved to a public address at subscription resolves to loopback later."""
     real = socket.getaddrinfo
