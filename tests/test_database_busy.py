@@ -1,6 +1,7 @@
 """Lock waits and pool exhaustion answer 503 "busy" with Retry-After: retryable, distinct from "unreachable"."""
 
 import sqlite3
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -8,6 +9,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app import database
 from app.main import create_app
+from app.risk.freshness import FeedHead
 from tests.conftest import PG_URL
 from tests.factories import IRAN_STRIKE
 
@@ -42,3 +44,28 @@ def test_an_exhausted_pool_is_a_503_busy_not_a_500(client, monkeypatch):
     monkeypatch.setattr(type(client.app.state.write_sessionmaker), "__call__", no_connection)
     r = client.post("/v1/events", json=IRAN_STRIKE)
     assert r.status_code == 503 and r.json()["error"] == "database_busy" and r.headers["retry-after"] == "1"
+
+
+def test_a_locked_sqlite_file_makes_a_poll_a_503_busy_at_once(client, tmp_path):
+    """The feed-head read runs on the event loop: it waits briefly, then answers like any busy read.
+
+    The app's own pooled connections keep its file shared, so the locked file is a second one whose head it reads.
+    """
+    locked = tmp_path / "locked.db"
+    other = sqlite3.connect(locked, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE assessment (id INTEGER PRIMARY KEY)")
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")  # even WAL readers are locked out
+    other.execute("BEGIN EXCLUSIVE")
+    other.execute("INSERT INTO assessment VALUES (1)")
+    client.app.state.feed_head = FeedHead(f"sqlite:///{locked}")
+    try:
+        started = time.monotonic()
+        r = client.get("/v1/risk", params={"a": "PAK", "b": "IRN"})
+        took = time.monotonic() - started
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert r.status_code == 503 and r.json()["error"] == "database_busy", r.text
+    assert r.headers["retry-after"] == "1" and took < 2
+    assert client.get("/v1/risk", params={"a": "PAK", "b": "IRN"}).status_code == 200

@@ -15,8 +15,10 @@ import sqlite3
 
 import psycopg
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 HEAD = "SELECT coalesce(max(id), 0) FROM assessment"
+SQLITE_BUSY_SECONDS = 0.1  # the read runs on the event loop: a locked file must not stall every request
 
 
 class FeedHead:
@@ -35,16 +37,22 @@ class FeedHead:
         under way, which might predate its caller's view), so a burst of polls costs one or two
         round trips instead of one each.
         """
-        if self._sqlite:
-            if self._conn is None:
-                self._conn = sqlite3.connect(self._url, isolation_level=None, check_same_thread=False)
-            return self._conn.execute(HEAD).fetchone()[0]
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-            if not self._running:
-                self._running = True
-                asyncio.ensure_future(self._run())
-        return await asyncio.shield(self._next)
+        try:
+            if self._sqlite:
+                if self._conn is None:
+                    self._conn = sqlite3.connect(self._url, isolation_level=None, check_same_thread=False,
+                                                 timeout=SQLITE_BUSY_SECONDS)
+                return self._conn.execute(HEAD).fetchone()[0]
+            if self._next is None:
+                self._next = asyncio.get_running_loop().create_future()
+                if not self._running:
+                    self._running = True
+                    asyncio.ensure_future(self._run())
+            return await asyncio.shield(self._next)
+        except (sqlite3.OperationalError, psycopg.OperationalError) as exc:
+            # As SQLAlchemy wraps it elsewhere, so the service's handler answers 503 database_busy
+            # (a locked file) or database_unavailable, never a 500.
+            raise OperationalError(HEAD, None, exc) from exc
 
     async def _run(self) -> None:
         try:
