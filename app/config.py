@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     # without a valid key once keys exist; empty turns a limit off. Open (loopback) mode is never limited.
     rate_limit_per_key: str = ""
     rate_limit_per_address: str = "120/minute"
-    # Writers in flight; writes are serialised in the database anyway, so more only hold connections.
-    max_concurrent_writes: int = Field(4, ge=1)
+    # Writers in flight per process (default: `write_slots`). Beyond what the database runs at once,
+    # more would only hold pooled connections and threads that reads and probes need.
+    max_concurrent_writes: int | None = Field(None, ge=1)
     # How long a write waits for its turn before a 503 with Retry-After.
     write_wait_seconds: float = Field(10.0, ge=0)
     # A write's whole body must arrive within this time (408), read before it takes a write slot.
@@ -82,6 +83,12 @@ class Settings(BaseSettings):
     @property
     def is_embedded(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def write_slots(self) -> int:
+        """SQLite runs one writer at a time (a second one is ready as the first commits); on PostgreSQL
+        writers on different dyads overlap, up to the pool's 10 connections (app.database)."""
+        return self.max_concurrent_writes or (2 if self.is_embedded else 10)
 
 
 @lru_cache

@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     observability.install(app)
     # Outermost last: response headers, then header size, authentication (before any body is
     # read), content encoding, body size, then the whole body within a deadline and a write slot.
-    app.add_middleware(guards.WriteGate, slots=settings.max_concurrent_writes, wait=settings.write_wait_seconds,
+    app.add_middleware(guards.WriteGate, slots=settings.write_slots, wait=settings.write_wait_seconds,
                        body_seconds=settings.body_timeout_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(guards.IdentityEncodingOnly)

@@ -1,7 +1,7 @@
 """The delivery worker: claims due deliveries, sends them signed, records each attempt, schedules retries.
 
-Claims are short transactions: `FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer lock on
-SQLite. A claim numbers the attempt (unique per delivery) and pushes the delivery's due time past
+Claims are short transactions: `FOR UPDATE SKIP LOCKED` on PostgreSQL, SQLite's single writer
+(BEGIN IMMEDIATE). A claim numbers the attempt (unique per delivery) and pushes the delivery's due time past
 the send timeout, so no other worker takes the same attempt; if this worker dies mid-send, the
 claim lapses and another worker makes the next attempt, with the same webhook-id.
 """
@@ -63,7 +63,7 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:100]
         self._reads = make_sessionmaker(engine)
         # Claims need a real transaction: SQLite's writer (BEGIN IMMEDIATE) or PostgreSQL's default
-        # isolation, without the service's writer advisory lock, which would queue them behind ingest.
+        # isolation; they append nothing to the feed, so they never take its append lock.
         self._claims: sessionmaker[Session] = (make_sessionmaker(engine, writer=True)
                                                if engine.dialect.name == "sqlite"
                                                else sessionmaker(engine, expire_on_commit=False))
