@@ -39,7 +39,7 @@ bench: setup
 
 # Debian's chromium for the dashboard's browser test (tests/dashboard/test_browser.py); installed only if missing.
 browser:
-	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "chromium is missing and installing it needs root: run 'sudo make browser' or 'apt-get install chromium' as root" >&2; exit 1; }; apt-get update && apt-get install -y chromium; }
 
 # Build the image, run it with a bootstrap key, and check it end to end (needs a working `docker`;
 # on this machine: ../shared/tools/docker-here.sh).

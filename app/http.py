@@ -3,7 +3,6 @@
 import re
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from app import errors
@@ -65,8 +64,8 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]:
-            return await self._refuse(send, 422, errors.InvalidInput("NUL characters are not allowed in URLs",
-                                                                     field="query"))
+            return await errors.send_asgi(send, errors.InvalidInput("NUL characters are not allowed in URLs",
+                                                                    field="query"))
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             return await self._too_large(send)
@@ -84,9 +83,4 @@ class BodyLimit:
 
     async def _too_large(self, send) -> None:
         error = errors.PayloadTooLarge(f"request body exceeds {self.max_bytes} bytes", field="body")
-        await self._refuse(send, 413, error)
-
-    async def _refuse(self, send, status: int, error: errors.AppError) -> None:
-        response = JSONResponse(error.body(), status_code=status)
-        await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
-        await send({"type": "http.response.body", "body": response.body})
+        await errors.send_asgi(send, error)

@@ -1,21 +1,11 @@
 """`escalation serve`, `migrate` and `keys`: running the service and administering its database."""
 
-import ipaddress
 import os
 from typing import Annotated
 
 import typer
 
 from app.cli.common import ExitCode, err, fail, out, sessions, settings
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(
@@ -30,6 +20,7 @@ def serve(
     """
     import uvicorn
 
+    from app.auth.middleware import is_loopback
     from app.auth.service import KeyRing
 
     base = settings()
@@ -38,7 +29,7 @@ def serve(
     secret = current.bootstrap_api_key.get_secret_value() if current.bootstrap_api_key else None
     ring = KeyRing(sessions(current), secret)
     ring.load()
-    if ring.open and not _is_loopback(current.host):
+    if ring.open and not is_loopback(current.host):
         raise fail(f"refusing to serve on {current.host} with no API key: create one with `escalation keys create`"
                    " or set ESCALATION_BOOTSTRAP_API_KEY, or bind to 127.0.0.1", ExitCode.USAGE)
     from app.main import create_app

@@ -1,7 +1,7 @@
 """webhooks: endpoints, the delivery outbox and delivery attempts
 
 Revision ID: webhooks
-Revises: 0002
+Revises: event_dyad_occurred_on
 Create Date: 2026-11-25 15:11:55.724675
 """
 

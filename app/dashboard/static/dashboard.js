@@ -88,6 +88,17 @@ async function showRanking() {
     `ranked by current risk (${(ms / 1000).toFixed(2)} s)`;
 }
 
+// The newest `keep` events of a dyad: /v1/events lists oldest first (id order), so page to the end.
+async function recentEvents(path, keep = 1000) {
+  let items = [], cursor = "";
+  do {
+    const page = await api(`/v1/events?dyad=${path}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    items = items.concat(page.items).slice(-keep);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items.sort((a, b) => (a.occurred_on < b.occurred_on) - (a.occurred_on > b.occurred_on) || b.id - a.id);
+}
+
 async function showDyad(id) {
   $("ranking-view").hidden = true;
   $("dyad-view").hidden = false;
@@ -96,7 +107,7 @@ async function showDyad(id) {
   const [dyad, svg, events] = await Promise.all([
     api(`/v1/dyads/${path}`),
     api(`/dashboard/dyads/${path}/chart.svg`, "text"),
-    api(`/v1/events?dyad=${path}&limit=1000`),
+    recentEvents(path),
   ]);
   $("dyad-title").textContent = `${dyad.members.join(" – ")} (${dyad.kind.replaceAll("_", " ")})`;
   const r = dyad.current;
@@ -110,7 +121,7 @@ async function showDyad(id) {
   const drivers = (r && r.drivers) || [];
   $("drivers").innerHTML = drivers.length ? drivers.map((d) => `<li>${driverText(d)}</li>`).join("")
     : "<li>no driver stands out: the risk is close to the model's reference</li>";
-  $("events").tBodies[0].innerHTML = events.items.slice().reverse().map((e) =>
+  $("events").tBodies[0].innerHTML = events.map((e) =>
     `<tr><td>${esc(e.occurred_on)}</td><td>${esc(e.action.replaceAll("_", " "))}${e.retaliation ? " (retaliation)" : ""}</td>` +
     `<td>${esc(e.actor1.name)}</td><td>${esc(e.actor2 ? e.actor2.name : "")}</td>` +
     `<td>${esc([e.location.admin1, e.location.country].filter(Boolean).join(", "))}</td>` +
