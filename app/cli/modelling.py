@@ -25,12 +25,15 @@ def _argv(ctx: typer.Context, data_dir: Path | None, model_dir: Path | None) -> 
     return argv + [a for a in ctx.args if a != "--"]
 
 
-def _expected_steps() -> int:
-    """Training's log lines: context, samples (one per source), a grid per target, evaluation, save."""
-    from app.ml import dataset, labels, train
+def _expected_steps(argv: list[str]) -> int:
+    """Training's log lines: context, samples (one per source), one per model family and target, save.
 
-    grid = len(getattr(train, "GRID", ())) or 1
-    return 4 + len(getattr(dataset, "SOURCES", ())) + grid * len(getattr(labels, "TARGETS", ())) + 1
+    An estimate for the bar's ETA: the bar grows if training logs more steps than this.
+    """
+    from app.ml import dataset, labels
+
+    families = 1 if "additive" in argv else 2
+    return 3 + len(getattr(dataset, "SOURCES", ())) + families * len(getattr(labels, "TARGETS", ()))
 
 
 class _StepStream(io.TextIOBase):
@@ -61,7 +64,7 @@ def train(
     data_dir: DataDir = None,
     model_dir: ModelDir = None,
 ) -> None:
-    """Rebuild models/ from the real data (about a minute on two cores), with a bar over its steps.
+    """Rebuild models/ from the real data, with a progress bar over its steps.
 
     Other options are handed to `python -m app.ml.train` (see `escalation train -- --help`).
     """
@@ -71,7 +74,7 @@ def train(
     if {"-h", "--help"} & set(argv):
         raise typer.Exit(training.main(argv))
     bar = progress.bar("steps", per_minute=True)
-    task = bar.add_task("training", total=_expected_steps())
+    task = bar.add_task("training", total=_expected_steps(argv))
     stdout = sys.stdout
     with bar:
         sys.stdout = _StepStream(bar, task)

@@ -4,16 +4,19 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import errors
 from app.auth.dependencies import require
 from app.dashboard import chart
+from app.dashboard.schemas import Ranking, RankingRow
 from app.database import ReadSession
 from app.dependencies import RiskCacheDep, ScorerDep
 from app.events import service as event_service
+from app.http import iso3_param
+from app.ml.levels import Level
 from app.risk import service as risk_service
 
 STATIC = Path(__file__).parent / "static"
@@ -24,10 +27,11 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+MAX_RANKED = 5000  # dyads in one ranking
 MAX_POINTS = 5000  # a dyad's assessments and events drawn at most
 SAMPLES = 24  # dates between the first assessment and today scored for the line, so quiet periods show their decay
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], responses=errors.responses(*errors.COMMON))
 static = StaticFiles(directory=STATIC)
 
 
@@ -40,6 +44,24 @@ def _page() -> str:
 def dashboard() -> HTMLResponse:
     """The dashboard page; it asks for a key (kept in the browser session) when the service needs one."""
     return HTMLResponse(_page(), headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+@router.get("/dashboard/ranking", response_model=Ranking, dependencies=[Depends(require("read"))])
+def ranking(
+    session: ReadSession,
+    scorer: ScorerDep,
+    cache: RiskCacheDep,
+    country: str | None = Query(None, min_length=3, max_length=3, description="ISO3 of a member"),
+    min_level: Level | None = None,
+) -> Ranking:
+    """Every dyad by current risk, in the fields the ranking table shows (a /v1/dyads item also carries its drivers)."""
+    today = datetime.now(timezone.utc).date()
+    dyads = risk_service.ranked(session, scorer, cache, today, country=iso3_param(country), min_level=min_level,
+                                offset=0, limit=MAX_RANKED + 1)
+    rows = [RankingRow(id=d.id, members=d.members, kind=d.kind, level=d.current.level,
+                       probability=d.current.probability, last_event_on=d.current.last_event_on,
+                       event_count=d.current.event_count) for d in dyads[:MAX_RANKED] if d.current]
+    return Ranking(items=rows, truncated=len(dyads) > MAX_RANKED)
 
 
 @router.get("/dashboard/dyads/{dyad_id}/chart.svg", dependencies=[Depends(require("read"))],

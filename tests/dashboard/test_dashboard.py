@@ -50,3 +50,21 @@ def test_renderer_escapes_text_and_handles_an_empty_dyad():
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "&amp; co" in svg
     assert "elevated ≥ 10.0%" in svg and "critical" not in svg
     assert "no assessments yet" in chart.render([], [], {}, "A--B")
+
+
+def test_ranking_is_compact_filtered_and_read_scoped(client, settings, scorer):
+    client.post("/v1/events/batch", json=[IRAN_STRIKE, PAKISTAN_RETALIATION])
+    ranking = client.get("/dashboard/ranking").json()
+    assert not ranking["truncated"] and len(ranking["items"]) == 3
+    full = client.get("/v1/dyads").json()["items"]
+    assert [r["id"] for r in ranking["items"]] == [d["id"] for d in full]  # the same order as the API's
+    row = next(r for r in ranking["items"] if r["id"] == "IRN--PAK")
+    assert set(row) == {"id", "members", "kind", "level", "probability", "last_event_on", "event_count"}
+    assert row["event_count"] == 2 and row["members"] == ["IRN", "PAK"]
+    assert [r["id"] for r in client.get("/dashboard/ranking", params={"country": "irn"}).json()["items"]] == [
+        d["id"] for d in client.get("/v1/dyads", params={"country": "IRN"}).json()["items"]]
+    assert client.get("/dashboard/ranking", params={"min_level": "critical"}).json()["items"] == []
+    assert client.get("/dashboard/ranking", params={"country": "XXX"}).status_code == 422
+    with TestClient(create_app(Settings(**{**settings.model_dump(), "bootstrap_api_key": KEY}), scorer)) as c:
+        assert c.get("/dashboard/ranking").status_code == 401
+        assert c.get("/dashboard/ranking", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200

@@ -2,8 +2,6 @@
 "use strict";
 
 const KEY = "escalation-risk.api-key";
-const PAGE = 500; // /v1/dyads page size (its maximum)
-const MAX_DYADS = 5000;
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const pct = (p) => `${(p * 100).toFixed(1)}%`;
@@ -68,33 +66,26 @@ async function showRanking() {
   $("ranking-view").hidden = false;
   $("dyad-view").hidden = true;
   const started = performance.now();
-  const filters = new URLSearchParams({ limit: PAGE });
+  const filters = new URLSearchParams();
   const country = $("country").value.trim().toUpperCase();
   if (country) filters.set("country", country);
   if ($("min-level").value) filters.set("min_level", $("min-level").value);
   $("ranking-status").textContent = "loading…";
-  const dyads = [];
-  let cursor = null;
-  do {
-    if (cursor) filters.set("cursor", cursor);
-    const page = await api(`/v1/dyads?${filters}`);
-    dyads.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor && dyads.length < MAX_DYADS);
-  const rows = dyads.map((d, i) => {
-    const r = d.current || {};
-    return `<tr data-dyad="${esc(d.id)}"><td class="num">${i + 1}</td>` +
-      `<td><a href="#dyad=${encodeURIComponent(d.id)}">${esc(d.members.join(" – "))}</a></td>` +
-      `<td>${esc(d.kind.replaceAll("_", " "))}</td><td>${r.level ? levelBadge(r.level) : ""}</td>` +
-      `<td class="num">${r.probability === undefined ? "" : pct(r.probability)}</td>` +
-      `<td>${esc(r.last_event_on)}</td><td class="num">${esc(r.event_count)}</td></tr>`;
-  });
+  const ranking = await api(`/dashboard/ranking?${filters}`);
+  const dyads = ranking.items;
+  const rows = dyads.map((d, i) =>
+    `<tr data-dyad="${esc(d.id)}"><td class="num">${i + 1}</td>` +
+    `<td><a href="#dyad=${encodeURIComponent(d.id)}">${esc(d.members.join(" – "))}</a></td>` +
+    `<td>${esc(d.kind.replaceAll("_", " "))}</td><td>${levelBadge(d.level)}</td>` +
+    `<td class="num">${pct(d.probability)}</td><td>${esc(d.last_event_on)}</td>` +
+    `<td class="num">${esc(d.event_count)}</td></tr>`);
   $("ranking").tBodies[0].innerHTML = rows.join("");
   const ms = performance.now() - started;
   const status = $("ranking-status");
   status.dataset.count = dyads.length;
   status.dataset.ms = ms.toFixed(0);
-  status.textContent = `${dyads.length.toLocaleString()} dyads, ranked by current risk (${(ms / 1000).toFixed(2)} s)`;
+  status.textContent = `${dyads.length.toLocaleString()} dyads${ranking.truncated ? " (the first)" : ""}, ` +
+    `ranked by current risk (${(ms / 1000).toFixed(2)} s)`;
 }
 
 async function showDyad(id) {
