@@ -27,6 +27,18 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(5000, ge=1)
     # Apply pending migrations when `escalation serve` starts on the embedded SQLite default.
     auto_migrate: bool = True
+    # Webhooks: the delivery worker runs in the server; private/loopback targets only when allowed.
+    webhooks_worker: bool = True
+    webhooks_allow_private: bool = False
+    webhooks_poll_seconds: float = Field(1.0, gt=0)
+    webhooks_timeout_seconds: float = Field(10.0, gt=0)
+    webhooks_retry_base_seconds: float = Field(5.0, gt=0)
+    webhooks_retry_max_seconds: float = Field(3600.0, gt=0)
+    # An endpoint failing without a success for this long is disabled (Standard Webhooks: a day).
+    webhooks_disable_after_seconds: float = Field(86400.0, gt=0)
+    # GET /v1/stream: how often the feed is read for new assessments, and keep-alive comments.
+    stream_poll_seconds: float = Field(0.5, gt=0)
+    stream_ping_seconds: int = Field(15, ge=1)
     # Seconds between re-reads of the API keys (a revocation applies within this time).
     key_refresh_seconds: float = Field(5.0, gt=0)
     # "N/second|minute|hour" (the `limits` notation) per API key, and per address for requests

@@ -25,6 +25,11 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+async def get_read_sessions(request: Request) -> sessionmaker[Session]:
+    """The read-session factory, for work that outlives a request's own session (a stream)."""
+    return request.app.state.sessionmaker
+
+
 async def get_scorer(request: Request) -> Scorer:
     return request.app.state.scorer
 
@@ -51,6 +56,7 @@ async def get_polling(request: Request) -> Polling:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+ReadSessionsDep = Annotated[sessionmaker[Session], Depends(get_read_sessions)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 RiskCacheDep = Annotated[RiskCache, Depends(get_risk_cache)]
 PollingDep = Annotated[Polling, Depends(get_polling)]

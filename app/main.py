@@ -1,11 +1,13 @@
 """create_app(): settings, lifespan (engine, sessions, keys, model), middleware, routers, error handlers."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
@@ -23,8 +25,16 @@ from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import RiskCache
 from app.risk.freshness import FeedHead
 from app.risk.router import router as risk_router
+from app.stream.router import router as stream_router
+from app.webhooks.delivery import Worker
+from app.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("escalation")
+
+
+def operation_id(route: APIRoute) -> str:
+    """OpenAPI operation ids are the route functions' names (`post_event`), so generated clients read well."""
+    return route.name
 
 
 def startup_summary(settings: Settings, engine: Engine, model_version: str, open_mode: bool) -> str:
@@ -57,8 +67,16 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
         refresher = asyncio.create_task(app.state.keyring.run())
+        worker = None
+        if settings.webhooks_worker:
+            # Every server process delivers; claims keep them from sending the same attempt twice.
+            worker = asyncio.create_task(Worker(engine, settings).run(), name="webhook-delivery")
         yield
         refresher.cancel()
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
         await app.state.feed_head.close()
         engine.dispose()
 
@@ -68,6 +86,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         version="0.1.0",
         summary="Calibrated escalation-risk assessments for conflict dyads, from your own event records.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     errors.install(app)
     observability.install(app)
@@ -80,7 +99,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.add_middleware(Authenticate, limits=RateLimits(settings.rate_limit_per_key, settings.rate_limit_per_address))
     app.add_middleware(guards.HeaderLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(guards.SecurityHeaders)
-    for router in (health_router, events_router, vocabulary_router, risk_router):
+    for router in (health_router, events_router, vocabulary_router, risk_router, stream_router, webhooks_router):
         app.include_router(router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", dashboard.static, name="dashboard-static")

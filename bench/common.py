@@ -69,3 +69,18 @@ def events(n: int, *, tag: str, seed: int = 0, period: int = 0, span_days: int =
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def autovacuum_stand_in(url: str) -> bool:
+    """ANALYZE the database when the server's autovacuum is off (as on the shared test cluster), as
+    autovacuum would after the tables grew: without statistics the planner scans whole tables.
+    Returns whether it had to."""
+    if not url.startswith("postgresql"):
+        return False
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        off = conn.execute(text("SHOW autovacuum")).scalar() == "off"
+        if off:
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return off

@@ -53,8 +53,8 @@ class Server:
 
 
 @contextmanager
-def server(database_url: str, workers: int = 1):
-    s = Server(database_url, workers=workers)
+def server(database_url: str, workers: int = 1, env: dict[str, str] | None = None):
+    s = Server(database_url, workers=workers, env=env)
     try:
         yield s.base
     finally:

@@ -1,4 +1,4 @@
-"""Imports point one way: base <- events <- importers <- ml <- risk <- routers, flows, CLI, main.
+"""Imports point one way: base <- events <- importers <- ml <- webhooks <- risk <- routers, flows, CLI, main.
 
 Read from the source with `ast` (imports inside functions count too), so a violation fails here
 before it becomes a cycle. `auth` and `health` are small domains beside `events`: they lean on
@@ -15,8 +15,9 @@ from app.config import REPO_ROOT
 APP = REPO_ROOT / "app"
 BASE = {"config", "errors", "database", "observability", "http", "countries", "migrate"}
 # The rank of each domain package; a module may import its own package and lower ranks only.
-DOMAINS = {"events": 1, "auth": 1, "health": 1, "importers": 2, "ml": 3, "risk": 4}
-TOP = 5  # routers, flows, cli, main, and the wiring that sees every domain (dependencies, models)
+# webhooks sits below risk: risk writes its assessments' deliveries into the webhooks outbox.
+DOMAINS = {"events": 1, "auth": 1, "health": 1, "importers": 2, "ml": 3, "webhooks": 4, "risk": 5}
+TOP = 6  # routers, flows, cli, main, and the wiring that sees every domain (dependencies, models)
 
 
 def _name(path: Path, root: Path) -> str:

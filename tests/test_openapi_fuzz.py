@@ -30,7 +30,9 @@ def test_every_operation_survives_fuzzing(settings, scorer):
         client.post("/v1/events", json=IRAN_STRIKE)  # so reads of existing ids and dyads are exercised too
         client.post("/v1/events", json=PAKISTAN_RETALIATION)
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-        operations = [result.ok() for result in schema.get_all_operations()]
+        # The stream never ends by design: its parameters are checked in tests/risk/test_stream.py.
+        operations = [op for op in (result.ok() for result in schema.get_all_operations())
+                      if op.path != "/v1/stream"]
         assert len(operations) >= 12
         for operation in operations:
 

@@ -81,7 +81,7 @@ class EventDyad(Base):
     __table_args__ = (Index("ix_event_dyad_dyad_id_occurred_on", "dyad_id", "occurred_on"),)
 
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
-    dyad_id: Mapped[str] = mapped_column(ForeignKey("dyad.id"), primary_key=True, index=True)
+    dyad_id: Mapped[str] = mapped_column(ForeignKey("dyad.id"), primary_key=True)
     initiator: Mapped[str] = mapped_column(String(100))
     target: Mapped[str | None] = mapped_column(String(100))
     territorial: Mapped[bool] = mapped_column(Boolean)

@@ -16,6 +16,7 @@ from app.ml import levels
 from app.ml.features import LOOKBACK_DAYS
 from app.ml.scorer import Score, Scorer
 from app.observability import ASSESSMENTS, SCORING_SECONDS
+from app.risk import outbox
 from app.risk.cache import RiskCache
 from app.risk.models import Assessment, DyadRisk
 from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
@@ -63,6 +64,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     # pairs them with the rows without the row-by-row path of an ordered RETURNING.
     table = Assessment.__table__
     ids = sorted(session.scalars(insert(table).returning(table.c.id), rows).all())
+    outbox.enqueue(session, ids)  # webhook deliveries commit with the assessments that cause them
     upsert(session, DyadRisk, [
         {"dyad_id": r["dyad_id"], "assessment_id": i, "probability": r["probability"], "level": r["level"],
          "last_event_on": r["last_event_on"], "updated_at": now} for r, i in zip(rows, ids)], key="dyad_id")

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from app.risk.models import Assessment
+from tests.factories import many
 
 DAYS = 300
 
@@ -33,3 +34,10 @@ def test_revising_the_earliest_event_of_a_long_history_inserts_a_bounded_number_
     inserted = _assessments(client) - before
     # One event touches at most a few dyads (the initiator's, the target's, the territory's).
     assert inserted <= 3, f"one 1-item revision inserted {inserted} assessment rows"
+
+
+def test_a_full_batch_inserts_one_row_per_dyad_it_touches(client):
+    before = _assessments(client)
+    r = client.post("/v1/events/batch", json={"items": many(2000, source="wide")})  # 5 dyads, ~1,700 dates
+    assert r.status_code == 200
+    assert _assessments(client) - before <= 5

@@ -1,0 +1,1 @@
+"""GET /v1/stream: new assessments as Server-Sent Events, resumable by feed cursor."""

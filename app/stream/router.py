@@ -1,0 +1,47 @@
+"""/v1/stream: each new assessment as a Server-Sent Event whose id is its feed cursor."""
+
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import ValidationError
+from sse_starlette import EventSourceResponse
+
+from app import errors
+from app.auth.dependencies import require
+from app.dependencies import ReadSessionsDep, SettingsDep
+from app.http import cursor_after
+from app.stream import service
+from app.ml.levels import Level
+from app.webhooks.schemas import Filters
+
+router = APIRouter(prefix="/v1", tags=["stream"], dependencies=[Depends(require("read"))],
+                   responses=errors.responses(*errors.COMMON))
+
+
+@router.get("/stream", response_class=EventSourceResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "events `assessment.created` / `risk.level_changed`, "
+                                            "data `{type, timestamp, data}` as webhooks deliver it"}})
+async def stream_assessments(
+    sessions: ReadSessionsDep,
+    settings: SettingsDep,
+    after: str | None = Query(None, max_length=18, description="start after this feed cursor (default: now)"),
+    last_event_id: Annotated[str | None, Header(max_length=18, description="set by a reconnecting client; "
+                                                "wins over `after`")] = None,
+    dyad: list[str] | None = Query(None, description="dyad ids; repeat for several"),
+    country: list[str] | None = Query(None, description="ISO3 codes; repeat for several"),
+    min_level: Level | None = None,
+    level_changes_only: bool = False,
+) -> EventSourceResponse:
+    """New assessments as they are made (SSE); reconnect with Last-Event-ID to resume exactly after the last one."""
+    try:
+        filters = Filters(dyads=dyad, countries=country, min_level=min_level, level_changes_only=level_changes_only)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = {"dyads": "dyad", "countries": "country"}.get(str(first["loc"][0]), str(first["loc"][0]))
+        raise errors.InvalidInput(first["msg"].removeprefix("Value error, "), field=field) from None
+    start = last_event_id if last_event_id is not None else after
+    cursor = cursor_after(start) if start else await anyio.to_thread.run_sync(service.latest_id, sessions)
+    return EventSourceResponse(service.follow(sessions, cursor, filters, settings.stream_poll_seconds),
+                               ping=settings.stream_ping_seconds)

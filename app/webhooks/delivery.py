@@ -1,0 +1,170 @@
+"""The delivery worker: claims due deliveries, sends them signed, records each attempt, schedules retries.
+
+Claims are short transactions: `FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer lock on
+SQLite. A claim numbers the attempt (unique per delivery) and pushes the delivery's due time past
+the send timeout, so no other worker takes the same attempt; if this worker dies mid-send, the
+claim lapses and another worker makes the next attempt, with the same webhook-id.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import anyio
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.database import make_sessionmaker
+from app.webhooks import guard, retry, signing
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger("escalation.webhooks")
+BATCH = 20
+USER_AGENT = "escalation-risk-webhooks/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    delivery_id: int
+    endpoint_id: int
+    number: int
+    message_id: str
+    body: str
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    claim: Claim
+    status_code: int | None
+    error: str | None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Worker:
+    def __init__(self, engine: Engine, settings: Settings):
+        self.settings = settings
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:100]
+        self._reads = make_sessionmaker(engine)
+        # Claims need a real transaction: SQLite's writer (BEGIN IMMEDIATE) or PostgreSQL's default
+        # isolation, without the service's writer advisory lock, which would queue them behind ingest.
+        self._claims: sessionmaker[Session] = (make_sessionmaker(engine, writer=True)
+                                               if engine.dialect.name == "sqlite"
+                                               else sessionmaker(engine, expire_on_commit=False))
+
+    async def run(self) -> None:
+        """Deliver until cancelled; an unexpected error is logged and the loop goes on."""
+        async with httpx.AsyncClient(timeout=self.settings.webhooks_timeout_seconds, follow_redirects=False,
+                                     headers={"user-agent": USER_AGENT}) as client:
+            while True:
+                try:
+                    done = await self.run_once(client)
+                except Exception:
+                    log.exception("webhook delivery round failed")
+                    done = 0
+                if not done:
+                    await asyncio.sleep(self.settings.webhooks_poll_seconds)
+
+    async def run_once(self, client: httpx.AsyncClient) -> int:
+        claims = await anyio.to_thread.run_sync(self.claim)
+        if claims:
+            outcomes = await asyncio.gather(*(self.send(client, c) for c in claims))
+            await anyio.to_thread.run_sync(self.record, outcomes)
+        return len(claims)
+
+    def claim(self) -> list[Claim]:
+        now = _now()
+        due = (WebhookDelivery.status == "pending") & (WebhookDelivery.next_attempt_at <= now)
+        with self._reads() as session:  # a cheap look first: most rounds find nothing and take no write lock
+            if session.scalar(select(WebhookDelivery.id).where(due).limit(1)) is None:
+                return []
+        lease = timedelta(seconds=self.settings.webhooks_timeout_seconds + 30)
+        with self._claims.begin() as session:
+            rows = session.execute(
+                select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .where(due, WebhookEndpoint.disabled_at.is_(None))
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(BATCH)
+                .with_for_update(skip_locked=True, of=WebhookDelivery)).all()
+            claims = []
+            for delivery, url, secret in rows:
+                delivery.attempts += 1
+                delivery.next_attempt_at = now + lease
+                session.add(WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, worker=self.name,
+                                           started_at=now))
+                claims.append(Claim(delivery.id, delivery.endpoint_id, delivery.attempts, delivery.message_id,
+                                    delivery.body, url, secret))
+        return claims
+
+    async def send(self, client: httpx.AsyncClient, claim: Claim) -> Outcome:
+        timestamp = int(time.time())
+        headers = {"content-type": "application/json", "webhook-id": claim.message_id,
+                   "webhook-timestamp": str(timestamp),
+                   "webhook-signature": signing.sign(claim.secret, claim.message_id, timestamp, claim.body)}
+        try:
+            url, host, extensions = await guard.pin(claim.url, self.settings.webhooks_allow_private)
+            async with client.stream("POST", url, content=claim.body.encode(), headers={**headers, **host},
+                                     extensions=extensions) as response:
+                # The receiver's body is never read: only its status and Retry-After matter.
+                error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+                return Outcome(claim, response.status_code, error,
+                               retry.after_header(response.headers.get("retry-after")))
+        except guard.Refused as exc:
+            return Outcome(claim, None, f"refused: {exc}"[:500])
+        except httpx.TimeoutException:
+            return Outcome(claim, None, f"timeout after {self.settings.webhooks_timeout_seconds:g} s")
+        except httpx.HTTPError as exc:
+            return Outcome(claim, None, f"{type(exc).__name__}: {exc}"[:500])
+
+    def record(self, outcomes: list[Outcome]) -> None:
+        now = _now()
+        with self._claims.begin() as session:
+            for o in outcomes:
+                session.execute(update(WebhookAttempt)
+                                .where(WebhookAttempt.delivery_id == o.claim.delivery_id,
+                                       WebhookAttempt.number == o.claim.number)
+                                .values(finished_at=now, status_code=o.status_code, error=o.error))
+                delivery = session.get(WebhookDelivery, o.claim.delivery_id)
+                endpoint = session.get(WebhookEndpoint, o.claim.endpoint_id)
+                if delivery is None or endpoint is None:  # the subscription was deleted meanwhile
+                    continue
+                delivery.last_status_code, delivery.last_error = o.status_code, o.error
+                if o.ok:
+                    delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
+                    endpoint.failing_since = None
+                    continue
+                endpoint.failing_since = endpoint.failing_since or now
+                failing_for = (now - endpoint.failing_since).total_seconds()
+                if o.status_code == 410:
+                    _disable(session, endpoint, "the receiver answered 410 Gone", now)
+                elif failing_for >= self.settings.webhooks_disable_after_seconds:
+                    _disable(session, endpoint, f"failing since {endpoint.failing_since.isoformat()}", now)
+                elif delivery.status == "pending" and delivery.attempts == o.claim.number:
+                    delivery.next_attempt_at = now + timedelta(seconds=retry.delay(o.claim.number, o.retry_after,
+                                                                                   self.settings))
+
+
+def _disable(session: Session, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
+    """Stop delivering to an endpoint and say why in every delivery it will not get."""
+    endpoint.disabled_at, endpoint.disabled_reason = now, reason
+    session.flush()
+    session.execute(update(WebhookDelivery)
+                    .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending")
+                    .values(status="failed", next_attempt_at=None, last_error=f"endpoint disabled: {reason}"))
+    log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)

@@ -1,0 +1,153 @@
+"""Typed results, matching the service's OpenAPI schemas; fields the service adds later are ignored."""
+
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from typing import Any
+
+
+def _known(cls, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _datetime(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    """A theme of the explanation in words (`label`), with its signed log-odds `contribution`.
+
+    Assessments made before explanations existed carry `feature` and `value` instead of a theme.
+    """
+
+    contribution: float
+    theme: str | None = None
+    label: str | None = None
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    features: dict[str, float] = field(default_factory=dict)
+    feature: str | None = None
+    value: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Driver":
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """baseline + sum(contributions) = log(p / (1 - p)) of the probability (`unit`: log_odds)."""
+
+    baseline: float
+    contributions: dict[str, float]
+    unit: str = "log_odds"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Explanation | None":
+        return cls(**_known(cls, data)) if data else None
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    dyad_id: str
+    members: tuple[str, str]
+    kind: str
+    as_of: date
+    probability: float
+    probabilities: dict[str, float]
+    level: str
+    drivers: list[Driver]
+    features: dict[str, float]
+    model_version: str
+    last_event_on: date | None
+    event_count: int
+    latest_assessment_id: int | None = None
+    explanation: Explanation | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Risk":
+        d = _known(cls, data)
+        return cls(**{**d, "members": tuple(d["members"]), "as_of": _date(d["as_of"]),
+                      "drivers": [Driver.from_dict(x) for x in d.get("drivers") or []],
+                      "explanation": Explanation.from_dict(d.get("explanation")),
+                      "last_event_on": _date(d.get("last_event_on"))})
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    id: int
+    dyad_id: str
+    as_of: date
+    probability: float
+    probabilities: dict[str, float]
+    level: str
+    drivers: list[Driver]
+    model_version: str
+    reason: str
+    event_count: int
+    created_at: datetime
+    trigger_event_id: int | None = None
+    last_event_on: date | None = None
+    features: dict[str, float] | None = None
+    explanation: Explanation | None = None
+
+    @property
+    def cursor(self) -> str:
+        """Store this to resume `watch` / `assessments` after this assessment."""
+        return str(self.id)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Assessment":
+        d = _known(cls, data)
+        return cls(**{**d, "as_of": _date(d["as_of"]), "created_at": _datetime(d["created_at"]),
+                      "drivers": [Driver.from_dict(x) for x in d.get("drivers") or []],
+                      "explanation": Explanation.from_dict(d.get("explanation")),
+                      "last_event_on": _date(d.get("last_event_on"))})
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentPage:
+    items: list[Assessment]
+    next_cursor: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "AssessmentPage":
+        return cls([Assessment.from_dict(x) for x in data["items"]], data["next_cursor"])
+
+
+@dataclass(frozen=True, slots=True)
+class Dyad:
+    id: str
+    members: tuple[str, str]
+    kind: str
+    current: Risk | None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Dyad":
+        current = data.get("current")
+        return cls(data["id"], tuple(data["members"]), data["kind"], Risk.from_dict(current) if current else None)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    index: int  # in the list given to post_events, across all the batches it was split into
+    id: int
+    status: str  # created | unchanged | revised
+
+
+@dataclass(slots=True)
+class BatchResult:
+    created: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    items: list[ItemResult] = field(default_factory=list)
+
+    def add(self, data: dict[str, Any], offset: int) -> None:
+        self.created += data["created"]
+        self.revised += data["revised"]
+        self.unchanged += data["unchanged"]
+        self.items.extend(ItemResult(r["index"] + offset, r["id"], r["status"]) for r in data["items"])

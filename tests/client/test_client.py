@@ -1,0 +1,133 @@
+"""The Python client (client/, installed by `make setup`) against a real server process."""
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+from escalation_client import AsyncEscalationClient, EscalationClient, EscalationError
+
+from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event, many
+from tests.servers import ROOT, server
+
+pytestmark = pytest.mark.slow
+
+
+class Flaky(httpx.HTTPTransport):
+    """A real transport that loses some answers: the request reaches the server, the response never arrives."""
+
+    def __init__(self, lose: set[int]):
+        super().__init__()
+        self.lose, self.calls, self.statuses = lose, 0, []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        response = super().handle_request(request)
+        if self.calls in self.lose:
+            response.close()
+            raise httpx.ReadError("connection lost", request=request)
+        self.statuses.append(response.status_code)
+        return response
+
+
+def test_the_seed_scenario_through_the_client(database_url):
+    with server(database_url) as base, EscalationClient(base) as client:
+        stored = client.post_events([IRAN_STRIKE, PAKISTAN_RETALIATION])
+        assert (stored.created, [i.status for i in stored.items]) == (2, ["created", "created"])
+        after = client.risk("IRN", "PAK", as_of="2024-01-18")
+        before = client.risk("PAK", "IRN", as_of="2024-01-16")
+        assert after.dyad_id == "IRN--PAK" and after.event_count == 2 and after.probability > before.probability
+        assert after.level in ("low", "elevated", "high", "critical") and after.drivers[0].label
+        assert after.explanation is not None and after.explanation.unit == "log_odds"
+        assert "IRN--PAK" in [d.id for d in client.dyads()]
+        assert [d.id for d in client.dyads(country="IRN", page_size=1)] == [d.id for d in client.dyads(country="IRN")]
+        page = client.assessments(after=0)
+        assert [a.id for a in page.items] == sorted(a.id for a in page.items) and page.next_cursor == page.items[-1].cursor
+        assert client.assessments(after=page.next_cursor).items == []
+
+        with pytest.raises(EscalationError) as missing:
+            client.risk("IRN", "XXX")
+        assert (missing.value.status, missing.value.error, missing.value.field) == (422, "validation_error", "b")
+        with pytest.raises(EscalationError) as invalid:
+            client.post_events([event(source_event_id=f"x{i}") for i in range(3)] + [event(fatalities=-1)],
+                               batch_size=2)
+        # the second batch failed: its problem is reported against the caller's own list
+        assert (invalid.value.status, invalid.value.field) == (422, "items.3.fatalities")
+
+
+def test_batches_split_at_the_servers_limit_and_lost_answers_are_retried_safely(database_url):
+    events = many(12, source="client")
+    with server(database_url, env={"ESCALATION_MAX_BATCH_ITEMS": "5"}) as base:
+        # 5000, 2500, ... 9 are refused (10 calls of 413); batches of 4 fit: call 11 stores events 0-3, call
+        # 12 stores 4-7 but its answer is lost, the retry finds them stored (unchanged), call 14 stores 8-11.
+        flaky = Flaky(lose={12})
+        with EscalationClient(base, transport=flaky) as client:
+            result = client.post_events(events)
+            assert [i.index for i in result.items] == list(range(12))
+            assert [i.status for i in result.items] == ["created"] * 4 + ["unchanged"] * 4 + ["created"] * 4
+            assert flaky.statuses == [413] * 10 + [200] * 3
+            again = client.post_events(events)
+            assert again.unchanged == 12
+        total = httpx.get(f"{base}/v1/events", params={"limit": 100}).json()["items"]
+        assert len(total) == 12
+
+
+def test_watch_follows_the_feed_once_per_assessment_through_errors(database_url):
+    with server(database_url) as base:
+        flaky = Flaky(lose={2, 5, 6})
+        with EscalationClient(base, transport=flaky, retries=0) as client:
+            poster = threading.Timer(1.0, lambda: (httpx.post(f"{base}/v1/events", json=IRAN_STRIKE),
+                                                  time.sleep(1), httpx.post(f"{base}/v1/events",
+                                                                            json=PAKISTAN_RETALIATION)))
+            poster.start()
+            seen = []
+            for assessment in client.watch(poll_interval=0.2):
+                seen.append(assessment.id)
+                if len(seen) == 4:
+                    break
+            poster.join()
+            assert 304 in flaky.statuses  # idle polls were revalidated with the ETag
+            feed = client.assessments().items
+            assert seen == [a.id for a in feed]
+            assert [a.id for a in client.watch(after=seen[1], stop_when_idle=True)] == seen[2:]
+
+
+def test_the_async_client(database_url):
+    async def scenario(base: str) -> None:
+        async with AsyncEscalationClient(base) as client:
+            result = await client.post_events([IRAN_STRIKE, PAKISTAN_RETALIATION])
+            assert result.created == 2
+            risk = await client.risk("IRN", "PAK", as_of="2024-01-18")
+            assert risk.event_count == 2
+            watched = [a async for a in client.watch(stop_when_idle=True)]
+            assert [a.id for a in watched] == [a.id for a in (await client.assessments()).items]
+            assert [d.id for d in await client.dyads()]
+            with pytest.raises(EscalationError) as refused:
+                await client.risk("IRN", "IRN")
+            assert refused.value.status == 422 and refused.value.field == "b"
+
+    with server(database_url) as base:
+        asyncio.run(scenario(base))
+
+
+def test_what_if_when_the_service_offers_it(database_url):
+    with server(database_url) as base, EscalationClient(base) as client:
+        if "/v1/risk/what-if" not in httpx.get(f"{base}/openapi.json").json()["paths"]:
+            pytest.skip("POST /v1/risk/what-if is not in this build (issue 12)")
+        client.post_events([IRAN_STRIKE])
+        stored = client.assessments().items
+        hypothetical = client.what_if("IRN", "PAK", [PAKISTAN_RETALIATION], as_of="2024-01-18")
+        assert hypothetical.dyad_id == "IRN--PAK" and hypothetical.event_count == 2
+        assert client.assessments().items == stored  # nothing was stored
+
+
+def test_the_readme_ten_lines_run(database_url, capsys):
+    readme = (ROOT / "client" / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 10
+    with server(database_url) as base:
+        exec(code.replace("http://127.0.0.1:8000", base)  # noqa: S102 (our own README)
+             .replace("client.watch(after=0)", "client.watch(after=0, stop_when_idle=True)"), {})
+    out = capsys.readouterr().out
+    assert "status='created'" in out and "dyad_id='IRN--PAK'" in out and "IRN--PAK 2024-01-18" in out
