@@ -79,10 +79,13 @@ body=$(curl -sf -X POST "$BASE/v1/events/batch" -H "Authorization: Bearer $KEY" 
 created=$(echo "$body" | json 'd["created"]')
 [ "$created" = 2 ] || fail "expected 2 created, got: $body"
 ok "2 events created: $(echo "$body" | json 'd["items"]')"
+answer=$(curl -sf "$BASE/v1/events/2" -H "X-API-Key: $KEY" | json '(d["responds_to"], d["responds_to_source_event_id"])')
+[ "$answer" = "(1, '2024-01-16-irn-pak')" ] || fail "responds_to by source_event_id: got $answer"
+ok "the retaliation answers event 1, named by its source_event_id in the same batch: $answer"
 
 step "reads the risk"
 risk=$(curl -sf "$BASE/v1/risk?a=IRN&b=PAK&as_of=2024-01-18" -H "X-API-Key: $KEY") || fail "GET /v1/risk failed"
-echo "$risk" | json '"IRN-PAK as of 2024-01-18: p=%.3f level=%s drivers=%s model=%s" % (d["probability"], d["level"], [x.get("feature") for x in d["drivers"]][:3], d["model_version"])'
+echo "$risk" | json '"IRN-PAK as of 2024-01-18: p=%.3f level=%s drivers=%s model=%s" % (d["probability"], d["level"], [x.get("theme") or x.get("feature") for x in d["drivers"]][:3], d["model_version"])'
 echo "$risk" | python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if d["probability"] > 0 and d["drivers"] and d["event_count"] == 2 else 1)' \
   || fail "unexpected risk: $risk"
 ok "risk read with its drivers"
