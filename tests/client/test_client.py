@@ -77,9 +77,16 @@ def test_watch_follows_the_feed_once_per_assessment_through_errors(database_url)
     with server(database_url) as base:
         flaky = Flaky(lose={2, 5, 6})
         with EscalationClient(base, transport=flaky, retries=0) as client:
-            poster = threading.Timer(1.0, lambda: (httpx.post(f"{base}/v1/events", json=IRAN_STRIKE),
-                                                  time.sleep(1), httpx.post(f"{base}/v1/events",
-                                                                            json=PAKISTAN_RETALIATION)))
+            def post_after_idle_polls() -> None:
+                # Post only once the watcher has revalidated an idle feed, however slow the machine is.
+                deadline = time.monotonic() + 60
+                while 304 not in flaky.statuses and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                httpx.post(f"{base}/v1/events", json=IRAN_STRIKE)
+                time.sleep(1)
+                httpx.post(f"{base}/v1/events", json=PAKISTAN_RETALIATION)
+
+            poster = threading.Thread(target=post_after_idle_polls)
             poster.start()
             seen = []
             for assessment in client.watch(poll_interval=0.2):
