@@ -70,6 +70,24 @@ class InvalidInput(AppError):
     status, code = 422, "validation_error"
 
 
+class RequestTimeout(AppError):
+    status, code = 408, "request_timeout"
+
+
+class RateLimited(AppError):
+    status, code = 429, "rate_limited"
+
+
+class HeadersTooLarge(AppError):
+    status, code = 431, "headers_too_large"
+
+
+class Busy(AppError):
+    """The service or the database is busy; the request was not applied and can be retried as is."""
+
+    status, code = 503, "busy"
+
+
 def responses(*errors: type[AppError]) -> dict[int | str, dict]:
     """OpenAPI `responses=` for a route, so the schema shows every error it can return."""
     return {e.status: {"model": ErrorBody, "description": e.code} for e in errors}
@@ -154,24 +172,6 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(ErrorBody(error="internal_error", detail="internal server error").model_dump(), 500)
-
-
-class RequestTimeout(AppError):
-    status, code = 408, "request_timeout"
-
-
-class RateLimited(AppError):
-    status, code = 429, "rate_limited"
-
-
-class HeadersTooLarge(AppError):
-    status, code = 431, "headers_too_large"
-
-
-class Busy(AppError):
-    """The service or the database is busy; the request was not applied and can be retried as is."""
-
-    status, code = 503, "busy"
 
 
 async def send_asgi(send, error: AppError, headers: dict[str, str] | None = None) -> None:
