@@ -1,67 +1,132 @@
-"""Pure ASGI guards run before any route: header size, content encoding, writers in flight, response headers."""
+"""The one pure ASGI layer in front of the routes: response headers, header size, authentication and rate
+limits, content encoding, URL and body size, writers in flight, metrics, and poll answers from the cache.
+
+Each of these used to be its own middleware; nine layers of `await self.app(...)`, each with its
+own `send` wrapper, cost a poll more than its route did. `Guard` runs the same checks in the same
+order (a refusal has the same status, body and headers) in one call.
+"""
 
 import asyncio
+import time
+from datetime import datetime, timezone
 
 from starlette.exceptions import HTTPException
 
 from app import errors
+from app.auth.middleware import Authenticate, may
+from app.http import BodyLimit
+from app.observability import RequestMetrics
+from app.risk.cache import PollAnswers
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+# Routes the guard may answer from `PollAnswers`: GET, read scope, no path parameters (the path is the label).
+POLLS = frozenset({"/v1/risk", "/v1/assessments"})
 
 
-class SecurityHeaders:
-    """`X-Content-Type-Options: nosniff` on every answer, and no `server` header from the application."""
+def _today():
+    return datetime.now(timezone.utc).date()
 
-    def __init__(self, app):
-        self.app = app
+
+class Guard:
+    """Every request, in this order: `X-Content-Type-Options: nosniff` and no `server` header on whatever
+    answer goes out; 431 for oversize headers (`escalation serve` also stops them at the socket, see
+    app.server; this covers any other server); authentication and rate limits (`app.auth.middleware`);
+    415 for a compressed body (decompressing would need its own size limit against zip bombs); 422 for
+    NUL in the URL and 413 for a declared body over the limit (`app.http.BodyLimit`); a write slot for
+    writes (`WriteGate`). Then the request is counted and timed (`app.observability`) and answered: a
+    poll whose answer is cached and still valid from `PollAnswers`, anything else by the routes.
+    """
+
+    def __init__(self, app, *, authenticate: Authenticate, body: BodyLimit, writes: "WriteGate",
+                 max_header_bytes: int):
+        self.app, self.authenticate, self.body, self.writes = app, authenticate, body, writes
+        self.max_header_bytes = max_header_bytes
+        self.metrics = RequestMetrics()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        status = 500
 
-        async def with_headers(message):
+        async def respond(message):
+            nonlocal status
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
-                message = {**message, "headers": [*headers, (b"x-content-type-options", b"nosniff")]}
+                status = message["status"]
+                headers = message.get("headers", ())
+                message = {**message, "headers": [*(h for h in headers if h[0].lower() != b"server"), NOSNIFF]}
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        refusal = (self._header_refusal(scope) or self.authenticate.check(scope) or _encoding_refusal(scope)
+                   or self.body.check(scope))
+        if refusal is not None:
+            return await errors.send_asgi(respond, *refusal)
+        receive = self.body.counted(receive)
+        if scope["method"] in WRITE_METHODS and scope["path"].startswith("/v1/"):
+            return await self.writes.run(self._answer, scope, receive, respond, lambda: status)
+        await self._answer(scope, receive, respond, lambda: status)
+
+    async def _answer(self, scope, receive, send, status):
+        start = time.perf_counter()
+        route = None
+        try:
+            if scope["method"] == "GET" and scope["path"] in POLLS and await self._from_cache(scope, send):
+                route = scope["path"]
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            if route is None:
+                route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.record(scope["method"], route, status(), time.perf_counter() - start)
+
+    async def _from_cache(self, scope, send) -> bool:
+        """Send the stored answer of a poll the route answered before, if it holds at the feed head read now."""
+        state = scope["app"].state
+        answers: PollAnswers = state.answers
+        key = answers.known(scope, _today)
+        answer = answers.get(key) if key is not None else None
+        if answer is None or not may(scope, "read"):
+            return False  # the route answers, or refuses (401, 403)
+        if answer.head is not None:
+            try:
+                if answer.head != await state.feed_head.read():
+                    return False
+            except Exception:  # noqa: BLE001  the route reads it again and its handler answers the error
+                return False
+        wanted = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                wanted = value.decode("latin-1")
+                break
+        if answer.matches(wanted):
+            await send({"type": "http.response.start", "status": 304, "headers": list(answer.not_modified)})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await send({"type": "http.response.start", "status": 200, "headers": list(answer.ok)})
+            await send({"type": "http.response.body", "body": answer.body})
+        return True
+
+    def _header_refusal(self, scope):
+        size = len(scope.get("raw_path") or b"") + len(scope["query_string"])
+        size += sum(len(k) + len(v) + 4 for k, v in scope["headers"])
+        if size > self.max_header_bytes:
+            return errors.HeadersTooLarge(f"request headers exceed {self.max_header_bytes} bytes",
+                                          field="headers"), {"Connection": "close"}
+        return None
 
 
-class HeaderLimit:
-    """431 when the request line's target and headers together exceed `max_bytes`, before any other work.
-
-    `escalation serve` also stops reading such a request at the socket (app.server); this covers
-    any other server that runs the app.
-    """
-
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
-            size += sum(len(k) + len(v) + 4 for k, v in scope["headers"])
-            if size > self.max_bytes:
-                return await errors.send_asgi(send, errors.HeadersTooLarge(
-                    f"request headers exceed {self.max_bytes} bytes", field="headers"), {"Connection": "close"})
-        await self.app(scope, receive, send)
-
-
-class IdentityEncodingOnly:
+def _encoding_refusal(scope):
     """415 for a compressed request body: decompressing would need its own size limit against zip bombs."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            encoding = dict(scope["headers"]).get(b"content-encoding", b"").strip().lower()
-            if encoding not in (b"", b"identity"):
-                return await errors.send_asgi(send, errors.UnsupportedMediaType(
-                    f"Content-Encoding {encoding.decode('latin-1')!r} is not supported: send the body uncompressed",
-                    field="content-encoding"))
-        await self.app(scope, receive, send)
+    encoding = b""
+    for name, value in scope["headers"]:
+        if name == b"content-encoding":
+            encoding = value  # the last one counts, as dict(headers) had it
+    encoding = encoding.strip().lower()
+    if encoding not in (b"", b"identity"):
+        return errors.UnsupportedMediaType(
+            f"Content-Encoding {encoding.decode('latin-1')!r} is not supported: send the body uncompressed",
+            field="content-encoding"), None
+    return None
 
 
 class WriteGate:
@@ -74,13 +139,12 @@ class WriteGate:
     holds its own connection, not a slot.
     """
 
-    def __init__(self, app, slots: int, wait: float, body_seconds: float):
-        self.app, self.wait, self.body_seconds = app, wait, body_seconds
+    def __init__(self, slots: int, wait: float, body_seconds: float):
+        self.wait, self.body_seconds = wait, body_seconds
         self.slots = asyncio.Semaphore(slots)
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or not scope["path"].startswith("/v1/"):
-            return await self.app(scope, receive, send)
+    async def run(self, answer, scope, receive, send, status):
+        """Read the body, take a slot, then `answer` the request with the body replayed."""
         try:
             async with asyncio.timeout(self.body_seconds):
                 messages = await _whole_body(receive)
@@ -105,7 +169,7 @@ class WriteGate:
             return next(replay, None) or await receive()
 
         try:
-            await self.app(scope, replayed, send)
+            await answer(scope, replayed, send, status)
         finally:
             self.slots.release()
 

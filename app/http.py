@@ -1,4 +1,4 @@
-"""Small HTTP helpers shared by routers: content-type check, body limit, cursors."""
+"""Small HTTP helpers shared by routers and the guard: content-type check, body limit, cursors."""
 
 import re
 
@@ -55,20 +55,29 @@ def resume_cursor(rows: list, after: int) -> str:
 
 
 class BodyLimit:
-    """Refuse bodies over `max_bytes` (413) before they are read, and NUL bytes in the URL (422)."""
+    """Refuse bodies over `max_bytes` (413) before they are read, and NUL bytes in the URL (422).
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    `check` looks at the scope (`app.guards.Guard` runs it before the route), `counted` wraps the
+    request's `receive` for a chunked body with no declared length.
+    """
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        if b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]:
-            return await errors.send_asgi(send, errors.InvalidInput("NUL characters are not allowed in URLs",
-                                                                    field="query"))
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await self._too_large(send)
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+
+    def check(self, scope) -> tuple[errors.AppError, None] | None:
+        if b"%00" in scope["query_string"] or "\x00" in scope["path"]:
+            return errors.InvalidInput("NUL characters are not allowed in URLs", field="query"), None
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value  # the last one counts, as dict(headers) had it
+        if length is None:
+            return None
+        if not length.isdigit() or int(length) > self.max_bytes:
+            return errors.PayloadTooLarge(f"request body exceeds {self.max_bytes} bytes", field="body"), None
+        return None
+
+    def counted(self, receive):
         seen = 0
 
         async def counted():
@@ -79,8 +88,4 @@ class BodyLimit:
                 raise HTTPException(413, f"request body exceeds {self.max_bytes} bytes")
             return message
 
-        await self.app(scope, counted, send)
-
-    async def _too_large(self, send) -> None:
-        error = errors.PayloadTooLarge(f"request body exceeds {self.max_bytes} bytes", field="body")
-        await errors.send_asgi(send, error)
+        return counted

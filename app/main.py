@@ -22,7 +22,7 @@ from app.events.router import vocabulary_router
 from app.health.router import router as health_router
 from app.http import BodyLimit
 from app.ml.scorer import Scorer, load_scorer
-from app.risk.cache import RiskCache
+from app.risk.cache import PollAnswers, RiskCache
 from app.risk.freshness import FeedHead
 from app.risk.router import router as risk_router
 from app.stream.router import router as stream_router
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.keyring.start()
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
-        app.state.answers = RiskCache()  # serialised poll answers, checked against the feed head
+        app.state.answers = PollAnswers()  # serialised poll answers, checked against the feed head
         app.state.feed_head = FeedHead(settings.resolved_database_url)
         log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))
         if app.state.keyring.open:
@@ -90,15 +90,16 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     )
     errors.install(app)
     observability.install(app)
-    # Outermost last: response headers, then header size, authentication (before any body is
-    # read), content encoding, body size, then the whole body within a deadline and a write slot.
-    app.add_middleware(guards.WriteGate, slots=settings.write_slots, wait=settings.write_wait_seconds,
-                       body_seconds=settings.body_timeout_seconds)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(guards.IdentityEncodingOnly)
-    app.add_middleware(Authenticate, limits=RateLimits(settings.rate_limit_per_key, settings.rate_limit_per_address))
-    app.add_middleware(guards.HeaderLimit, max_bytes=settings.max_header_bytes)
-    app.add_middleware(guards.SecurityHeaders)
+    # One pure ASGI layer: response headers, header size, authentication (before any body is read),
+    # content encoding, body size, then for writes the whole body within a deadline and a write slot;
+    # metrics; polls answered from the cache while the feed head says they hold.
+    app.add_middleware(
+        guards.Guard,
+        authenticate=Authenticate(RateLimits(settings.rate_limit_per_key, settings.rate_limit_per_address)),
+        body=BodyLimit(settings.max_body_bytes),
+        writes=guards.WriteGate(settings.write_slots, settings.write_wait_seconds, settings.body_timeout_seconds),
+        max_header_bytes=settings.max_header_bytes,
+    )
     for router in (health_router, events_router, vocabulary_router, risk_router, stream_router, webhooks_router):
         app.include_router(router)
     app.include_router(dashboard.router)

@@ -3,7 +3,6 @@
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,29 +21,27 @@ ASSESSMENTS = Counter("escalation_assessments_total", "Assessments stored")
 SCORING_SECONDS = Histogram("escalation_scoring_seconds", "Time spent in the model (features, predict, drivers)")
 
 
-class _Measure:
-    """Pure ASGI middleware (no per-request task or body copy, unlike BaseHTTPMiddleware)."""
+class RequestMetrics:
+    """Count and time one answered request (`app.guards.Guard` calls `record`).
 
-    def __init__(self, app):
-        self.app = app
+    The labelled children are looked up once per (method, route, status) and kept: `labels()` takes
+    a lock and builds a key on every call. The route is its template, not the raw path, so the
+    label set stays bounded.
+    """
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        start, status = time.perf_counter(), [500]
+    def __init__(self):
+        self._counts: dict[tuple[str, str, int], object] = {}
+        self._latency: dict[tuple[str, str], object] = {}
 
-        async def capture(message):
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            # The route template, not the raw path, keeps label cardinality bounded.
-            name = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], name, str(status[0])).inc()
-            LATENCY.labels(scope["method"], name).observe(time.perf_counter() - start)
+    def record(self, method: str, route: str, status: int, seconds: float) -> None:
+        count = self._counts.get((method, route, status))
+        if count is None:
+            count = self._counts[method, route, status] = REQUESTS.labels(method, route, str(status))
+        latency = self._latency.get((method, route))
+        if latency is None:
+            latency = self._latency[method, route] = LATENCY.labels(method, route)
+        count.inc()
+        latency.observe(seconds)
 
 
 @contextmanager
@@ -73,8 +70,6 @@ def _exposition() -> bytes:
 
 
 def install(app: FastAPI) -> None:
-    app.add_middleware(_Measure)
-
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(_exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,7 +1,8 @@
 """Authentication before anything reads the body: the open-mode guard, API keys, rate limits.
 
-A pure ASGI middleware, so a request without a valid key is answered 401 before FastAPI parses
-its JSON. Scopes found here are checked per route by `require` (403).
+Checked by the one pure ASGI layer (`app.guards.Guard`), so a request without a valid key is
+answered 401 before FastAPI parses its JSON. Scopes found here are checked per route by
+`require` (403).
 """
 
 import ipaddress
@@ -58,38 +59,59 @@ class RateLimits:
 
 
 class Authenticate:
-    def __init__(self, app, limits: RateLimits):
-        self.app, self.limits = app, limits
+    """The open-mode guard, the API key and the rate limits of one request, checked from its scope alone.
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+    `check` returns None to let the request on (with the key's scopes in the scope's state), or the
+    refusal to send; `app.guards.Guard` runs it before anything reads the body.
+    """
+
+    def __init__(self, limits: RateLimits):
+        self.limits = limits
+        self._loopback: dict[str | None, bool] = {}  # per client address: an address parse per request is waste
+
+    def _is_loopback(self, client: str | None) -> bool:
+        found = self._loopback.get(client)
+        if found is None:
+            if len(self._loopback) > 10_000:
+                self._loopback.clear()
+            found = self._loopback[client] = is_loopback(client)
+        return found
+
+    def check(self, scope) -> tuple[errors.AppError, dict[str, str] | None] | None:
         ring: KeyRing = scope["app"].state.keyring  # built in the lifespan, after the middleware
         path, client = scope["path"], (scope.get("client") or (None,))[0]
-        protected = path.startswith(PROTECTED) or path in ("/v1", "/metrics")
         if ring.open:
-            if not is_loopback(client) and path != "/health/live":
-                return await errors.send_asgi(send, errors.Forbidden(
+            if path != "/health/live" and not self._is_loopback(client):
+                return errors.Forbidden(
                     "no API key is configured, so this service answers loopback clients only: create a key "
-                    "with `escalation keys create` or set ESCALATION_BOOTSTRAP_API_KEY"))
-            return await self.app(scope, receive, send)
+                    "with `escalation keys create` or set ESCALATION_BOOTSTRAP_API_KEY"), None
+            return None
+        protected = path.startswith(PROTECTED) or path in ("/v1", "/metrics")
         plaintext = presented_key(scope["headers"])
         scopes = ring.scopes_for(plaintext) if plaintext else None
         if scopes is None:
             # Probes are never limited: a load balancer polls them from one address.
             if not path.startswith("/health/") and (wait := self.limits.retry_after("address", client or "")):
-                return await self._too_many(send, wait)
+                return _too_many(wait)
             if protected:
                 detail = ("unknown or revoked API key" if plaintext
                           else "an API key is required (Authorization: Bearer <key> or X-API-Key)")
-                return await errors.send_asgi(send, errors.Unauthorized(detail), {"WWW-Authenticate": "Bearer"})
+                return errors.Unauthorized(detail), {"WWW-Authenticate": "Bearer"}
         else:
             if (wait := self.limits.retry_after("key", ring.identity(plaintext))) is not None:
-                return await self._too_many(send, wait)
+                return _too_many(wait)
             scope.setdefault("state", {})[SCOPES_KEY] = scopes
-        await self.app(scope, receive, send)
+        return None
 
-    @staticmethod
-    async def _too_many(send, wait: int) -> None:
-        await errors.send_asgi(send, errors.RateLimited(f"too many requests; retry in {wait} s"),
-                               {"Retry-After": str(wait)})
+
+def may(scope, needed: str) -> bool:
+    """Whether the request's key (found by `Authenticate`) holds `needed` (or admin), or the service is open;
+    as `app.auth.dependencies.require` decides."""
+    if scope["app"].state.keyring.open:
+        return True
+    scopes = scope.get("state", {}).get(SCOPES_KEY)
+    return scopes is not None and (needed in scopes or "admin" in scopes)
+
+
+def _too_many(wait: int) -> tuple[errors.AppError, dict[str, str]]:
+    return errors.RateLimited(f"too many requests; retry in {wait} s"), {"Retry-After": str(wait)}

@@ -1,7 +1,6 @@
 """/v1/risk, /v1/dyads, /v1/assessments, /v1/model: what pollers read."""
 
 import hashlib
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -14,12 +13,11 @@ from app.dependencies import Polling, PollingDep, RiskCacheDep, ScorerDep
 from app.http import cursor_after, iso3_param, json_only, next_offset, resume_cursor
 from app.ml.levels import Level
 from app.risk import service, whatif
+from app.risk.cache import Answer
 from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead, WhatIfRequest
 
 router = APIRouter(prefix="/v1", tags=["risk"], dependencies=[Depends(require("read"))],
                    responses=errors.responses(*errors.COMMON))
-# Clients may keep answers but must revalidate each time; a 304 costs no scoring.
-REVALIDATE = "no-cache"
 NOT_MODIFIED = {304: {"description": "unchanged since the ETag given in If-None-Match"}}
 
 
@@ -31,21 +29,18 @@ def _etag(*parts) -> str:
     return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A poll answer serialised once, with the feed head it is valid at."""
+class _Stored(Response):
+    """An `Answer` as it was serialised: its bytes and prebuilt headers, nothing encoded again."""
 
-    head: int
-    etag: str
-    body: bytes
+    def __init__(self, status_code: int, body: bytes, headers: tuple[tuple[bytes, bytes], ...]):
+        self.status_code, self.body, self.background = status_code, body, None
+        self.raw_headers = list(headers)
 
 
 def _reply(request: Request, answer: Answer) -> Response:
-    headers = {"ETag": answer.etag, "Cache-Control": REVALIDATE}
-    wanted = request.headers.get("if-none-match")
-    if wanted and {answer.etag, "*"} & {t.strip().removeprefix("W/") for t in wanted.split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(answer.body, media_type="application/json", headers=headers)
+    if answer.matches(request.headers.get("if-none-match")):
+        return _Stored(304, b"", answer.not_modified)
+    return _Stored(200, answer.body, answer.ok)
 
 
 def _risk_answer(poll: Polling, members: tuple[str, str], as_of: date, head: int, old: Answer | None) -> Answer:
@@ -83,6 +78,7 @@ async def get_risk(
     if answer is None or answer.head != head:
         answer = await run_in_threadpool(_risk_answer, poll, members, key[2], head, answer)
         poll.answers.put(key, answer)
+    poll.answers.remember(request.scope, key, dated=as_of is None)  # the guard may answer it next time
     return _reply(request, answer)
 
 
@@ -144,7 +140,9 @@ def _feed_answer(sessions, start: int, limit: int, head: int) -> Answer:
         rows = service.feed(session, start, limit)
     cursor = resume_cursor(rows, start)
     page = AssessmentPage(items=service.to_read(rows), next_cursor=cursor)
-    return Answer(head, _etag("feed", start, cursor, limit), page.model_dump_json().encode())
+    # A full page never changes (ids are taken in commit order): valid at any head.
+    return Answer(None if len(rows) == limit else head, _etag("feed", start, cursor, limit),
+                  page.model_dump_json().encode())
 
 
 @router.get("/assessments", response_model=AssessmentPage, responses=NOT_MODIFIED)
@@ -165,8 +163,10 @@ async def assessment_feed(
     answer = poll.answers.get(key)
     if answer is None:
         answer = await run_in_threadpool(_feed_answer, poll.sessions, start, limit, head)
-        if answer.body.count(b'"id":') == limit:
+        if answer.head is None:
             poll.answers.put(key, answer)
+    if answer.head is None:
+        poll.answers.remember(request.scope, key)  # the guard may answer it next time, without a head read
     return _reply(request, answer)
 
 
