@@ -1,0 +1,123 @@
+"""Polls answered by the guard from the serialised cache (app.guards.Guard, app.risk.cache.PollAnswers):
+the same bytes and headers as the route, after the same authentication, scopes and rate limits,
+counted in the metrics, and never once the feed head has moved or the day has changed."""
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import guards
+from app.auth import service as keys
+from app.config import Settings
+from app.main import create_app
+from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event
+
+RISK = {"a": "IRN", "b": "PAK"}
+BOOTSTRAP = "b" * 40
+
+
+def _count_route_answers(app) -> list:
+    """Each call the route makes to `remember`: the route answered; the guard answers without one."""
+    calls = []
+    answers = app.state.answers
+    remember = answers.remember
+    answers.remember = lambda *args, **kw: (calls.append(args[1]), remember(*args, **kw))
+    return calls
+
+
+def _with(settings: Settings, **changes) -> Settings:
+    return Settings(**{**settings.model_dump(), **changes})
+
+
+def test_a_repeated_poll_is_answered_from_the_cache_with_the_routes_bytes_and_headers(client):
+    client.post("/v1/events", json=IRAN_STRIKE)
+    routed = _count_route_answers(client.app)
+    first = client.get("/v1/risk", params=RISK)
+    assert len(routed) == 1
+    cached = client.get("/v1/risk", params=RISK)
+    not_modified = client.get("/v1/risk", params=RISK, headers={"If-None-Match": f'W/"x", {first.headers["etag"]}'})
+    assert len(routed) == 1  # both answered before routing
+    assert cached.status_code == 200 and cached.content == first.content
+    assert cached.headers.items() == first.headers.items()
+    assert cached.headers["content-type"] == "application/json" and cached.headers["x-content-type-options"] == "nosniff"
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == first.headers["etag"] and not_modified.headers["cache-control"] == "no-cache"
+    assert not_modified.headers["x-content-type-options"] == "nosniff"
+    # A write moves the feed head: the next poll goes to the route and gets the new answer.
+    client.post("/v1/events", json=PAKISTAN_RETALIATION)
+    changed = client.get("/v1/risk", params=RISK, headers={"If-None-Match": first.headers["etag"]})
+    assert changed.status_code == 200 and changed.json()["last_event_on"] == PAKISTAN_RETALIATION["occurred_on"]
+    assert len(routed) == 2
+    # Counted under the route's template, whoever answered.
+    metrics = client.get("/metrics").text
+    ok = re.search(r'escalation_http_requests_total\{method="GET",route="/v1/risk",status="200"\} (\S+)', metrics)
+    nm = re.search(r'escalation_http_requests_total\{method="GET",route="/v1/risk",status="304"\} (\S+)', metrics)
+    assert ok and nm and float(nm.group(1)) >= 1 and float(ok.group(1)) >= 3
+
+
+def test_an_answer_for_today_is_not_served_the_next_day(client, monkeypatch):
+    client.post("/v1/events", json=IRAN_STRIKE)
+    routed = _count_route_answers(client.app)
+    client.get("/v1/risk", params=RISK)
+    monkeypatch.setattr(guards, "_today", lambda: date.today() + timedelta(days=1))
+    assert client.get("/v1/risk", params=RISK).status_code == 200
+    assert len(routed) == 2  # no stored answer for that day: the route answered
+    dated = {**RISK, "as_of": "2024-01-20"}
+    client.get("/v1/risk", params=dated)
+    client.get("/v1/risk", params=dated)
+    assert len(routed) == 3  # an explicit date names the same answer on any day
+
+
+def test_an_invalid_poll_is_never_answered_from_the_cache(client):
+    client.post("/v1/events", json=IRAN_STRIKE)
+    client.get("/v1/risk", params=RISK)
+    bad = client.get("/v1/risk", params={"a": "IRN", "b": "PAK", "as_of": "yesterday"})
+    assert bad.status_code == 422 and bad.json()["error"]
+    assert client.get("/v1/risk", params={"a": "IRN", "b": "PAK", "as_of": "yesterday"}).status_code == 422
+
+
+def test_a_full_feed_page_is_served_again_without_a_query_and_the_empty_page_waits_for_the_head(client):
+    client.post("/v1/events", json=IRAN_STRIKE)
+    client.post("/v1/events", json=PAKISTAN_RETALIATION)
+    routed = _count_route_answers(client.app)
+    full = client.get("/v1/assessments", params={"limit": 2})
+    assert len(full.json()["items"]) == 2
+    again = client.get("/v1/assessments", params={"limit": 2})
+    assert again.content == full.content and again.headers.items() == full.headers.items()
+    assert client.get("/v1/assessments", params={"limit": 2},
+                      headers={"If-None-Match": full.headers["etag"]}).status_code == 304
+    assert len(routed) == 1
+    # A page that is not full may grow: never answered from the cache.
+    cursor = full.json()["next_cursor"]
+    tail = client.get("/v1/assessments", params={"after": cursor, "limit": 1000}).json()
+    client.post("/v1/events", json=event(IRAN_STRIKE, source_event_id="later", occurred_on="2024-02-01"))
+    grown = client.get("/v1/assessments", params={"after": cursor, "limit": 1000}).json()
+    assert len(grown["items"]) > len(tail["items"])
+
+
+@pytest.fixture
+def keyed(settings, scorer):
+    app = create_app(_with(settings, bootstrap_api_key=BOOTSTRAP, rate_limit_per_key="4/minute"), scorer)
+    with TestClient(app) as c:
+        with c.app.state.write_sessionmaker.begin() as session:
+            c.reader = keys.create(session, "reader", ["read"])[1]
+            c.ingester = keys.create(session, "ingester", ["ingest"])[1]
+        c.app.state.keyring.load()
+        yield c
+
+
+def test_a_cached_poll_still_needs_a_key_with_the_read_scope_and_counts_against_its_rate(keyed):
+    assert keyed.post("/v1/events", json=IRAN_STRIKE, headers={"X-API-Key": BOOTSTRAP}).status_code == 201
+    reader = {"X-API-Key": keyed.reader}
+    first = keyed.get("/v1/risk", params=RISK, headers=reader)
+    assert first.status_code == 200
+    anonymous = keyed.get("/v1/risk", params=RISK)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    unknown = keyed.get("/v1/risk", params=RISK, headers={"X-API-Key": "x" * 40})
+    assert unknown.status_code == 401 and unknown.json()["error"] == "unauthorized"
+    wrong_scope = keyed.get("/v1/risk", params=RISK, headers={"X-API-Key": keyed.ingester})
+    assert wrong_scope.status_code == 403 and wrong_scope.json()["error"] == "forbidden"
+    codes = [keyed.get("/v1/risk", params=RISK, headers=reader).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]  # four a minute: the first poll and three more
