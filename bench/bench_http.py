@@ -60,6 +60,7 @@ def main() -> None:
     backend = "sqlite" if args.sqlite else "postgresql"
     url = fresh_databases()[backend]
     run = lambda u, h=None: wrk(u, args.seconds, args.connections, h)  # noqa: E731
+    load_before = os.getloadavg()
     with bare_app() as bare:
         before = run(bare + "/")
         with server(url, workers=args.workers) as base:
@@ -75,7 +76,8 @@ def main() -> None:
         after = run(bare + "/")
     baseline = (before + after) / 2
     print(f"load generator: wrk -t1 -c{args.connections} -d{args.seconds}s; {backend}; "
-          f"service workers: {args.workers}; cores: {os.cpu_count()} (shared)")
+          f"service workers: {args.workers}; cores: {os.cpu_count()} (shared); load average (1, 5, 15 min) "
+          f"before {' '.join(f'{x:.2f}' for x in load_before)}, after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"[{backend}] bare FastAPI async def on uvicorn  {baseline:8.0f} req/s  "
           f"(before {before:.0f}, after {after:.0f})")
     for name, rps in figures.items():

@@ -58,6 +58,7 @@ class Answer:
 
 # Clients may keep answers but must revalidate each time; a 304 costs no scoring.
 REVALIDATE = b"no-cache"
+MAX_QUERY_BYTES = 200
 
 
 class PollAnswers(RiskCache):
@@ -76,7 +77,13 @@ class PollAnswers(RiskCache):
         self._requests = RiskCache(size)
 
     def remember(self, scope, key: tuple, dated: bool = False) -> None:
-        """This request (by path and raw query string) names `key`; `dated`: the key's last part is today's date."""
+        """This request (by path and raw query string) names `key`; `dated`: the key's last part is today's date.
+
+        Long query strings are not kept (a poll's is a few dozen bytes): ignored extra parameters must
+        not let one client fill memory with distinct requests for the same answer.
+        """
+        if len(scope["query_string"]) > MAX_QUERY_BYTES:
+            return
         self._requests.put((scope["path"], scope["query_string"]), (key[:-1], True) if dated else (key, False))
 
     def known(self, scope, today) -> tuple | None:

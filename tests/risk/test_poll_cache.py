@@ -121,3 +121,13 @@ def test_a_cached_poll_still_needs_a_key_with_the_read_scope_and_counts_against_
     assert wrong_scope.status_code == 403 and wrong_scope.json()["error"] == "forbidden"
     codes = [keyed.get("/v1/risk", params=RISK, headers=reader).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]  # four a minute: the first poll and three more
+
+
+def test_a_long_query_string_is_answered_by_the_route_every_time(client):
+    client.post("/v1/events", json=IRAN_STRIKE)
+    routed = _count_route_answers(client.app)
+    padded = {**RISK, "padding": "x" * 300}  # an ignored parameter: still a valid poll
+    first = client.get("/v1/risk", params=padded)
+    second = client.get("/v1/risk", params=padded)
+    assert first.status_code == second.status_code == 200 and first.content == second.content
+    assert len(routed) == 2
