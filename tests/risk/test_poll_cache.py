@@ -41,7 +41,8 @@ def test_a_repeated_poll_is_answered_from_the_cache_with_the_routes_bytes_and_he
     assert len(routed) == 1  # both answered before routing
     assert cached.status_code == 200 and cached.content == first.content
     assert cached.headers.items() == first.headers.items()
-    assert cached.headers["content-type"] == "application/json" and cached.headers["x-content-type-options"] == "nosniff"
+    assert cached.headers["content-type"] == "application/json"
+    assert cached.headers["x-content-type-options"] == "nosniff"
     assert not_modified.status_code == 304 and not_modified.content == b""
     assert not_modified.headers["etag"] == first.headers["etag"] and not_modified.headers["cache-control"] == "no-cache"
     assert not_modified.headers["x-content-type-options"] == "nosniff"
