@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from app import guards
 from app.auth import service as keys
@@ -132,3 +133,18 @@ def test_a_long_query_string_is_answered_by_the_route_every_time(client):
     second = client.get("/v1/risk", params=padded)
     assert first.status_code == second.status_code == 200 and first.content == second.content
     assert len(routed) == 2
+
+
+def test_a_cached_poll_whose_head_cannot_be_read_is_a_503_never_a_stale_answer(client, monkeypatch):
+    client.post("/v1/events", json=IRAN_STRIKE)
+    etag = client.get("/v1/risk", params=RISK).headers["etag"]
+
+    async def unreachable():
+        raise OperationalError("SELECT coalesce(max(id), 0) FROM assessment", None,
+                               Exception("connection refused"))
+
+    monkeypatch.setattr(client.app.state.feed_head, "read", unreachable)
+    for headers in ({}, {"If-None-Match": etag}):
+        r = client.get("/v1/risk", params=RISK, headers=headers)
+        assert r.status_code == 503 and r.json()["error"] == "database_unavailable"
+        assert r.headers["retry-after"] == "5" and r.headers["x-content-type-options"] == "nosniff"
