@@ -9,6 +9,7 @@ each dyad's last 30 days of events.
 
 from datetime import date
 from functools import lru_cache
+from operator import itemgetter
 
 import pycountry
 
@@ -28,6 +29,9 @@ THEMES: dict[str, tuple[str, ...]] = {
     + ("major_power", "contiguous", "rivalry", "past_armed_conflict"),
 }
 assert sorted(f for fs in THEMES.values() for f in fs) == sorted(FEATURE_NAMES), "every feature has one theme"
+# per theme, a C-level getter of its features' values from a row in FEATURE_NAMES order
+_PICK = {theme: (lambda row, i=FEATURE_NAMES.index(fs[0]): (row[i],)) if len(fs) == 1
+         else itemgetter(*(FEATURE_NAMES.index(f) for f in fs)) for theme, fs in THEMES.items()}
 _NUMBERS = ("the same day", "one day", "two days", "three days", "four days", "five days", "six days")
 
 
@@ -60,6 +64,11 @@ def _structural(ctx: DyadContext) -> tuple[str, list]:
                                     "past_armed_conflict": ctx.past_armed_conflict, "major_power": ctx.major_power}]
 
 
+@lru_cache(maxsize=8192)
+def _iso(day: int) -> str:
+    return date.fromordinal(day).isoformat()
+
+
 class Drivers:
     """The drivers of each row of a features `Batch` (its columns read once as Python lists)."""
 
@@ -76,7 +85,7 @@ class Drivers:
 
     def _fact(self, i: int) -> dict:
         target, hostility = self.target[i], self.hostility[i]
-        return {"occurred_on": date.fromordinal(self.day[i]).isoformat(), "initiator": self.members[self.initiator[i]],
+        return {"occurred_on": _iso(self.day[i]), "initiator": self.members[self.initiator[i]],
                 "target": None if target < 0 else self.members[target],
                 "hostility": HOSTILITY_LABELS.get(hostility, str(hostility)), "fatalities": self.fatalities[i],
                 **({"retaliation": True} if self.retaliation[i] else {}),
@@ -139,8 +148,9 @@ class Drivers:
             return f"{int(x['deescalation_30d'])} de-escalation step(s) in the last 30 days, but fighting since", calm
         return "no talks, ceasefire, agreement or withdrawal recorded", []
 
-    def row(self, r: int, x: dict[str, float], contributions: dict[str, float], top: int) -> list[dict]:
-        """Row r's `top` themes by absolute contribution, each with its label, facts and per-feature parts."""
+    def row(self, r: int, x: dict[str, float], x_row: list[float], parts_row: list[float], top: int) -> list[dict]:
+        """Row r's `top` themes by absolute contribution, each with its label, facts and per-feature parts
+        (`x` the row's features by name, `x_row` and `parts_row` its features and contributions in FEATURE_NAMES order)."""
         lo, hi = self.i30[r], self.end[r]  # the last 30 days: facts lo..hi
         texts = {
             "retaliation": self._retaliation(lo, hi, x), "casualties": self._casualties(lo, hi, self.i365[r]),
@@ -149,12 +159,13 @@ class Drivers:
         }
         out = []
         for theme, features in THEMES.items():
-            total = sum([contributions[f] for f in features])
+            pick = _PICK[theme]
+            total = sum(pick(parts_row))  # left to right, as the features are listed
             text, evidence = texts[theme]
             effect = "raises the risk" if total > 0 else "lowers the risk" if total < 0 else "has no effect"
             out.append({
                 "theme": theme, "contribution": total, "label": f"{text}; this {effect}",
-                "facts": evidence, "features": {f: x[f] for f in features},
+                "facts": evidence, "features": dict(zip(features, pick(x_row))),
             })
         out.sort(key=lambda d: -abs(d["contribution"]))  # stable: equal themes keep THEMES order
         return out[:top]

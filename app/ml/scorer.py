@@ -82,7 +82,7 @@ class Scorer:
             out.append(Score(
                 probabilities=probabilities,
                 level=self.level_for(probabilities[self.primary]),
-                drivers=drivers.row(i, x, parts, TOP_DRIVERS),
+                drivers=drivers.row(i, x, x_row, parts_row, TOP_DRIVERS),
                 features=x,
                 explanation={"unit": "log_odds", "baseline": baseline, "contributions": parts},
             ))
