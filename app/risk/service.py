@@ -19,7 +19,7 @@ from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk import outbox
 from app.risk.cache import RiskCache
 from app.risk.models import Assessment, DyadRisk
-from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
+from app.risk.schemas import AssessmentRead, DriverRead, DyadRead, Explanation, RiskRead
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested]) -> int:
@@ -140,11 +140,15 @@ def _current_many(session: Session, scorer: Scorer, cache: RiskCache, dyads: lis
 
 
 def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, window, marker) -> RiskRead:
-    return RiskRead(
+    # Built, not validated: every value comes from the scorer and the database already typed, and a
+    # thousand-dyad ranking spent a quarter of its time re-checking them. The JSON is the same
+    # (tests/risk/test_read_path.py compares it with the validated model's).
+    return RiskRead.model_construct(
         dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
         probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
-        drivers=score.drivers, explanation=score.explanation, features=score.features, model_version=scorer.version,
-        last_event_on=window.last_on, event_count=window.in_window,
+        drivers=[DriverRead.model_construct(**d) for d in score.drivers],
+        explanation=Explanation.model_construct(**score.explanation), features=score.features,
+        model_version=scorer.version, last_event_on=window.last_on, event_count=window.in_window,
         latest_assessment_id=marker,
     )
 
@@ -152,16 +156,18 @@ def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, wind
 def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, country: str | None,
            min_level: str | None, offset: int, limit: int) -> list[DyadRead]:
     """Dyads by current risk, highest first. Scores missing from the cache are computed in one batch."""
-    stmt = select(Dyad, DyadRisk.assessment_id).join(DyadRisk, DyadRisk.dyad_id == Dyad.id)
+    # plain rows, not ORM objects: a ranking reads every dyad
+    stmt = (select(Dyad.id, Dyad.member_a, Dyad.member_b, Dyad.kind, DyadRisk.assessment_id)
+            .join(DyadRisk, DyadRisk.dyad_id == Dyad.id))
     if country:
         ids = member_ids.of_country(country)
         stmt = stmt.where(Dyad.member_a.in_(ids) | Dyad.member_b.in_(ids))
-    rows = [(d, m) for d, m in session.execute(stmt)]
+    rows = [(d, d.assessment_id) for d in session.execute(stmt)]
     risks = list(zip((d for d, _ in rows), _current_many(session, scorer, cache, rows, as_of)))
     if min_level:
         risks = [(d, r) for d, r in risks if levels.at_least(r.level, min_level)]
     risks.sort(key=lambda dr: (-dr[1].probability, dr[0].id))
-    return [DyadRead(id=d.id, members=(d.member_a, d.member_b), kind=d.kind, current=r)
+    return [DyadRead.model_construct(id=d.id, members=(d.member_a, d.member_b), kind=d.kind, current=r)
             for d, r in risks[offset:offset + limit]]
 
 
