@@ -9,6 +9,7 @@ converts a list of `EventFact`s).
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 
 import numpy as np
 
@@ -67,22 +68,39 @@ class FactColumns:
               "deescalation", "directed", "cross_border", "standoff")
 
     @classmethod
-    def of(cls, facts: Sequence[EventFact]) -> "FactColumns":
+    def of(cls, facts: "Sequence[EventFact] | FactColumns") -> "FactColumns":
         """Columns of `EventFact`s, sorted by day (stable)."""
-        if isinstance(facts, FactColumns):
-            return facts
-        facts = sorted(facts, key=lambda f: f.occurred_on)
-        codes: dict[str, int] = {}
-        initiator = [codes.setdefault(f.initiator, len(codes)) for f in facts]
-        target = [-1 if f.target is None else codes.setdefault(f.target, len(codes)) for f in facts]
-        return cls(
-            tuple(codes), np.array([f.occurred_on.toordinal() for f in facts], dtype=np.int64),
-            np.array(initiator, dtype=np.int64), np.array(target, dtype=np.int64),
-            *(np.array([getattr(f, name) for f in facts], dtype=np.int64)
-              for name in ("hostility", "rung", "fatalities", "civilian_fatalities")),
-            *(np.array([getattr(f, name) for f in facts], dtype=bool)
-              for name in ("retaliation", "deescalation", "directed", "cross_border", "standoff")),
+        return facts if isinstance(facts, FactColumns) else cls.of_many([facts])[0]
+
+    @classmethod
+    def of_many(cls, histories: Sequence[Sequence[EventFact]]) -> "list[FactColumns]":
+        """Columns of many lists of `EventFact`s, each sorted by day (stable): one pass over all of them."""
+        flat = [f for facts in histories for f in facts]
+        n = len(flat)
+
+        def column(name: str, dtype) -> np.ndarray:  # one C-level pass per field: no tuple per fact to collect
+            return np.fromiter(map(attrgetter(name), flat), dtype, n)
+
+        initiators, targets = list(map(attrgetter("initiator"), flat)), list(map(attrgetter("target"), flat))
+        distinct = dict.fromkeys(initiators)
+        distinct.update(dict.fromkeys(targets))
+        distinct.pop(None, None)
+        codes: dict[str | None, int] = {m: i for i, m in enumerate(distinct)}
+        members = tuple(codes)
+        codes[None] = -1
+        day = np.fromiter(map(date.toordinal, map(attrgetter("occurred_on"), flat)), np.int64, n)
+        sizes = [len(facts) for facts in histories]
+        history = np.repeat(np.arange(len(histories), dtype=np.int64), sizes)
+        order = np.argsort(history << 22 | day, kind="stable")  # by history, then day; ties as given
+        whole = cls(
+            members, day[order], np.fromiter(map(codes.__getitem__, initiators), np.int64, n)[order],
+            np.fromiter(map(codes.__getitem__, targets), np.int64, n)[order],
+            *(column(name, np.int64)[order] for name in ("hostility", "rung", "fatalities", "civilian_fatalities")),
+            *(column(name, bool)[order] for name in ("retaliation", "deescalation", "directed", "cross_border",
+                                                     "standoff")),
         )
+        bounds = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
+        return [whole.slice(bounds[k], bounds[k + 1]) for k in range(len(histories))]
 
     def slice(self, start: int, stop: int) -> "FactColumns":
         """Facts start..stop (views, no copy)."""

@@ -106,17 +106,18 @@ class Batch:
     (`facts`, with per-fact reciprocity), and per row its history's first fact and its window bounds."""
 
     def __init__(self, items: Sequence[tuple[Facts, date, DyadContext]]):
-        histories: list[FactColumns] = []
+        histories: list[Facts] = []
         index: dict[int, int] = {}  # a facts object repeated over rows (many dates of one dyad) is laid once
-        seen: list[Facts] = []  # keeps the objects alive, so that their ids stay theirs
         row_history = np.empty(len(items), dtype=np.int64)
         for row, (facts, _, _) in enumerate(items):
             k = index.get(id(facts))
             if k is None:
                 k = index[id(facts)] = len(histories)
-                histories.append(FactColumns.of(facts))
-                seen.append(facts)
+                histories.append(facts)
             row_history[row] = k
+        lists = [k for k, h in enumerate(histories) if not isinstance(h, FactColumns)]
+        for k, columns in zip(lists, FactColumns.of_many([histories[k] for k in lists])):  # one pass for all
+            histories[k] = columns
         self.contexts = [context for _, _, context in items]
         self.t = np.array([as_of.toordinal() for _, as_of, _ in items], dtype=np.int64)
         self.facts, starts = _concat(histories)

@@ -406,3 +406,61 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
             fatalities=r.fatalities, civilian_fatalities=r.civilian_fatalities, retaliation=r.retaliation,
             actor1_country=r.actor1_country, location_country=r.location_country))
     return out
+
+
+# ---- score_many (app/ml/scorer.py) and the ranking (app/risk/service.py), for the benchmarks' "before"
+
+
+def score_many(scorer, items) -> list:
+    """Scorer.score_many as it was: the reference features and drivers around the same model."""
+    from scipy.special import expit
+
+    from app.ml.scorer import _THREADS, TOP_DRIVERS, Score
+
+    from app.ml import features
+
+    names = list(REFERENCE_NAMES)
+    X = build_matrix(items)
+    if names != list(features.FEATURE_NAMES):  # features added since: the model needs them, from the new code
+        full = features.build_matrix(items)
+        full[:, [features.FEATURE_NAMES.index(n) for n in names]] = X
+        X, names = full, list(features.FEATURE_NAMES)
+    with _THREADS.limit(limits=1, user_api="openmp"):
+        contrib = scorer._decomposer.contributions(X)
+        probs = {t: terms.proba(X) for t, terms in scorer._secondary.items()}
+    baseline = scorer._decomposer.baseline
+    p_primary = expit(baseline + contrib.sum(axis=1))
+    probs[scorer.primary] = p_primary
+    out = []
+    for i, (facts, as_of, context) in enumerate(items):
+        x = dict(zip(names, X[i].tolist()))
+        parts = dict(zip(names, contrib[i].tolist()))
+        out.append(Score(
+            probabilities={t: float(probs[t][i]) for t in scorer.targets},
+            level=scorer.level_for(float(p_primary[i])),
+            drivers=drivers(facts, as_of, context, x, parts, TOP_DRIVERS),
+            features=x,
+            explanation={"unit": "log_odds", "baseline": baseline, "contributions": parts},
+        ))
+    return out
+
+
+def ranked(session: Session, scorer, as_of: date) -> list:
+    """risk.service.ranked as it was, with an empty cache: ORM rows, the reference read and scores,
+    a validated RiskRead and DyadRead per dyad."""
+    from app.risk.models import DyadRisk
+    from app.risk.schemas import DyadRead, RiskRead
+
+    rows = [(d, m) for d, m in session.execute(
+        select(Dyad, DyadRisk.assessment_id).join(DyadRisk, DyadRisk.dyad_id == Dyad.id))]
+    found = windows(session, [d.id for d, _ in rows], 365 + 2 * RESPONSE_WINDOW, until=as_of)
+    scores = score_many(scorer, [(found[d.id].facts, as_of, scorer.context_for(d.member_a, d.member_b, as_of))
+                                 for d, _ in rows])
+    risks = [(d, RiskRead(
+        dyad_id=d.id, members=(d.member_a, d.member_b), kind=d.kind, as_of=as_of,
+        probability=s.probabilities[scorer.primary], probabilities=s.probabilities, level=s.level,
+        drivers=s.drivers, explanation=s.explanation, features=s.features, model_version=scorer.version,
+        last_event_on=found[d.id].last_on, event_count=found[d.id].in_window, latest_assessment_id=m))
+        for (d, m), s in zip(rows, scores)]
+    risks.sort(key=lambda dr: (-dr[1].probability, dr[0].id))
+    return [DyadRead(id=d.id, members=(d.member_a, d.member_b), kind=d.kind, current=r) for d, r in risks]
