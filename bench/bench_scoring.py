@@ -30,7 +30,7 @@ from app.events.facts import DYAD_KINDS, DyadContext, EventFact  # noqa: E402
 from app.events.models import Dyad  # noqa: E402
 from app.events.schemas import EventCreate  # noqa: E402
 from app.ml.features import LOOKBACK_DAYS, build_matrix  # noqa: E402
-from app.ml.scorer import load_scorer  # noqa: E402
+from app.ml.scorer import _THREADS, load_scorer  # noqa: E402
 from app.risk import flow  # noqa: E402
 from app.risk import service as risk_service  # noqa: E402
 from app.risk.cache import RiskCache  # noqa: E402
@@ -74,6 +74,12 @@ def best(fn, repeat: int = 5) -> float:
     return min(timed(fn, repeat)) * 1e3
 
 
+def predict(scorer, X: np.ndarray) -> list:
+    """The baseline: bare predict_proba of every target, under the same one-thread limit as score_many."""
+    with _THREADS.limit(limits=1, user_api="openmp"):
+        return [scorer.models[t].predict_proba(X) for t in scorer.targets]
+
+
 def in_memory(scorer) -> None:
     rng = random.Random(0)
     items = [(history(rng), AS_OF, DyadContext(kind=rng.choice(DYAD_KINDS))) for _ in range(1000)]
@@ -84,7 +90,7 @@ def in_memory(scorer) -> None:
     X = build_matrix(items)
     single = np.array(timed(lambda: scorer.score(*one), 300)) * 1e3
     single_old = np.array(timed(lambda: reference.score_many(scorer, [one]), 300)) * 1e3
-    bare = np.array(timed(lambda: [scorer.models[t].predict_proba(X[:1]) for t in scorer.targets], 300)) * 1e3
+    bare = np.array(timed(lambda: predict(scorer, X[:1]), 300)) * 1e3
     print(f"model {scorer.version}, {len(scorer.targets)} targets, {X.shape[1]} features; outputs equal: yes")
     print(f"one dyad   score(): p50 {np.percentile(single, 50):.2f} ms  p99 {np.percentile(single, 99):.2f} ms;  "
           f"before p50 {np.percentile(single_old, 50):.2f} ms;  bare predict_proba x{len(scorer.targets)} on a "
@@ -92,7 +98,7 @@ def in_memory(scorer) -> None:
     for n in (300, 1000):
         part, Xn = items[:n], X[:n]
         after, before = best(lambda: scorer.score_many(part)), best(lambda: reference.score_many(scorer, part))
-        bare = best(lambda: [scorer.models[t].predict_proba(Xn) for t in scorer.targets])
+        bare = best(lambda: predict(scorer, Xn))
         print(f"{n:>5} dyads score_many(): {after:.0f} ms, before {before:.0f} ms ({before / after:.1f}x faster);"
               f"  bare predict_proba x{len(scorer.targets)} on the prebuilt matrix {bare:.0f} ms "
               f"(now {after / bare:.1f}x bare, was {before / bare:.1f}x)")

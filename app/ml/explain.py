@@ -85,11 +85,14 @@ class Drivers:
 
     def _fact(self, i: int) -> dict:
         target, hostility = self.target[i], self.hostility[i]
-        return {"occurred_on": _iso(self.day[i]), "initiator": self.members[self.initiator[i]],
-                "target": None if target < 0 else self.members[target],
-                "hostility": HOSTILITY_LABELS.get(hostility, str(hostility)), "fatalities": self.fatalities[i],
-                **({"retaliation": True} if self.retaliation[i] else {}),
-                **({"deescalation": True} if self.deescalation[i] else {})}
+        out = {"occurred_on": _iso(self.day[i]), "initiator": self.members[self.initiator[i]],
+               "target": None if target < 0 else self.members[target],
+               "hostility": HOSTILITY_LABELS.get(hostility, str(hostility)), "fatalities": self.fatalities[i]}
+        if self.retaliation[i]:
+            out["retaliation"] = True
+        if self.deescalation[i]:
+            out["deescalation"] = True
+        return out
 
     def _strike(self, i: int) -> bool:
         return self.directed[i] and self.hostility[i] >= 2
