@@ -116,8 +116,9 @@ class Batch:
                 histories.append(facts)
             row_history[row] = k
         lists = [k for k, h in enumerate(histories) if not isinstance(h, FactColumns)]
-        for k, columns in zip(lists, FactColumns.of_many([histories[k] for k in lists])):  # one pass for all
-            histories[k] = columns
+        if lists:
+            for k, columns in zip(lists, FactColumns.of_many([histories[k] for k in lists])):  # one pass for all
+                histories[k] = columns
         self.contexts = [context for _, _, context in items]
         self.t = np.array([as_of.toordinal() for _, as_of, _ in items], dtype=np.int64)
         self.facts, starts = _concat(histories)
@@ -146,8 +147,9 @@ class Batch:
         out = np.zeros(len(lo))
         some = hi > lo
         if some.any():
-            bounds = np.column_stack([lo[some], hi[some]]).ravel()
-            out[some] = np.maximum.reduceat(values.astype(np.float64), bounds)[::2]
+            bounds = np.empty(2 * int(some.sum()), dtype=np.int64)
+            bounds[::2], bounds[1::2] = lo[some], hi[some]
+            out[some] = np.maximum.reduceat(values, bounds)[::2]
         return out
 
     def last(self, mask: np.ndarray) -> np.ndarray:
