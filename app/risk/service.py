@@ -19,7 +19,7 @@ from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk import outbox
 from app.risk.cache import RiskCache
 from app.risk.models import Assessment, DyadRisk
-from app.risk.schemas import AssessmentRead, DriverRead, DyadRead, Explanation, RiskRead
+from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested]) -> int:
@@ -140,15 +140,13 @@ def _current_many(session: Session, scorer: Scorer, cache: RiskCache, dyads: lis
 
 
 def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, window, marker) -> RiskRead:
-    # Built, not validated: every value comes from the scorer and the database already typed, and a
-    # thousand-dyad ranking spent a quarter of its time re-checking them. The JSON is the same
-    # (tests/risk/test_read_path.py compares it with the validated model's).
-    return RiskRead.model_construct(
+    # Validated, not model_construct: pydantic-core checks these in ~19 us a dyad, and model_construct
+    # of the answer and its eight nested models took ~31 us (measured; bench/RESULTS.md).
+    return RiskRead(
         dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
         probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
-        drivers=[DriverRead.model_construct(**d) for d in score.drivers],
-        explanation=Explanation.model_construct(**score.explanation), features=score.features,
-        model_version=scorer.version, last_event_on=window.last_on, event_count=window.in_window,
+        drivers=score.drivers, explanation=score.explanation, features=score.features, model_version=scorer.version,
+        last_event_on=window.last_on, event_count=window.in_window,
         latest_assessment_id=marker,
     )
 
@@ -167,7 +165,7 @@ def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, c
     if min_level:
         risks = [(d, r) for d, r in risks if levels.at_least(r.level, min_level)]
     risks.sort(key=lambda dr: (-dr[1].probability, dr[0].id))
-    return [DyadRead.model_construct(id=d.id, members=(d.member_a, d.member_b), kind=d.kind, current=r)
+    return [DyadRead(id=d.id, members=(d.member_a, d.member_b), kind=d.kind, current=r)
             for d, r in risks[offset:offset + limit]]
 
 

@@ -1,5 +1,6 @@
 """The read path answers what the per-event path answered, byte for byte: GET /v1/dyads and GET /v1/risk against
-answers rebuilt from the reference history read, the Scorer on `EventFact` lists and a validated `RiskRead`."""
+answers rebuilt from the reference history read (`tests/ml/reference.py`), the Scorer on `EventFact` lists and
+a `RiskRead` built as before."""
 
 import json
 import random
