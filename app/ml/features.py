@@ -123,11 +123,12 @@ class Batch:
         self.t = np.array([as_of.toordinal() for _, as_of, _ in items], dtype=np.int64)
         self.facts, starts = _concat(histories)
         f, n = self.facts, len(self.facts) - 1  # n real facts, then the padding one
-        self._key = np.repeat(np.arange(len(histories), dtype=np.int64), np.diff(starts)) << _SHIFT | f.day[:n]
+        history = np.repeat(np.arange(len(histories), dtype=np.int64), np.diff(starts))  # per fact
+        self._key = history << _SHIFT | f.day[:n]
         self._row_key = row_history << _SHIFT
         self.start = starts[row_history]  # the row's history's first fact
         self.end = self.upto(0)  # facts on or before as_of: start..end
-        self.resp, self.lag, self.chain = _reciprocity(f, np.repeat(np.arange(len(histories)), np.diff(starts)), n)
+        self.resp, self.lag, self.chain = _reciprocity(f, history, n)
         self.militarized = _militarized(f)
         cols = [np.ones(n + 1), f.fatalities, f.civilian_fatalities, f.fatalities > 0, f.hostility >= 4, self.resp,
                 f.cross_border, f.standoff, f.deescalation, f.retaliation]
