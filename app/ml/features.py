@@ -145,13 +145,9 @@ class Batch:
 
     def max(self, values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Per row: the largest value over facts lo..hi, 0 when there are none."""
-        out = np.zeros(len(lo))
-        some = hi > lo
-        if some.any():
-            bounds = np.empty(2 * int(some.sum()), dtype=np.int64)
-            bounds[::2], bounds[1::2] = lo[some], hi[some]
-            out[some] = np.maximum.reduceat(values, bounds)[::2]
-        return out
+        bounds = np.empty(2 * len(lo), dtype=np.int64)  # reduceat over lo..hi, then over hi..next lo (unused)
+        bounds[::2], bounds[1::2] = lo, hi
+        return np.where(hi > lo, np.maximum.reduceat(values, bounds)[::2], 0.0)  # lo == hi gives values[lo]
 
     def last(self, mask: np.ndarray) -> np.ndarray:
         """Per fact: the index of the last fact on or before it where `mask` holds, -1 if none (padding: -1)."""
