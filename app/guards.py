@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 
 from app import errors
 from app.auth.middleware import Authenticate, may
@@ -26,6 +27,13 @@ NOSNIFF = (b"x-content-type-options", b"nosniff")
 POLLS = frozenset({"/v1/risk", "/v1/assessments"})
 
 
+# Liveness, answered here: that this layer runs shows the process and its event loop serve requests, and
+# nothing after it would add to that. The same bytes and headers as the route (`app.health.router.live`).
+LIVE = "/health/live"
+_LIVE = JSONResponse({"status": "ok"})
+LIVE_HEADERS, LIVE_BODY = tuple(_LIVE.raw_headers), _LIVE.body
+
+
 def _today():
     return datetime.now(timezone.utc).date()
 
@@ -36,8 +44,9 @@ class Guard:
     app.server; this covers any other server); authentication and rate limits (`app.auth.middleware`);
     415 for a compressed body (decompressing would need its own size limit against zip bombs); 422 for
     NUL in the URL and 413 for a declared body over the limit (`app.http.BodyLimit`); a write slot for
-    writes (`WriteGate`). Then the request is counted and timed (`app.observability`) and answered: a
-    poll whose answer is cached and still valid from `PollAnswers`, anything else by the routes.
+    writes (`WriteGate`). Then the request is counted and timed (`app.observability`) and answered:
+    liveness here, a poll whose answer is cached and still valid from `PollAnswers`, anything else by
+    the routes.
     """
 
     def __init__(self, app, *, authenticate: Authenticate, body: BodyLimit, writes: "WriteGate",
@@ -72,7 +81,11 @@ class Guard:
         start = time.perf_counter()
         route = None
         try:
-            if scope["method"] == "GET" and scope["path"] in POLLS and await self._from_cache(scope, send):
+            if scope["method"] == "GET" and scope["path"] == LIVE:
+                route = LIVE
+                await send({"type": "http.response.start", "status": 200, "headers": list(LIVE_HEADERS)})
+                await send({"type": "http.response.body", "body": LIVE_BODY})
+            elif scope["method"] == "GET" and scope["path"] in POLLS and await self._from_cache(scope, send):
                 route = scope["path"]
             else:
                 await self.app(scope, receive, send)

@@ -148,3 +148,4 @@ def test_a_cached_poll_whose_head_cannot_be_read_is_a_503_never_a_stale_answer(c
         r = client.get("/v1/risk", params=RISK, headers=headers)
         assert r.status_code == 503 and r.json()["error"] == "database_unavailable"
         assert r.headers["retry-after"] == "5" and r.headers["x-content-type-options"] == "nosniff"
+
