@@ -15,10 +15,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    insert,
-    literal_column,
     select,
-    text,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -138,55 +135,3 @@ def get_write_session(request: Request) -> Iterator[Session]:
 # acknowledged to the client as a success.
 ReadSession = Annotated[Session, Depends(get_session, scope="function")]
 WriteSession = Annotated[Session, Depends(get_write_session, scope="function")]
-
-
-def _dialect_insert(session: Session, model: type[Base]):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(model.__table__)
-
-
-def insert_ignore(session: Session, model: type[Base], rows: list[dict]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on either backend."""
-    session.execute(_dialect_insert(session, model).on_conflict_do_nothing(), rows)
-
-
-def upsert(session: Session, model: type[Base], rows: list[dict], *, key: str) -> None:
-    """INSERT ... ON CONFLICT (key) DO UPDATE with the new values, on either backend."""
-    stmt = _dialect_insert(session, model)
-    stmt = stmt.on_conflict_do_update(index_elements=[key],
-                                      set_={c: stmt.excluded[c] for c in rows[0] if c != key})
-    session.execute(stmt, rows)
-
-
-def insert_new(session: Session, model: type[Base], rows: list[dict], *, key: list[str]) -> None:
-    """INSERT ... ON CONFLICT (key) DO NOTHING: a row another transaction inserted first (whose commit
-    is awaited) is skipped; `written_here` tells the caller's rows from it afterwards.
-
-    No RETURNING: on PostgreSQL it makes SQLAlchemy's batched executemany several times slower.
-    """
-    session.execute(_dialect_insert(session, model).on_conflict_do_nothing(index_elements=key), rows)
-
-
-def reserve_ids(session: Session, model: type[Base], n: int) -> list[int] | None:
-    """n new ids, ascending, from the table's sequence (PostgreSQL); None on SQLite, whose single
-    writer can insert rows in order and leave the ids to the database."""
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    table = model.__table__.name
-    return sorted(session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
-                                       " FROM generate_series(1, :n)"), {"n": n}))
-
-
-def written_here(session: Session, table_name: str):
-    """A boolean SQL expression: the row was written by the current transaction (its xmin is ours).
-
-    SQLite has one writer at a time, so every row it can see was either there before or is ours;
-    callers ask only about rows that were not there before.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        # xmin is the 32-bit xid; pg_current_xact_id() is the epoch-qualified 64-bit one.
-        return literal_column(f"({table_name}.xmin::text = (pg_current_xact_id()::text::numeric % 4294967296)::text)")
-    return literal_column("1")
