@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app import bulk, errors
 from app.bulk import JSONText
 from app.events import dyads as dyad_rules
+from app.events.dyads import DyadLink
 from app.events import references, vocabulary
 from app.events.models import Dyad, Event, EventDyad, EventRevision
 from app.events.schemas import Actor, DyadRef, EventCreate, EventRead, Location
@@ -77,17 +78,19 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
     """
     now = now or datetime.now(timezone.utc)
     references.check(session, items, field_prefix)
-    _add_dyads(session, items, now)
+    links = [dyad_rules.links_for(item) for item in items]
+    _add_dyads(session, links, now)
     results: list[Ingested] = []
     for run in references.resolved_runs(session, items):
-        results += _ingest_run(session, run, now)
+        results += _ingest_run(session, run, links[len(results):len(results) + len(run)], now)
     for status in ("created", "unchanged", "revised"):
         if count := sum(r.status == status for r in results):
             EVENTS_INGESTED.labels(status).inc(count)
     return results
 
 
-def _ingest_run(session: Session, items: Sequence[EventCreate], now: datetime) -> list[Ingested]:
+def _ingest_run(session: Session, items: Sequence[EventCreate], links: list[list[DyadLink]],
+                now: datetime) -> list[Ingested]:
     keys = [(i.source, i.source_event_id) for i in items]
     payloads = [_payload(i) for i in items]
     # New keys are inserted before any existing event is locked, and both in key order: writers
@@ -98,7 +101,7 @@ def _ingest_run(session: Session, items: Sequence[EventCreate], now: datetime) -
         if key not in known and key not in first_new:
             first_new[key] = n
     results: list[Ingested | None] = [None] * len(items)
-    created = _create(session, [(items[n], payloads[n]) for n in first_new.values()], now)
+    created = _create(session, [(items[n], links[n], payloads[n]) for n in first_new.values()], now)
     for key, n in first_new.items():
         results[n] = created.get(key)  # absent: a concurrent writer created it first
     rest = [n for n, r in enumerate(results) if r is None]
@@ -120,18 +123,18 @@ def _ingest_run(session: Session, items: Sequence[EventCreate], now: datetime) -
                     results[n] = Ingested(event.id, "unchanged")
                 else:
                     changed.append(n)
-            revised = _revise(session, [(current[keys[n]], items[n], payloads[n]) for n in changed], now)
+            revised = _revise(session, [(current[keys[n]], items[n], links[n], payloads[n]) for n in changed], now)
             for n, result in zip(changed, revised):
                 results[n] = result
     return results  # type: ignore[return-value]
 
 
-def _add_dyads(session: Session, items: Sequence[EventCreate], now: datetime) -> None:
+def _add_dyads(session: Session, links: list[list[DyadLink]], now: datetime) -> None:
     """Create the items' dyads first, in id order: concurrent writers then wait on each other's
     new dyads in one order (no deadlock), before either locks any event."""
     rows = {link.dyad_id: {"id": link.dyad_id, "member_a": link.member_a, "member_b": link.member_b,
                            "kind": link.kind, "created_at": now}
-            for item in items for link in dyad_rules.links_for(item)}
+            for item_links in links for link in item_links}
     bulk.insert_ignore(session, Dyad, list(rows.values()), key="id")
 
 
@@ -175,12 +178,12 @@ def _lock(session: Session, keys: set[Key]) -> dict[Key, _Current]:
     return found
 
 
-def _create(session: Session, batch: list[tuple[EventCreate, tuple[JSONText, str]]],
+def _create(session: Session, batch: list[tuple[EventCreate, list[DyadLink], tuple[JSONText, str]]],
             now: datetime) -> dict[Key, Ingested]:
     if not batch:
         return {}
     rows = []
-    for item, (_, digest) in batch:
+    for item, _, (_, digest) in batch:
         row = _row(item)
         row.update(source=item.source, source_event_id=item.source_event_id, revision=1,
                    content_hash=digest, created_at=now, updated_at=now, retracted_at=None)
@@ -193,23 +196,23 @@ def _create(session: Session, batch: list[tuple[EventCreate, tuple[JSONText, str
             row["id"] = event_id
     ids = {(source, key): i for i, source, key in bulk.insert_new(session, Event, rows,
                                                                    key=["source", "source_event_id"])}
-    made = [(ids[key], item, payload, digest) for item, (payload, digest) in batch
+    made = [(ids[key], item, links, payload, digest) for item, links, (payload, digest) in batch
             if (key := (item.source, item.source_event_id)) in ids]
     bulk.insert_rows(session, EventRevision, [
         {"event_id": i, "revision": 1, "change": "created", "content_hash": digest, "payload": payload,
-         "recorded_at": now} for i, _, payload, digest in made])
-    touched = _link(session, [(i, item) for i, item, _, _ in made])
+         "recorded_at": now} for i, _, _, payload, digest in made])
+    touched = _link(session, [(i, item, links) for i, item, links, _, _ in made])
     return {(item.source, item.source_event_id): Ingested(i, "created", touched.get(i, {}))
-            for i, item, _, _ in made}
+            for i, item, _, _, _ in made}
 
 
-def _revise(session: Session, batch: list[tuple[_Current, EventCreate, tuple[JSONText, str]]],
+def _revise(session: Session, batch: list[tuple[_Current, EventCreate, list[DyadLink], tuple[JSONText, str]]],
             now: datetime) -> list[Ingested]:
     """Revise locked events, at most one revision of each (a round of `_ingest_run`), in a few statements."""
     if not batch:
         return []
     rows = []
-    for event, item, (_, digest) in batch:
+    for event, item, _, (_, digest) in batch:
         event.revision += 1
         event.content_hash = digest
         rows.append({"id": event.id, **_row(item), "revision": event.revision, "content_hash": digest,
@@ -217,12 +220,12 @@ def _revise(session: Session, batch: list[tuple[_Current, EventCreate, tuple[JSO
     bulk.update_rows(session, Event, rows)
     bulk.insert_rows(session, EventRevision, [
         {"event_id": event.id, "revision": event.revision, "change": "revised", "content_hash": digest,
-         "payload": payload, "recorded_at": now} for event, _, (payload, digest) in batch])
-    session.execute(delete(EventDyad).where(bulk.one_of(session, EventDyad.event_id, [e.id for e, _, _ in batch])))
-    links = _link(session, [(event.id, item) for event, item, _ in batch])
+         "payload": payload, "recorded_at": now} for event, _, _, (payload, digest) in batch])
+    session.execute(delete(EventDyad).where(bulk.one_of(session, EventDyad.event_id, [b[0].id for b in batch])))
+    linked = _link(session, [(event.id, item, links) for event, item, links, _ in batch])
     out = []
-    for event, _, _ in batch:
-        before, after = event.dyads, links.get(event.id, {})
+    for event, _, _, _ in batch:
+        before, after = event.dyads, linked.get(event.id, {})
         # A back-dated or forward-dated correction changes history from the earlier of the two dates.
         touched = {d: min(before.get(d, day), after.get(d, day)) for d, day in (before | after).items()}
         event.dyads = after
@@ -231,13 +234,13 @@ def _revise(session: Session, batch: list[tuple[_Current, EventCreate, tuple[JSO
     return out
 
 
-def _link(session: Session, pairs: list[tuple[int, EventCreate]]) -> dict[int, dict[str, date]]:
+def _link(session: Session, events: list[tuple[int, EventCreate, list[DyadLink]]]) -> dict[int, dict[str, date]]:
     """Link events to their dyads (created by _add_dyads); the dyads each event touched, with its date."""
     link_rows = []
     touched: dict[int, dict[str, date]] = {}
-    for event_id, item in pairs:
+    for event_id, item, links in events:
         day = dyad_rules.occurred_day(item.occurred_on)
-        for link in dyad_rules.links_for(item):
+        for link in links:
             link_rows.append({"event_id": event_id, "dyad_id": link.dyad_id, "initiator": link.initiator,
                               "target": link.target, "territorial": link.territorial, "occurred_on": day})
             touched.setdefault(event_id, {})[link.dyad_id] = day
