@@ -47,6 +47,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_civilian_fatalities_30d",
     "fatal_events_30d",
     "fatality_trend_30d",
+    "log_fatalities_7d",
     # reciprocity / retaliation
     "responses_30d",
     "reciprocated_30d",
@@ -168,6 +169,7 @@ def features_into(out: np.ndarray, h: History, as_of: date, context: DyadContext
     out[INDEX["use_of_force_30d"]] = w30[_UOF]
     out[INDEX["log_fatalities_30d"]] = np.log1p(w30[_FAT])
     out[INDEX["log_fatalities_365d"]] = np.log1p(w365[_FAT])
+    out[INDEX["log_fatalities_7d"]] = np.log1p(_window(h, i7, end)[_FAT])
     out[INDEX["log_civilian_fatalities_30d"]] = np.log1p(w30[_CIV])
     out[INDEX["fatal_events_30d"]] = w30[_FATAL]
     out[INDEX["fatality_trend_30d"]] = np.log1p(w30[_FAT]) - np.log1p(prev30[_FAT])

@@ -51,6 +51,27 @@ def test_thresholds_and_reliability_on_a_known_case():
     assert ece < 0.06 and sum(b[2] for b in bins) == 1000
 
 
+def test_a_flare_up_is_an_event_day_after_90_quiet_days():
+    d0 = date(2018, 1, 1).toordinal()
+    events = np.array([d0, d0 + 5, d0 + 95, d0 + 96, d0 + 187, d0 + 300])
+    samples = np.array([d0, d0 + 5, d0 + 50, d0 + 95, d0 + 96, d0 + 187, d0 + 300])
+    # first event; 95 - 5 = 90 days is not >= 90 quiet days before it; 187 - 96 = 91 is; 300 too
+    assert list(samples[dataset.flare_ups(events, samples)] - d0) == [0, 187, 300]
+
+
+def test_persistence_is_the_fit_frequency_of_the_target_given_its_previous_value():
+    n = 8
+    ds = dataset.Dataset(
+        X=np.zeros((n, len(evaluate.INDEX))), y={t: np.array([0, 1, 1, 1, 0, 0, 1, 1]) for t in evaluate.TARGETS},
+        split=np.array(["fit"] * 6 + ["test"] * 2, dtype=object), test_set=np.full(n, "ged", dtype=object),
+        kind=np.full(n, "state_state", dtype=object), episode=np.zeros(n, bool), flare_up=np.zeros(n, bool),
+        y_prev={t: np.array([0, 0, 1, 1, 1, 0, 1, 0]) for t in evaluate.TARGETS}, events_read={}, skipped={}, files=[])
+    table = evaluate.persistence_table(ds, "serious_violence_30d", "ged")
+    assert table == {0: pytest.approx(1 / 3), 1: pytest.approx(2 / 3)}
+    test = ds.split == "test"
+    assert list(evaluate.persistence_proba(ds, "serious_violence_30d", "ged", test)) == [table[1], table[0]]
+
+
 @pytest.mark.shared_data
 def test_bundled_context_table_is_reproducible_from_the_data(data_dir: Path):
     table = build_table(data_dir)
