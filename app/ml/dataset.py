@@ -80,6 +80,7 @@ class Dataset:
     test_set: np.ndarray  # "mie_interstate" | "ged"
     kind: np.ndarray
     episode: np.ndarray  # True for ICB trigger samples (the episode benchmark)
+    dyad: np.ndarray  # the dyad id of each sample (for a dyad-level bootstrap)
     flare_up: np.ndarray  # True for an event day after >= 90 quiet days (GED's episode benchmark)
     y_prev: dict[str, np.ndarray]  # each target's own value over (t-30, t]: the persistence forecast's input
     events_read: dict[str, int]  # "source:action" -> events read
@@ -162,7 +163,7 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
             y, y_prev = label_matrix(h, days), previous_matrix(h, days)
             kind = contexts[dates[0].year].kind
             flare = flare_ups(h.day, days) if not source.crises else np.zeros(days.shape, dtype=bool)
-            parts.append((X, y, split, source.test_set, kind, np.isin(days, crisis_days), flare, y_prev))
+            parts.append((X, y, split, source.test_set, kind, np.isin(days, crisis_days), flare, y_prev, key))
         n = sum(len(p[0]) for p in parts)
         log(
             f"  {source.name}: {len(histories)} dyads, skipped {dict(counts)}, {n} samples so far "
@@ -175,6 +176,7 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
         test_set=np.concatenate([np.full(len(p[0]), p[3], dtype=object) for p in parts]),
         kind=np.concatenate([np.full(len(p[0]), p[4], dtype=object) for p in parts]),
         episode=np.concatenate([p[5] for p in parts]),
+        dyad=np.concatenate([np.full(len(p[0]), p[8], dtype=object) for p in parts]),
         flare_up=np.concatenate([p[6] for p in parts]),
         y_prev={t: np.concatenate([p[7][t] for p in parts]) for t in TARGETS},
         events_read=dict(sorted(read.items())),

@@ -30,6 +30,7 @@ TEST_SETS = ("mie_interstate", "ged")
 # P(at least 25 deaths within 30 days) at which a level starts: 1 in 20, 1 in 5, even odds.
 LEVEL_CUTS = {"elevated": 0.05, "high": 0.2, "critical": 0.5}
 BINS = 10
+BOOTSTRAP = 500  # dyad-level resamples for the interval of the primary target's lift over each baseline
 
 
 def reliability(p: np.ndarray, y: np.ndarray) -> tuple[float, list[list[float]]]:
@@ -89,6 +90,25 @@ def baseline_probas(ds: dataset.Dataset, target: str) -> dict[str, np.ndarray]:
     return out
 
 
+def lift_interval(y: np.ndarray, p_model: np.ndarray, p_base: np.ndarray, groups: np.ndarray,
+                  n: int = BOOTSTRAP) -> dict[str, list[float] | int]:
+    """95% intervals of ROC-AUC(model) - ROC-AUC(baseline) and of the Brier skill vs the baseline, resampling whole
+    dyads with replacement (a dyad's samples are correlated in time), seeded: deterministic."""
+    rng = np.random.default_rng(0)
+    names, where = np.unique(groups, return_inverse=True)
+    rows = [np.flatnonzero(where == g) for g in range(len(names))]
+    lifts, skills = [], []
+    for _ in range(n):
+        take = np.concatenate([rows[g] for g in rng.integers(0, len(names), len(names))])
+        yy = y[take]
+        if yy.min() == yy.max():
+            continue  # a resample without both classes has no AUC
+        lifts.append(roc_auc_score(yy, p_model[take]) - roc_auc_score(yy, p_base[take]))
+        skills.append(1 - brier_score_loss(yy, p_model[take]) / brier_score_loss(yy, p_base[take]))
+    q = lambda v: [round(float(x), 4) for x in np.percentile(v, [2.5, 97.5])]  # noqa: E731
+    return {"auc_lift_95": q(lifts), "bss_95": q(skills), "resamples": len(lifts), "dyads": len(names)}
+
+
 def evaluate(ds: dataset.Dataset, models: dict[str, Any]) -> dict[str, dict[str, dict]]:
     """metrics[target][test_set] = {n, base_rate, model, each baseline, skill scores against each}."""
     out: dict[str, dict[str, dict]] = {}
@@ -99,6 +119,8 @@ def evaluate(ds: dataset.Dataset, models: dict[str, Any]) -> dict[str, dict[str,
             y = ds.y[target][test]
             rate = float(ds.y[target][(ds.split == "fit") & (ds.test_set == test_set)].mean())
             p_model = models[target].predict_proba(ds.X[test])[:, 1]
+            p_base = {"persistence": persistence_proba(ds, target, test_set, test),
+                      "recent_violence": recent_violence_proba(ds, target, test_set, ds.X[test])}
             res = {
                 "n": int(test.sum()),
                 "positive_rate": float(y.mean()),
@@ -106,11 +128,13 @@ def evaluate(ds: dataset.Dataset, models: dict[str, Any]) -> dict[str, dict[str,
                 "persistence_table": {str(k): v for k, v in persistence_table(ds, target, test_set).items()},
                 "model": scores(p_model, y),
                 "climatology": scores(np.full(y.shape, rate), y),
-                "persistence": scores(persistence_proba(ds, target, test_set, test), y),
-                "recent_violence": scores(recent_violence_proba(ds, target, test_set, ds.X[test]), y),
+                "persistence": scores(p_base["persistence"], y),
+                "recent_violence": scores(p_base["recent_violence"], y),
             }
             for base in BASELINES:
                 res[f"bss_vs_{base}"] = 1 - res["model"]["brier"] / res[base]["brier"]
+            if target == PRIMARY:  # how far the bar's figures could move with other dyads
+                res["intervals"] = {b: lift_interval(y, p_model, p, ds.dyad[test]) for b, p in p_base.items()}
             out[target][test_set] = res
     return out
 

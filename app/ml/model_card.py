@@ -147,8 +147,11 @@ def _bar(card: dict) -> str:
             verdict = "MEETS both" if auc_ok and bss_ok else (
                 "MISSES both" if not auc_ok and not bss_ok else
                 f"meets {'AUC' if auc_ok else 'BSS'}, MISSES {'BSS' if auc_ok else 'AUC'}")
+            ci = r["intervals"][base]
             rows.append(f"| {name} | {base} | {r['n']} | {round(r['positive_rate'] * r['n'])} | "
-                        f"{r['model']['roc_auc']:.3f} | {r[base]['roc_auc']:.3f} | {lift:+.3f} | {bss:+.3f} | {verdict} |")
+                        f"{r['model']['roc_auc']:.3f} | {r[base]['roc_auc']:.3f} | {lift:+.3f} "
+                        f"[{ci['auc_lift_95'][0]:+.3f}, {ci['auc_lift_95'][1]:+.3f}] | {bss:+.3f} "
+                        f"[{ci['bss_95'][0]:+.3f}, {ci['bss_95'][1]:+.3f}] | {verdict} |")
     return "\n".join(rows)
 
 
@@ -204,6 +207,11 @@ def _kind_verdict(card: dict) -> str:
 def _persistence_tables(card: dict) -> str:
     return "; ".join(f"{name} {r['persistence_table']['0']:.4f} / {r['persistence_table']['1']:.4f}"
                      for name, r in card["metrics"][card["primary"]].items())
+
+
+def _boot(card: dict) -> str:
+    return "; ".join(f"{name}: {r['intervals']['persistence']['resamples']} resamples of its "
+                     f"{r['intervals']['persistence']['dyads']} dyads" for name, r in card["metrics"][card["primary"]].items())
 
 
 def _bar_sentence(card: dict) -> str:
@@ -299,8 +307,10 @@ The other family on the same test sets:
 ```
 
 ### The bar for the primary target (ROC-AUC >= baseline + 0.03 and Brier skill vs baseline >= 0.05)
-Shown against both the textbook persistence and the stronger recent_violence baseline.
-| test set | baseline | n | positives | ROC-AUC model | ROC-AUC baseline | lift | BSS vs baseline | bar |
+Shown against both the textbook persistence and the stronger recent_violence baseline. In brackets:
+95% intervals from a dyad-level bootstrap of the test set ({_boot(card)}; whole dyads drawn with
+replacement, since a dyad's samples are correlated in time); the verdict uses the point figures.
+| test set | baseline | n | positives | ROC-AUC model | ROC-AUC baseline | lift [95%] | BSS vs baseline [95%] | bar |
 |---|---|---|---|---|---|---|---|---|
 {_bar(card)}
 

@@ -64,7 +64,8 @@ def test_persistence_is_the_fit_frequency_of_the_target_given_its_previous_value
     ds = dataset.Dataset(
         X=np.zeros((n, len(evaluate.INDEX))), y={t: np.array([0, 1, 1, 1, 0, 0, 1, 1]) for t in evaluate.TARGETS},
         split=np.array(["fit"] * 6 + ["test"] * 2, dtype=object), test_set=np.full(n, "ged", dtype=object),
-        kind=np.full(n, "state_state", dtype=object), episode=np.zeros(n, bool), flare_up=np.zeros(n, bool),
+        kind=np.full(n, "state_state", dtype=object), episode=np.zeros(n, bool), dyad=np.full(n, "A--B", dtype=object),
+        flare_up=np.zeros(n, bool),
         y_prev={t: np.array([0, 0, 1, 1, 1, 0, 1, 0]) for t in evaluate.TARGETS}, events_read={}, skipped={}, files=[])
     table = evaluate.persistence_table(ds, "serious_violence_30d", "ged")
     assert table == {0: pytest.approx(1 / 3), 1: pytest.approx(2 / 3)}
@@ -91,3 +92,15 @@ def test_card_records_the_data_files_it_was_trained_on(data_dir: Path):
     card = json.loads((MODELS / artifact.CARD).read_text())
     for name, digest in card["data_files"].items():
         assert artifact.sha256(data_dir / name) == digest, name
+
+
+def test_lift_interval_resamples_whole_dyads():
+    rng = np.random.default_rng(1)
+    y = rng.random(400) < 0.3
+    groups = np.repeat(np.arange(40), 10)
+    better, worse = np.where(y, 0.8, 0.2) + rng.normal(0, 0.2, 400), rng.random(400)
+    ci = evaluate.lift_interval(y.astype(int), np.clip(better, 0, 1), worse, groups, n=200)
+    assert ci["dyads"] == 40 and ci["resamples"] == 200
+    assert 0 < ci["auc_lift_95"][0] < ci["auc_lift_95"][1] and ci["bss_95"][0] > 0
+    same = evaluate.lift_interval(y.astype(int), worse, worse, groups, n=50)
+    assert same["auc_lift_95"] == [0.0, 0.0]
