@@ -198,6 +198,16 @@ def _findings(card: dict) -> str:
   (a factor of {math.exp(d["model_log_odds_deescalated"]):.2f} on the odds)."""
 
 
+def _settings(card: dict) -> str:
+    out = []
+    for target, sel in card["selection"][card["family"]].items():
+        setting = min(sel["tried"], key=lambda t: t[0])[1]
+        edge = [k for k, v in setting.items() if v == max(t[1][k] for t in sel["tried"])]
+        out.append(f"{target} " + ", ".join(f"{k} = {v:g}" for k, v in setting.items())
+                   + (f" (the grid's largest {' and '.join(edge)})" if edge else ""))
+    return "; ".join(out)
+
+
 def _kind_verdict(card: dict) -> str:
     k = card["kind_split_check"]
     return ": separate fits do not beat one model" if k["separate_by_kind"] >= k["one_model"] else (
@@ -261,7 +271,8 @@ logistic GAM (asinh + cubic B-splines per count feature, flags as they are, L2 p
 validation) and gradient boosting (HistGradientBoosting, <= 100 trees). {card["family_choice"]["rule"]}.
 Validation log-loss on the primary target: {losses}: the additive model ships. The additive
 settings (L2 strength C, and the weight of a GED fit sample against an interstate one, since GED has
-far fewer fit samples) are chosen per target on validation log-loss; boosting is fit unweighted.
+far fewer fit samples) are chosen per target on validation log-loss ({_settings(card)});
+boosting is fit unweighted.
 One model for interstate and non-state dyads, with `kind_*` flags: separate additive fits for
 interstate and other dyads were compared on validation (primary target, uncalibrated log-loss:
 one model {card["kind_split_check"]["one_model"]:.4f}, separate fits {card["kind_split_check"]["separate_by_kind"]:.4f}){_kind_verdict(card)}.
