@@ -5,12 +5,16 @@ territory against anyone but that state, the interstate dyad of the two states a
 Member and dyad ids are spelled in `app.events.members`.
 """
 
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import numpy as np
+
 from app.events import members, vocabulary
 from app.events.schemas import Actor, ActorKind, EventCreate
-from app.events.facts import EventFact
+from app.events.facts import EventFact, FactColumns
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,14 @@ def links_for(event: EventCreate) -> list[DyadLink]:
     return links
 
 
+def _standoff(weapons: Iterable[str]) -> bool:
+    return bool(vocabulary.STANDOFF_WEAPONS.intersection(weapons))
+
+
+def _cross_border(actor1_country: str | None, location_country: str) -> bool:
+    return actor1_country is not None and actor1_country != location_country
+
+
 def make_fact(
     link_initiator: str,
     link_target: str | None,
@@ -63,7 +75,7 @@ def make_fact(
     actor1_country: str | None,
     location_country: str,
 ) -> EventFact:
-    """The single place where a stored or imported event becomes model input."""
+    """The single place where a stored or imported event becomes model input (`make_columns`: many at once)."""
     act = vocabulary.ACTIONS[action]
     return EventFact(
         occurred_on=occurred_on,
@@ -76,8 +88,53 @@ def make_fact(
         retaliation=retaliation,
         deescalation=act.deescalation,
         directed=act.directed,
-        cross_border=actor1_country is not None and actor1_country != location_country,
-        standoff=bool(vocabulary.STANDOFF_WEAPONS.intersection(weapons)),
+        cross_border=_cross_border(actor1_country, location_country),
+        standoff=_standoff(weapons),
+    )
+
+
+def make_columns(
+    initiators: Sequence[str],
+    targets: Sequence[str | None],
+    *,
+    days: Sequence[int],
+    actions: Sequence[str],
+    weapons_json: Sequence[str],
+    fatalities: Sequence[int | None],
+    civilian_fatalities: Sequence[int | None],
+    retaliation: Sequence[bool],
+    actor1_country: Sequence[str | None],
+    location_country: Sequence[str],
+) -> FactColumns:
+    """`make_fact` for many stored events at once, already in order (days as ordinals, weapons as the
+    stored JSON text): the same rules, applied once per distinct action and weapon list."""
+    n = len(days)
+    distinct = dict.fromkeys(initiators)  # C-speed dedupe: Python work per distinct value, not per row
+    distinct.update(dict.fromkeys(targets))
+    distinct.pop(None, None)
+    members = tuple(distinct)
+    codes: dict[str | None, int] = {m: i for i, m in enumerate(members)}
+    codes[None] = -1
+    kinds = {a: i for i, a in enumerate(set(actions))}
+    acts = [vocabulary.ACTIONS[a] for a in kinds]
+    act = np.fromiter(map(kinds.__getitem__, actions), np.int64, n)
+    places = list(zip(actor1_country, location_country))
+    cross_border = {p: _cross_border(*p) for p in set(places)}
+    standoff = {w: _standoff(json.loads(w)) for w in set(weapons_json)}
+
+    def per_action(attr: str, dtype) -> np.ndarray:
+        return np.array([getattr(a, attr) for a in acts], dtype=dtype)[act] if n else np.zeros(0, dtype)
+
+    def count(values: Sequence[int | None]) -> np.ndarray:  # None (unknown) counts as 0, as in make_fact
+        return np.nan_to_num(np.array(values, dtype=np.float64)).astype(np.int64)
+
+    return FactColumns(
+        members, np.array(days, dtype=np.int64), np.fromiter(map(codes.__getitem__, initiators), np.int64, n),
+        np.fromiter(map(codes.__getitem__, targets), np.int64, n), per_action("hostility", np.int64), per_action("rung", np.int64),
+        count(fatalities), count(civilian_fatalities), np.array(retaliation, dtype=bool),
+        per_action("deescalation", bool), per_action("directed", bool),
+        np.fromiter(map(cross_border.__getitem__, places), bool, n),
+        np.fromiter(map(standoff.__getitem__, weapons_json), bool, n),
     )
 
 

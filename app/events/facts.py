@@ -1,11 +1,17 @@
 """What the model sees of an event and of a dyad: the contract between storage, importers and features.
 
 Training (importers reading ../shared/data) and serving (rows from the database) both reduce
-events to `EventFact`s and dyads to `DyadContext`s, then call the same feature code.
+events to `EventFact`s and dyads to `DyadContext`s, then call the same feature code; the
+features read facts as `FactColumns` (the database read builds those directly, `FactColumns.of`
+converts a list of `EventFact`s).
 """
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
+
+import numpy as np
 
 DYAD_KINDS = ("state_state", "state_nonstate", "nonstate_nonstate", "state_civilians", "nonstate_civilians")
 
@@ -33,3 +39,86 @@ class DyadContext:
     rivalry: bool = False
     major_power: bool = False  # either side is a major power
     past_armed_conflict: bool = False  # an interstate war / armed conflict between the two in an earlier year
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FactColumns:
+    """Many facts as parallel arrays, oldest first (same-day facts in the order given): what the
+    feature and driver code read, so that a batch costs a few numpy passes instead of Python per event.
+
+    `initiator` and `target` are codes into `members` (-1: no target). It reads as a sequence of
+    `EventFact`s too (`len`, index, iteration), for the rare caller that wants one event at a time.
+    """
+
+    members: tuple[str, ...]  # distinct member ids
+    day: np.ndarray  # int64 day ordinals (date.toordinal)
+    initiator: np.ndarray  # int64
+    target: np.ndarray  # int64, -1 for none
+    hostility: np.ndarray  # int64
+    rung: np.ndarray  # int64
+    fatalities: np.ndarray  # int64
+    civilian_fatalities: np.ndarray  # int64
+    retaliation: np.ndarray  # bool
+    deescalation: np.ndarray  # bool
+    directed: np.ndarray  # bool
+    cross_border: np.ndarray  # bool
+    standoff: np.ndarray  # bool
+
+    ARRAYS = ("day", "initiator", "target", "hostility", "rung", "fatalities", "civilian_fatalities", "retaliation",
+              "deescalation", "directed", "cross_border", "standoff")
+
+    @classmethod
+    def of(cls, facts: "Sequence[EventFact] | FactColumns") -> "FactColumns":
+        """Columns of `EventFact`s, sorted by day (stable)."""
+        return facts if isinstance(facts, FactColumns) else cls.of_many([facts])[0]
+
+    @classmethod
+    def of_many(cls, histories: Sequence[Sequence[EventFact]]) -> "list[FactColumns]":
+        """Columns of many lists of `EventFact`s, each sorted by day (stable): one pass over all of them."""
+        flat = [f for facts in histories for f in facts]
+        n = len(flat)
+
+        def column(name: str, dtype) -> np.ndarray:  # one C-level pass per field: no tuple per fact to collect
+            return np.fromiter(map(attrgetter(name), flat), dtype, n)
+
+        initiators, targets = list(map(attrgetter("initiator"), flat)), list(map(attrgetter("target"), flat))
+        distinct = dict.fromkeys(initiators)
+        distinct.update(dict.fromkeys(targets))
+        distinct.pop(None, None)
+        codes: dict[str | None, int] = {m: i for i, m in enumerate(distinct)}
+        members = tuple(codes)
+        codes[None] = -1
+        day = np.fromiter(map(date.toordinal, map(attrgetter("occurred_on"), flat)), np.int64, n)
+        sizes = [len(facts) for facts in histories]
+        history = np.repeat(np.arange(len(histories), dtype=np.int64), sizes)
+        order = np.argsort(history << 22 | day, kind="stable")  # by history, then day (< 2**22); ties as given
+        whole = cls(
+            members, day[order], np.fromiter(map(codes.__getitem__, initiators), np.int64, n)[order],
+            np.fromiter(map(codes.__getitem__, targets), np.int64, n)[order],
+            *(column(name, np.int64)[order] for name in ("hostility", "rung", "fatalities", "civilian_fatalities")),
+            *(column(name, bool)[order] for name in ("retaliation", "deescalation", "directed", "cross_border",
+                                                     "standoff")),
+        )
+        bounds = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
+        return [whole.slice(bounds[k], bounds[k + 1]) for k in range(len(histories))]
+
+    def slice(self, start: int, stop: int) -> "FactColumns":
+        """Facts start..stop (views, no copy)."""
+        return FactColumns(self.members, *(getattr(self, name)[start:stop] for name in self.ARRAYS))
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+    def __getitem__(self, i: int) -> EventFact:
+        target = int(self.target[i])
+        return EventFact(
+            occurred_on=date.fromordinal(int(self.day[i])), initiator=self.members[self.initiator[i]],
+            target=None if target < 0 else self.members[target], hostility=int(self.hostility[i]),
+            rung=int(self.rung[i]), fatalities=int(self.fatalities[i]),
+            civilian_fatalities=int(self.civilian_fatalities[i]), retaliation=bool(self.retaliation[i]),
+            deescalation=bool(self.deescalation[i]), directed=bool(self.directed[i]),
+            cross_border=bool(self.cross_border[i]), standoff=bool(self.standoff[i]),
+        )
+
+    def __iter__(self) -> Iterator[EventFact]:
+        return (self[i] for i in range(len(self)))

@@ -2,17 +2,20 @@
 
 A theme's contribution is the sum of its features' contributions (exact: the model is additive).
 Each driver carries a plain-language label built from the dyad's own events, and says whether
-the data make that theme raise or lower the risk: no sign is forced.
+the data make that theme raise or lower the risk: no sign is forced. The texts read the rows of the
+features' `Batch` (each row's window bounds are already known), so a batch costs Python only over
+each dyad's last 30 days of events.
 """
 
-from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
+from operator import itemgetter
 
 import pycountry
 
-from app.events.facts import DyadContext, EventFact
+from app.events.facts import DyadContext
 from app.events.vocabulary import HOSTILITY_LABELS
-from app.ml.features import FEATURE_NAMES, RESPONSE_WINDOW
+from app.ml.features import FEATURE_NAMES, RESPONSE_WINDOW, Batch
 
 THEMES: dict[str, tuple[str, ...]] = {
     "retaliation": ("responses_30d", "reciprocated_30d", "tit_for_tat_chain_30d", "response_lag_days"),
@@ -26,9 +29,13 @@ THEMES: dict[str, tuple[str, ...]] = {
     + ("major_power", "contiguous", "rivalry", "past_armed_conflict"),
 }
 assert sorted(f for fs in THEMES.values() for f in fs) == sorted(FEATURE_NAMES), "every feature has one theme"
+# per theme, a C-level getter of its features' values from a row in FEATURE_NAMES order
+_PICK = {theme: (lambda row, i=FEATURE_NAMES.index(fs[0]): (row[i],)) if len(fs) == 1
+         else itemgetter(*(FEATURE_NAMES.index(f) for f in fs)) for theme, fs in THEMES.items()}
 _NUMBERS = ("the same day", "one day", "two days", "three days", "four days", "five days", "six days")
 
 
+@lru_cache(maxsize=4096)
 def name(member: str) -> str:
     """A member id in words: Pakistan, Jaish Al Adl, civilians in Pakistan."""
     kind, _, rest = member.rpartition(":")
@@ -39,102 +46,129 @@ def name(member: str) -> str:
     return f"civilians in {words}" if kind == "civ" else words
 
 
-def _fact(f: EventFact) -> dict:
-    return {"occurred_on": f.occurred_on.isoformat(), "initiator": f.initiator, "target": f.target,
-            "hostility": HOSTILITY_LABELS.get(f.hostility, str(f.hostility)), "fatalities": f.fatalities,
-            **({"retaliation": True} if f.retaliation else {}), **({"deescalation": True} if f.deescalation else {})}
-
-
 def _after(days: int) -> str:
     return _NUMBERS[days] if days < len(_NUMBERS) else f"{days} days"
 
 
-def _retaliation(recent: list[EventFact], x: dict) -> tuple[str, list]:
-    for i in range(len(recent) - 1, -1, -1):
-        f = recent[i]
-        if not f.directed or f.hostility < 2 or f.deescalation or f.target is None:
-            continue
-        for g in reversed(recent[:i]):
-            if g.directed and g.hostility >= 2 and g.initiator == f.target and g.target == f.initiator:
-                gap = (f.occurred_on - g.occurred_on).days
-                when = "the same day as" if gap == 0 else f"{_after(gap)} after"
-                return f"{name(f.initiator)} struck back {when} {name(g.initiator)}'s strike", [_fact(g), _fact(f)]
-        if f.retaliation:
-            return f"{name(f.initiator)} retaliated (reported as retaliation)", [_fact(f)]
-    if x["tit_for_tat_chain_30d"] == 0:
-        return "no strike in the last 30 days", []
-    return f"no strike answered in the last {RESPONSE_WINDOW} days", []
-
-
-def _casualties(recent: list[EventFact], x: dict, year: list[EventFact]) -> tuple[str, list]:
-    deaths, civ = sum(f.fatalities for f in recent), sum(f.civilian_fatalities for f in recent)
-    fatal = [_fact(f) for f in recent if f.fatalities][-5:]
-    if deaths:
-        return f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else ""), fatal
-    past = sum(f.fatalities for f in year)
-    return "no deaths in the last 30 days" + (f", {past} in the past year" if past else ""), fatal
-
-
-def _tempo(facts: list[EventFact], recent: list[EventFact], as_of: date) -> tuple[str, list]:
-    if not facts:
-        return "no events recorded between them", []
-    quiet = (as_of - facts[-1].occurred_on).days
-    last = "today" if quiet == 0 else f"{quiet} days ago"
-    new = " (their first recorded events)" if (as_of - facts[0].occurred_on).days < 30 else ""
-    if recent:
-        return f"{len(recent)} event{'s' * (len(recent) > 1)} in the last 30 days{new}, the last {last}", []
-    return f"quiet for {quiet} days", [_fact(facts[-1])]
-
-
-def _severity(recent: list[EventFact], x: dict) -> tuple[str, list]:
-    if not recent:
-        return "no hostile act in the last 30 days", []
-    top = max(recent, key=lambda f: (f.hostility, f.rung))
-    words = [f"highest act in the last 30 days: {HOSTILITY_LABELS[int(top.hostility)].replace('_', ' ')}"]
-    if x["cross_border_30d"]:
-        words.append("across a border")
-    if x["standoff_30d"]:
-        words.append("with stand-off weapons")
-    return ", ".join(words), [_fact(top)]
-
-
-def _deescalation(facts: list[EventFact], x: dict) -> tuple[str, list]:
-    calm = [_fact(f) for f in facts if f.deescalation][-3:]
-    if x["deescalated_since_fighting"]:
-        return "talks, a ceasefire, agreement or withdrawal since the last fighting", calm
-    if x["deescalation_30d"]:
-        return f"{int(x['deescalation_30d'])} de-escalation step(s) in the last 30 days, but fighting since", calm
-    return "no talks, ceasefire, agreement or withdrawal recorded", []
-
-
-def _structural(ctx: DyadContext) -> tuple[str, list]:
+@lru_cache(maxsize=1024)
+def _structural_text(ctx: DyadContext) -> str:
     kind = ctx.kind.replace("_", " vs ").replace("nonstate", "non-state")
     parts = [kind, "neighbours" if ctx.contiguous else "not neighbours"]
     parts += ["strategic rivals"] * ctx.rivalry + ["fought a war or armed conflict before"] * ctx.past_armed_conflict
     parts += ["a major power is involved"] * ctx.major_power
-    return ", ".join(parts), [{"kind": ctx.kind, "contiguous": ctx.contiguous, "rivalry": ctx.rivalry,
-                               "past_armed_conflict": ctx.past_armed_conflict, "major_power": ctx.major_power}]
+    return ", ".join(parts)
 
 
-def drivers(facts: Sequence[EventFact], as_of: date, ctx: DyadContext, x: dict[str, float],
-            contributions: dict[str, float], top: int) -> list[dict]:
-    """The `top` themes by absolute contribution, each with its label, facts and per-feature parts."""
-    known = sorted((f for f in facts if f.occurred_on <= as_of), key=lambda f: f.occurred_on)
-    recent = [f for f in known if (as_of - f.occurred_on).days < 30]
-    year = [f for f in known if (as_of - f.occurred_on).days < 365]
-    texts = {
-        "retaliation": _retaliation(recent, x), "casualties": _casualties(recent, x, year),
-        "tempo": _tempo(known, recent, as_of), "severity": _severity(recent, x),
-        "deescalation": _deescalation(recent, x), "structural": _structural(ctx),
-    }
-    out = []
-    for theme, features in THEMES.items():
-        total = sum(contributions[f] for f in features)
-        text, evidence = texts[theme]
-        effect = "raises the risk" if total > 0 else "lowers the risk" if total < 0 else "has no effect"
-        out.append({
-            "theme": theme, "contribution": total, "label": f"{text}; this {effect}",
-            "facts": evidence, "features": {f: x[f] for f in features},
-        })
-    out.sort(key=lambda d: -abs(d["contribution"]))  # stable: equal themes keep THEMES order
-    return out[:top]
+def _structural(ctx: DyadContext) -> tuple[str, list]:
+    return _structural_text(ctx), [{"kind": ctx.kind, "contiguous": ctx.contiguous, "rivalry": ctx.rivalry,
+                                    "past_armed_conflict": ctx.past_armed_conflict, "major_power": ctx.major_power}]
+
+
+@lru_cache(maxsize=8192)
+def _iso(day: int) -> str:
+    return date.fromordinal(day).isoformat()
+
+
+class Drivers:
+    """The drivers of each row of a features `Batch` (its columns read once as Python lists)."""
+
+    def __init__(self, batch: Batch):
+        f, self.batch = batch.facts, batch
+        self.members = f.members
+        self.day, self.initiator, self.target = f.day.tolist(), f.initiator.tolist(), f.target.tolist()
+        self.hostility, self.rung = f.hostility.tolist(), f.rung.tolist()
+        self.fatalities, self.civilian = f.fatalities.tolist(), f.civilian_fatalities.tolist()
+        self.retaliation, self.deescalation, self.directed = (
+            f.retaliation.tolist(), f.deescalation.tolist(), f.directed.tolist())
+        self.t, self.start, self.end = batch.t.tolist(), batch.start.tolist(), batch.end.tolist()
+        self.i30, self.i365 = batch.upto(30).tolist(), batch.upto(365).tolist()
+
+    def _fact(self, i: int) -> dict:
+        target, hostility = self.target[i], self.hostility[i]
+        out = {"occurred_on": _iso(self.day[i]), "initiator": self.members[self.initiator[i]],
+               "target": None if target < 0 else self.members[target],
+               "hostility": HOSTILITY_LABELS.get(hostility, str(hostility)), "fatalities": self.fatalities[i]}
+        if self.retaliation[i]:
+            out["retaliation"] = True
+        if self.deescalation[i]:
+            out["deescalation"] = True
+        return out
+
+    def _strike(self, i: int) -> bool:
+        return self.directed[i] and self.hostility[i] >= 2
+
+    def _retaliation(self, lo: int, hi: int, x: dict) -> tuple[str, list]:
+        for i in range(hi - 1, lo - 1, -1):
+            if not self._strike(i) or self.deescalation[i] or self.target[i] < 0:
+                continue
+            for j in range(i - 1, lo - 1, -1):
+                if self._strike(j) and self.initiator[j] == self.target[i] and self.target[j] == self.initiator[i]:
+                    gap = self.day[i] - self.day[j]
+                    when = "the same day as" if gap == 0 else f"{_after(gap)} after"
+                    by, to = name(self.members[self.initiator[i]]), name(self.members[self.initiator[j]])
+                    return f"{by} struck back {when} {to}'s strike", [self._fact(j), self._fact(i)]
+            if self.retaliation[i]:
+                return f"{name(self.members[self.initiator[i]])} retaliated (reported as retaliation)", [self._fact(i)]
+        if x["tit_for_tat_chain_30d"] == 0:
+            return "no strike in the last 30 days", []
+        return f"no strike answered in the last {RESPONSE_WINDOW} days", []
+
+    def _casualties(self, lo: int, hi: int, year: int) -> tuple[str, list]:
+        deaths, civ = sum(self.fatalities[lo:hi]), sum(self.civilian[lo:hi])
+        fatal = [self._fact(i) for i in range(lo, hi) if self.fatalities[i]][-5:]
+        if deaths:
+            return f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else ""), fatal
+        past = sum(self.fatalities[year:hi])
+        return "no deaths in the last 30 days" + (f", {past} in the past year" if past else ""), fatal
+
+    def _tempo(self, first: int, lo: int, hi: int, t: int) -> tuple[str, list]:
+        if hi == first:
+            return "no events recorded between them", []
+        quiet = t - self.day[hi - 1]
+        last = "today" if quiet == 0 else f"{quiet} days ago"
+        new = " (their first recorded events)" if t - self.day[first] < 30 else ""
+        if hi > lo:
+            n = hi - lo
+            return f"{n} event{'s' * (n > 1)} in the last 30 days{new}, the last {last}", []
+        return f"quiet for {quiet} days", [self._fact(hi - 1)]
+
+    def _severity(self, lo: int, hi: int, x: dict) -> tuple[str, list]:
+        if hi == lo:
+            return "no hostile act in the last 30 days", []
+        top = max(range(lo, hi), key=lambda i: (self.hostility[i], self.rung[i]))  # the first of equals
+        words = [f"highest act in the last 30 days: {HOSTILITY_LABELS[self.hostility[top]].replace('_', ' ')}"]
+        if x["cross_border_30d"]:
+            words.append("across a border")
+        if x["standoff_30d"]:
+            words.append("with stand-off weapons")
+        return ", ".join(words), [self._fact(top)]
+
+    def _deescalation(self, lo: int, hi: int, x: dict) -> tuple[str, list]:
+        calm = [self._fact(i) for i in range(lo, hi) if self.deescalation[i]][-3:]
+        if x["deescalated_since_fighting"]:
+            return "talks, a ceasefire, agreement or withdrawal since the last fighting", calm
+        if x["deescalation_30d"]:
+            return f"{int(x['deescalation_30d'])} de-escalation step(s) in the last 30 days, but fighting since", calm
+        return "no talks, ceasefire, agreement or withdrawal recorded", []
+
+    def row(self, r: int, x: dict[str, float], x_row: list[float], parts_row: list[float], top: int) -> list[dict]:
+        """Row r's `top` themes by absolute contribution, each with its label, facts and per-feature parts
+        (`x` the row's features by name, `x_row` and `parts_row` its features and contributions in FEATURE_NAMES order)."""
+        lo, hi = self.i30[r], self.end[r]  # the last 30 days: facts lo..hi
+        texts = {
+            "retaliation": self._retaliation(lo, hi, x), "casualties": self._casualties(lo, hi, self.i365[r]),
+            "tempo": self._tempo(self.start[r], lo, hi, self.t[r]), "severity": self._severity(lo, hi, x),
+            "deescalation": self._deescalation(lo, hi, x), "structural": _structural(self.batch.contexts[r]),
+        }
+        out = []
+        for theme, features in THEMES.items():
+            pick = _PICK[theme]
+            total = sum(pick(parts_row))  # left to right, as the features are listed
+            text, evidence = texts[theme]
+            effect = "raises the risk" if total > 0 else "lowers the risk" if total < 0 else "has no effect"
+            out.append({
+                "theme": theme, "contribution": total, "label": f"{text}; this {effect}",
+                "facts": evidence, "features": dict(zip(features, pick(x_row))),
+            })
+        out.sort(key=lambda d: -abs(d["contribution"]))  # stable: equal themes keep THEMES order
+        return out[:top]

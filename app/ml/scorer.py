@@ -12,11 +12,11 @@ from scipy.special import expit
 from threadpoolctl import ThreadpoolController
 
 from app.config import REPO_ROOT
-from app.events.facts import DyadContext, EventFact
+from app.events.facts import DyadContext
 from app.ml import artifact, explain
 from app.ml.context import ContextTable
 from app.ml.families import AdditiveTerms, Decomposer
-from app.ml.features import FEATURE_NAMES, build_matrix
+from app.ml.features import FEATURE_NAMES, Batch, Facts
 from app.ml.levels import LEVELS
 
 TOP_DRIVERS = 6  # every theme, strongest first: six lines an analyst can read
@@ -55,28 +55,34 @@ class Scorer:
                 level = name
         return level
 
-    def score(self, facts: Sequence[EventFact], as_of: date, context: DyadContext) -> Score:
+    def score(self, facts: Facts, as_of: date, context: DyadContext) -> Score:
         return self.score_many([(facts, as_of, context)])[0]
 
-    def score_many(self, items: Sequence[tuple[Sequence[EventFact], date, DyadContext]]) -> list[Score]:
+    def score_many(self, items: Sequence[tuple[Facts, date, DyadContext]]) -> list[Score]:
         """Features, all targets, explanation and drivers for many dyads, one transform per target."""
         if not items:
             return []
-        X = build_matrix(items)
+        batch = Batch(items)
+        X = batch.matrix()
         with _THREADS.limit(limits=1, user_api="openmp"):
             contrib = self._decomposer.contributions(X)
             probs = {t: terms.proba(X) for t, terms in self._secondary.items()}
         baseline = self._decomposer.baseline
         p_primary = expit(baseline + contrib.sum(axis=1))
         probs[self.primary] = p_primary
+        # Python floats once per matrix, not per element; dicts per row are all that remains
+        rows, parts_rows = X.tolist(), contrib.tolist()
+        columns = [probs[t].tolist() for t in self.targets]
+        drivers = explain.Drivers(batch)
         out = []
-        for i, (facts, as_of, context) in enumerate(items):
-            x = dict(zip(FEATURE_NAMES, X[i].tolist()))
-            parts = dict(zip(FEATURE_NAMES, contrib[i].tolist()))
+        for i, (x_row, parts_row) in enumerate(zip(rows, parts_rows)):
+            x = dict(zip(FEATURE_NAMES, x_row))
+            parts = dict(zip(FEATURE_NAMES, parts_row))
+            probabilities = dict(zip(self.targets, (c[i] for c in columns)))
             out.append(Score(
-                probabilities={t: float(probs[t][i]) for t in self.targets},
-                level=self.level_for(float(p_primary[i])),
-                drivers=explain.drivers(facts, as_of, context, x, parts, TOP_DRIVERS),
+                probabilities=probabilities,
+                level=self.level_for(probabilities[self.primary]),
+                drivers=drivers.row(i, x, x_row, parts_row, TOP_DRIVERS),
                 features=x,
                 explanation={"unit": "log_odds", "baseline": baseline, "contributions": parts},
             ))

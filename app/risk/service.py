@@ -140,6 +140,8 @@ def _current_many(session: Session, scorer: Scorer, cache: RiskCache, dyads: lis
 
 
 def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, window, marker) -> RiskRead:
+    # Validated, not model_construct: pydantic-core checks these in ~19 us a dyad, and model_construct
+    # of the answer and its eight nested models took ~31 us (measured; bench/RESULTS.md).
     return RiskRead(
         dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
         probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
@@ -152,11 +154,13 @@ def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, wind
 def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, country: str | None,
            min_level: str | None, offset: int, limit: int) -> list[DyadRead]:
     """Dyads by current risk, highest first. Scores missing from the cache are computed in one batch."""
-    stmt = select(Dyad, DyadRisk.assessment_id).join(DyadRisk, DyadRisk.dyad_id == Dyad.id)
+    # plain rows, not ORM objects: a ranking reads every dyad
+    stmt = (select(Dyad.id, Dyad.member_a, Dyad.member_b, Dyad.kind, DyadRisk.assessment_id)
+            .join(DyadRisk, DyadRisk.dyad_id == Dyad.id))
     if country:
         ids = member_ids.of_country(country)
         stmt = stmt.where(Dyad.member_a.in_(ids) | Dyad.member_b.in_(ids))
-    rows = [(d, m) for d, m in session.execute(stmt)]
+    rows = [(d, d.assessment_id) for d in session.execute(stmt)]
     risks = list(zip((d for d, _ in rows), _current_many(session, scorer, cache, rows, as_of)))
     if min_level:
         risks = [(d, r) for d, r in risks if levels.at_least(r.level, min_level)]

@@ -73,6 +73,6 @@ def what_if(session: Session, scorer: Scorer, a: str, b: str, as_of: date | None
             raise errors.InvalidInput(f"events.{n} does not affect dyad {dyad!r}", field=f"events.{n}")
         added.extend(facts)
     as_of = as_of or max(f.occurred_on for f in added)
-    stored = event_history.windows(session, [dyad], LOOKBACK_DAYS, until=as_of)[dyad].facts
+    stored = list(event_history.windows(session, [dyad], LOOKBACK_DAYS, until=as_of)[dyad].facts)
     history = sorted(stored + added, key=lambda f: f.occurred_on)
     return _read(scorer, a, b, history, as_of, marker)
