@@ -19,7 +19,9 @@ from datetime import date, datetime, timezone
 import httpx
 from common import autovacuum_stand_in, events, fresh_databases, server
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
+from app import bulk
 from app.database import make_engine, make_sessionmaker
 from app.events import service
 from app.events.models import Event
@@ -40,6 +42,26 @@ def raw_insert_rate(url: str, rows: list[dict]) -> float:
     start = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(insert(Event.__table__), prepared)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return len(rows) / elapsed
+
+
+def raw_copy_rate(url: str, rows: list[dict]) -> float:
+    """A faster floor on PostgreSQL: the same rows through COPY (app.bulk), one commit. Printed beside the
+    Core-insert floor; the ratios stay against the Core insert, the baseline the issue names."""
+    engine = make_engine(url)
+    now = datetime.now(timezone.utc)
+    prepared = []
+    for item in (EventCreate.model_validate(r) for r in rows):
+        row = service._row(item)
+        row.update(source="copy", source_event_id=item.source_event_id, revision=1, content_hash="x" * 64,
+                   created_at=now, updated_at=now, retracted_at=None)
+        prepared.append(row)
+    start = time.perf_counter()
+    with Session(engine) as session:
+        bulk.insert_rows(session, Event, prepared)
+        session.commit()
     elapsed = time.perf_counter() - start
     engine.dispose()
     return len(rows) / elapsed
@@ -90,6 +112,7 @@ def main() -> None:
     backend = "sqlite" if args.sqlite else "postgresql"
     url = fresh_databases()[backend]
     raw = max(raw_insert_rate(url, events(1000, tag=f"raw{n}", seed=n)) for n in range(3))
+    copied = max(raw_copy_rate(url, events(1000, tag=f"copy{n}", seed=n)) for n in range(3)) if not args.sqlite else None
     with server(url) as base:
         # a warm-up batch, then statistics as autovacuum would have them (it is off on the shared cluster)
         post_all(base, [events(1000, tag="warm", seed=99, period=0)])
@@ -102,7 +125,9 @@ def main() -> None:
     together, per_event = concurrent(url)
     print(f"load generator: Python httpx on the same 2 (shared) cores; {backend}"
           + ("; autovacuum off here: ANALYZE run between scenarios" if analyzed else ""))
-    print(f"[{backend}] raw Core insert of the same rows (best of 3) {raw:8.0f} events/s")
+    print(f"[{backend}] raw Core insert of the same rows (best of 3) {raw:8.0f} events/s  (the baseline of the ratios)")
+    if copied:
+        print(f"[{backend}] raw COPY of the same rows (best of 3)        {copied:8.0f} events/s  ({copied / raw:.2f} x raw)")
     print(f"[{backend}] batch ingest + scoring, in order         {in_order:8.0f} events/s  ({in_order / raw:.2f} x raw)")
     print(f"[{backend}] batch ingest + scoring, shuffled 14 y    {shuffled:8.0f} events/s  ({shuffled / raw:.2f} x raw)")
     print(f"[{backend}] 4 writers, serve --workers 2, overlaps   {together:8.0f} events/s  ({together / raw:.2f} x raw; "

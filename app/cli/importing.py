@@ -1,5 +1,6 @@
 """`escalation import`: a file (or standard input) into the service's database, with progress and a summary."""
 
+import gc
 import shutil
 import sys
 import tempfile
@@ -128,7 +129,9 @@ def _target():
     from app.ml.scorer import load_scorer
 
     current = settings()
-    return load_scorer(current.model_dir), sessions(current)
+    scorer = load_scorer(current.model_dir)
+    gc.freeze()  # the model outlives the import: the collector need not walk it on every batch (see app.main)
+    return scorer, sessions(current)
 
 
 def _write(result, bar, task, batch_size: int, scorer, factory) -> None:

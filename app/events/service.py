@@ -2,16 +2,17 @@
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from app import errors
-from app.database import insert_ignore, insert_new, reserve_ids, written_here
+from app import bulk, errors
+from app.bulk import JSONText
 from app.events import dyads as dyad_rules
+from app.events.dyads import DyadLink
 from app.events import references, vocabulary
 from app.events.models import Dyad, Event, EventDyad, EventRevision
 from app.events.schemas import Actor, DyadRef, EventCreate, EventRead, Location
@@ -26,11 +27,23 @@ class Ingested:
     touched: dict[str, date] = field(default_factory=dict)
 
 
-def _payload(item: EventCreate) -> tuple[dict, str]:
-    """The event as JSON-ready data (kept as its revision) and the hash that recognises a re-send."""
-    payload = item.model_dump(mode="json")
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return payload, hashlib.sha256(canonical.encode()).hexdigest()
+Key = tuple[str, str]  # (source, source_event_id)
+
+
+@dataclass
+class _Current:
+    """What a revision needs of a stored event: kept up to date as a batch revises it again."""
+    id: int
+    revision: int
+    content_hash: str
+    retracted: bool
+    dyads: dict[str, date]  # the dyads it is linked to, with its date
+
+
+def _payload(item: EventCreate) -> tuple[JSONText, str]:
+    """The event as JSON (kept as its revision) and the hash that recognises a re-send."""
+    canonical = json.dumps(item.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return JSONText(canonical), hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _row(item: EventCreate) -> dict:
@@ -65,154 +78,173 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
     """
     now = now or datetime.now(timezone.utc)
     references.check(session, items, field_prefix)
-    _add_dyads(session, items, now)
+    links = [dyad_rules.links_for(item) for item in items]
+    _add_dyads(session, links, now)
     results: list[Ingested] = []
     for run in references.resolved_runs(session, items):
-        results += _ingest_run(session, run, now)
-    for r in results:
-        EVENTS_INGESTED.labels(r.status).inc()
+        results += _ingest_run(session, run, links[len(results):len(results) + len(run)], now)
+    for status in ("created", "unchanged", "revised"):
+        if count := sum(r.status == status for r in results):
+            EVENTS_INGESTED.labels(status).inc(count)
     return results
 
 
-def _ingest_run(session: Session, items: Sequence[EventCreate], now: datetime) -> list[Ingested]:
+def _ingest_run(session: Session, items: Sequence[EventCreate], links: list[list[DyadLink]],
+                now: datetime) -> list[Ingested]:
     keys = [(i.source, i.source_event_id) for i in items]
+    payloads = [_payload(i) for i in items]
     # New keys are inserted before any existing event is locked, and both in key order: writers
     # that share keys then wait on each other in one order and cannot deadlock.
-    known = _load(session, set(keys), lock=False).keys()
-    first_new: dict[tuple[str, str], int] = {}
+    known = _stored_keys(session, set(keys))
+    first_new: dict[Key, int] = {}
     for n, key in enumerate(keys):
         if key not in known and key not in first_new:
             first_new[key] = n
     results: list[Ingested | None] = [None] * len(items)
-    created = _create(session, [items[n] for n in first_new.values()], now)
+    created = _create(session, [(items[n], links[n], payloads[n]) for n in first_new.values()], now)
     for key, n in first_new.items():
         results[n] = created.get(key)  # absent: a concurrent writer created it first
-    if None in results:
-        existing = _load(session, {k for n, k in enumerate(keys) if results[n] is None}, lock=True)
-        for n, item in enumerate(items):
-            if results[n] is None:
-                event, (payload, digest) = existing[keys[n]], _payload(item)
-                same = event.content_hash == digest
-                results[n] = (Ingested(event.id, "unchanged") if same
-                              else _revise(session, event, item, payload, digest, now))
+    rest = [n for n, r in enumerate(results) if r is None]
+    if rest:
+        current = _lock(session, {keys[n] for n in rest})
+        # A key's k-th later copy is applied in round k, after the copies before it: one batch of writes a round.
+        rounds: list[list[int]] = []
+        seen: dict[Key, int] = {}
+        for n in rest:
+            k = seen[keys[n]] = seen.get(keys[n], -1) + 1
+            if k == len(rounds):
+                rounds.append([])
+            rounds[k].append(n)
+        for round_ in rounds:
+            changed = []
+            for n in round_:
+                event = current[keys[n]]
+                if event.content_hash == payloads[n][1]:
+                    results[n] = Ingested(event.id, "unchanged")
+                else:
+                    changed.append(n)
+            revised = _revise(session, [(current[keys[n]], items[n], links[n], payloads[n]) for n in changed], now)
+            for n, result in zip(changed, revised):
+                results[n] = result
     return results  # type: ignore[return-value]
 
 
-def _add_dyads(session: Session, items: Sequence[EventCreate], now: datetime) -> None:
+def _add_dyads(session: Session, links: list[list[DyadLink]], now: datetime) -> None:
     """Create the items' dyads first, in id order: concurrent writers then wait on each other's
     new dyads in one order (no deadlock), before either locks any event."""
     rows = {link.dyad_id: {"id": link.dyad_id, "member_a": link.member_a, "member_b": link.member_b,
                            "kind": link.kind, "created_at": now}
-            for item in items for link in dyad_rules.links_for(item)}
-    if rows:
-        insert_ignore(session, Dyad, [rows[d] for d in sorted(rows)])
+            for item_links in links for link in item_links}
+    bulk.insert_ignore(session, Dyad, list(rows.values()), key="id")
 
 
-def _load(session: Session, keys: set[tuple[str, str]], *, lock: bool) -> dict[tuple[str, str], Event]:
-    found: dict[tuple[str, str], Event] = {}
+def _by_source(keys) -> Iterator[tuple[str, list[str]]]:
+    """Keys grouped by source, in key order: PostgreSQL plans a row-value IN list as a scan, but
+    `source = ? AND source_event_id IN (...)` as an index lookup."""
     by_source: dict[str, list[str]] = {}
     for source, source_event_id in sorted(keys):
         by_source.setdefault(source, []).append(source_event_id)
-    # One source at a time: PostgreSQL plans a row-value IN list as a scan, but this as an index lookup.
-    # Row locks, taken in key order, make a concurrent revision of the same event wait for ours; NO KEY
-    # UPDATE so that foreign-key checks of rows referencing the event (responds_to) do not wait on it.
-    for source, ids in by_source.items():
-        for chunk in _chunks(ids, 1000):
-            stmt = select(Event).where(Event.source == source, Event.source_event_id.in_(chunk))
-            if lock:
-                stmt = (stmt.order_by(Event.source_event_id).with_for_update(key_share=True)
-                        .execution_options(populate_existing=True))
-            found.update({(e.source, e.source_event_id): e for e in session.scalars(stmt)})
+    yield from by_source.items()
+
+
+def _stored_keys(session: Session, keys: set[Key]) -> set[Key]:
+    found: set[Key] = set()
+    for source, ids in _by_source(keys):
+        found.update((source, k) for k in session.scalars(select(Event.source_event_id).where(
+            Event.source == source, bulk.one_of(session, Event.source_event_id, ids))))
     return found
 
 
-def _ids_written_here(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Ids of the events with these keys that this transaction created (not a concurrent writer)."""
-    by_source: dict[str, list[str]] = {}
-    for source, source_event_id in keys:
-        by_source.setdefault(source, []).append(source_event_id)
-    found = {}
-    for source, ids in by_source.items():
-        for chunk in _chunks(ids, 1000):
-            stmt = select(Event.id, Event.source_event_id).where(
-                Event.source == source, Event.source_event_id.in_(chunk), written_here(session, "event"))
-            found.update({(source, k): i for i, k in session.execute(stmt)})
+def _lock(session: Session, keys: set[Key]) -> dict[Key, _Current]:
+    """The stored events with these keys, row-locked in key order until commit, with their dyads.
+
+    The locks make a concurrent revision of the same event wait for ours; NO KEY UPDATE so that
+    foreign-key checks of rows referencing the event (responds_to) do not wait on it.
+    """
+    found: dict[Key, _Current] = {}
+    for source, ids in _by_source(keys):
+        rows = session.execute(
+            select(Event.id, Event.source_event_id, Event.revision, Event.content_hash, Event.retracted_at)
+            .where(Event.source == source, bulk.one_of(session, Event.source_event_id, ids))
+            .order_by(Event.source_event_id).with_for_update(key_share=True))
+        found.update({(source, r.source_event_id): _Current(r.id, r.revision, r.content_hash,
+                                                             r.retracted_at is not None, {}) for r in rows})
+    by_id = {e.id: e for e in found.values()}
+    if by_id:
+        for event_id, dyad_id, day in session.execute(
+                select(EventDyad.event_id, EventDyad.dyad_id, EventDyad.occurred_on)
+                .where(bulk.one_of(session, EventDyad.event_id, by_id))):
+            by_id[event_id].dyads[dyad_id] = day
     return found
 
 
-def _chunks(seq: Sequence, size: int):
-    for start in range(0, len(seq), size):
-        yield seq[start:start + size]
-
-
-def _create(session: Session, items: list[EventCreate], now: datetime) -> dict[tuple[str, str], Ingested]:
-    if not items:
+def _create(session: Session, batch: list[tuple[EventCreate, list[DyadLink], tuple[JSONText, str]]],
+            now: datetime) -> dict[Key, Ingested]:
+    if not batch:
         return {}
-    rows, payloads = [], []
-    for item in items:
-        payload, digest = _payload(item)
+    rows = []
+    for item, _, (_, digest) in batch:
         row = _row(item)
         row.update(source=item.source, source_event_id=item.source_event_id, revision=1,
                    content_hash=digest, created_at=now, updated_at=now, retracted_at=None)
         rows.append(row)
-        payloads.append(payload)
-    # Rows go in in key order, so two writers creating overlapping keys wait on each other in one
-    # order (no deadlock), while ids, drawn first, still follow the items' order.
-    order = list(range(len(rows)))
-    reserved = reserve_ids(session, Event, len(rows))
+    # Ids, drawn first, follow the items' order; rows go in in key order (insert_new), so two writers
+    # creating overlapping keys wait on each other in one order (no deadlock).
+    reserved = bulk.reserve_ids(session, Event, len(rows))
     if reserved is not None:
         for row, event_id in zip(rows, reserved):
             row["id"] = event_id
-        order.sort(key=lambda n: (rows[n]["source"], rows[n]["source_event_id"]))
-    insert_new(session, Event, [rows[n] for n in order], key=["source", "source_event_id"])
-    ids = _ids_written_here(session, [(r["source"], r["source_event_id"]) for r in rows])
-    made = [(ids[key], item, payload, digest)
-            for item, payload, digest, key in ((items[n], payloads[n], rows[n]["content_hash"],
-                                                (rows[n]["source"], rows[n]["source_event_id"])) for n in order)
-            if key in ids]
-    # Core inserts on the tables: the ORM's bulk path would add per-row bookkeeping we do not need.
-    if made:
-        session.execute(insert(EventRevision.__table__), [
-            {"event_id": i, "revision": 1, "change": "created", "content_hash": digest, "payload": payload,
-             "recorded_at": now} for i, _, payload, digest in made])
-    touched = _link(session, [(i, item) for i, item, _, _ in made])
+    ids = {(source, key): i for i, source, key in bulk.insert_new(session, Event, rows,
+                                                                   key=["source", "source_event_id"])}
+    made = [(ids[key], item, links, payload, digest) for item, links, (payload, digest) in batch
+            if (key := (item.source, item.source_event_id)) in ids]
+    bulk.insert_rows(session, EventRevision, [
+        {"event_id": i, "revision": 1, "change": "created", "content_hash": digest, "payload": payload,
+         "recorded_at": now} for i, _, _, payload, digest in made])
+    touched = _link(session, [(i, item, links) for i, item, links, _, _ in made])
     return {(item.source, item.source_event_id): Ingested(i, "created", touched.get(i, {}))
-            for i, item, _, _ in made}
+            for i, item, _, _, _ in made}
 
 
-def _revise(session: Session, event: Event, item: EventCreate, payload: dict, digest: str,
-            now: datetime) -> Ingested:
-    before = {d: event.occurred_on for d in session.scalars(select(EventDyad.dyad_id).where(EventDyad.event_id == event.id))}
-    revision = event.revision + 1
-    # A retraction stands: a corrected re-send is recorded as a revision but stays out of history.
-    retracted = event.retracted_at is not None
-    session.execute(update(Event).where(Event.id == event.id).values(
-        **_row(item), revision=revision, content_hash=digest, updated_at=now))
-    session.execute(insert(EventRevision).values(
-        event_id=event.id, revision=revision, change="revised", content_hash=digest,
-        payload=payload, recorded_at=now))
-    session.execute(delete(EventDyad).where(EventDyad.event_id == event.id))
-    after = _link(session, [(event.id, item)]).get(event.id, {})
-    # A back-dated or forward-dated correction changes history from the earlier of the two dates.
-    touched = {d: min(before.get(d, day), after.get(d, day)) for d, day in (before | after).items()}
-    if retracted:
-        touched = {}
-    session.expire(event)
-    return Ingested(event.id, "revised", touched)
+def _revise(session: Session, batch: list[tuple[_Current, EventCreate, list[DyadLink], tuple[JSONText, str]]],
+            now: datetime) -> list[Ingested]:
+    """Revise locked events, at most one revision of each (a round of `_ingest_run`), in a few statements."""
+    if not batch:
+        return []
+    rows = []
+    for event, item, _, (_, digest) in batch:
+        event.revision += 1
+        event.content_hash = digest
+        rows.append({"id": event.id, **_row(item), "revision": event.revision, "content_hash": digest,
+                     "updated_at": now})
+    bulk.update_rows(session, Event, rows)
+    bulk.insert_rows(session, EventRevision, [
+        {"event_id": event.id, "revision": event.revision, "change": "revised", "content_hash": digest,
+         "payload": payload, "recorded_at": now} for event, _, _, (payload, digest) in batch])
+    session.execute(delete(EventDyad).where(bulk.one_of(session, EventDyad.event_id, [b[0].id for b in batch])))
+    linked = _link(session, [(event.id, item, links) for event, item, links, _ in batch])
+    out = []
+    for event, _, _, _ in batch:
+        before, after = event.dyads, linked.get(event.id, {})
+        # A back-dated or forward-dated correction changes history from the earlier of the two dates.
+        touched = {d: min(before.get(d, day), after.get(d, day)) for d, day in (before | after).items()}
+        event.dyads = after
+        # A retraction stands: a corrected re-send is recorded as a revision but stays out of history.
+        out.append(Ingested(event.id, "revised", {} if event.retracted else touched))
+    return out
 
 
-def _link(session: Session, pairs: list[tuple[int, EventCreate]]) -> dict[int, dict[str, date]]:
+def _link(session: Session, events: list[tuple[int, EventCreate, list[DyadLink]]]) -> dict[int, dict[str, date]]:
     """Link events to their dyads (created by _add_dyads); the dyads each event touched, with its date."""
     link_rows = []
     touched: dict[int, dict[str, date]] = {}
-    for event_id, item in pairs:
+    for event_id, item, links in events:
         day = dyad_rules.occurred_day(item.occurred_on)
-        for link in dyad_rules.links_for(item):
+        for link in links:
             link_rows.append({"event_id": event_id, "dyad_id": link.dyad_id, "initiator": link.initiator,
                               "target": link.target, "territorial": link.territorial, "occurred_on": day})
             touched.setdefault(event_id, {})[link.dyad_id] = day
-    if link_rows:
-        session.execute(insert(EventDyad.__table__), link_rows)
+    bulk.insert_rows(session, EventDyad, link_rows)
     return touched
 
 

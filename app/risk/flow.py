@@ -2,8 +2,10 @@
 transaction. The routes and `escalation import` call this, never the two services one after the other.
 
 Lock order, the same for every writer so that they cannot deadlock: new dyad rows (id order), then
-existing events (key order), then the touched dyads' rows (id order), then the feed's append lock.
-Writers on different dyads therefore overlap until the last short step.
+new event keys (key order), then existing events (key order), then the touched dyads' rows (id
+order), then the feed's append lock, after which the assessments' ids are drawn. The bulk writes
+(app.bulk) keep these orders: staged rows are moved `ORDER BY` their key. Writers on different
+dyads therefore overlap until the last short step.
 """
 
 from collections.abc import Sequence

@@ -3,11 +3,11 @@
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from app import errors
-from app.database import feed_lock, upsert
+from app import bulk, errors
+from app.database import feed_lock
 from app.events import history as event_history
 from app.events import members as member_ids
 from app.events import service as event_service
@@ -43,7 +43,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     lock_dyads(session, dyad_ids)
     stored = dict(session.execute(select(DyadRisk.dyad_id, Assessment.as_of)
                                   .join(Assessment, Assessment.id == DyadRisk.assessment_id)
-                                  .where(DyadRisk.dyad_id.in_(dyad_ids))).all())
+                                  .where(bulk.one_of(session, DyadRisk.dyad_id, dyad_ids))).all())
     windows = event_history.windows(session, dyad_ids, LOOKBACK_DAYS)
     plan = [(d, windows[d].last_on or since[d]) for d in dyad_ids]
     with SCORING_SECONDS.time():
@@ -57,15 +57,12 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         behind = dyad_id in stored and since[dyad_id] < stored[dyad_id]
         rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, "backdated" if behind else status,
                                     windows[dyad_id], now))
-    # Feed positions in commit order: only the holder of this lock inserts assessments, and holds it
+    # Feed positions in commit order: only the holder of this lock takes assessment ids, and holds it
     # until its commit, so a poller never sees an id above one that is still uncommitted.
     feed_lock(session)
-    # One multi-row INSERT under the lock: ids ascend in row order, so sorting the returned ids
-    # pairs them with the rows without the row-by-row path of an ordered RETURNING.
-    table = Assessment.__table__
-    ids = sorted(session.scalars(insert(table).returning(table.c.id), rows).all())
+    ids = bulk.insert_numbered(session, Assessment, rows)
     outbox.enqueue(session, ids)  # webhook deliveries commit with the assessments that cause them
-    upsert(session, DyadRisk, [
+    bulk.upsert(session, DyadRisk, [
         {"dyad_id": r["dyad_id"], "assessment_id": i, "probability": r["probability"], "level": r["level"],
          "last_event_on": r["last_event_on"], "updated_at": now} for r, i in zip(rows, ids)], key="dyad_id")
     ASSESSMENTS.inc(len(rows))
@@ -80,15 +77,17 @@ def lock_dyads(session: Session, dyad_ids: Sequence[str]) -> None:
     KEY SHARE locks on it, which FOR UPDATE would wait on (and deadlock with).
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Dyad.id).where(Dyad.id.in_(dyad_ids)).order_by(Dyad.id)
+        session.execute(select(Dyad.id).where(bulk.one_of(session, Dyad.id, dyad_ids)).order_by(Dyad.id)
                         .with_for_update(key_share=True))
 
 
 def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reason, window, now) -> dict:
     return {
         "dyad_id": dyad_id, "as_of": as_of, "probability": score.probabilities[scorer.primary],
-        "probabilities": score.probabilities, "level": score.level,
-        "drivers": score.drivers, "explanation": score.explanation, "features": score.features,
+        # serialised here, once: the rows go to the database as they are
+        "probabilities": bulk.dumps(score.probabilities), "level": score.level,
+        "drivers": bulk.dumps(score.drivers), "explanation": bulk.dumps(score.explanation),
+        "features": bulk.dumps(score.features),
         "model_version": scorer.version,
         "trigger_event_id": event_id, "reason": reason,
         "last_event_on": window.last_on, "event_count": window.in_window,

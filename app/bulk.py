@@ -1,0 +1,219 @@
+"""Writing many rows in one go, in the caller's transaction: COPY on PostgreSQL, executemany on SQLite.
+
+On PostgreSQL rows go through psycopg's COPY on the session's own connection: one stream instead of
+one statement per row. Where COPY alone cannot say the write (ON CONFLICT, UPDATE ... FROM), rows
+are copied into a temporary staging table of the needed columns (one per connection, emptied at
+commit) and one statement moves them, deleting them from the stage as it reads them so that the
+stage can be used again in the same transaction. SQLite, embedded and single-writer, keeps
+SQLAlchemy's executemany. Rows are dicts of column values; a JSON column takes any JSON-ready value,
+or a `JSONText` that is already serialised.
+"""
+
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Row,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from app.database import Base
+
+_ORJSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+class JSONText(str):
+    """A JSON document already serialised, written as is."""
+
+
+def dumps(value) -> JSONText:
+    """JSON text of a value (numpy scalars included), once: orjson, several times faster than json."""
+    return JSONText(orjson.dumps(value, option=_ORJSON).decode())
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _json_columns(table: Table) -> set[str]:
+    return {c.name for c in table.columns if isinstance(c.type, JSON)}
+
+
+def _for_sqlalchemy(table: Table, rows: list[dict]) -> list[dict]:
+    """Rows as SQLAlchemy's JSON type wants them: values, not text."""
+    wanted = _json_columns(table)
+    return [{k: json.loads(v) if k in wanted and isinstance(v, JSONText) else v for k, v in r.items()}
+            for r in rows]
+
+
+def _copy(session: Session, target: str, table: Table, columns: Sequence[str], rows: list[dict]) -> None:
+    wanted = _json_columns(table)
+    json_at = [n for n, c in enumerate(columns) if c in wanted]
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            values = [row[c] for c in columns]
+            for n in json_at:
+                if values[n] is not None and not isinstance(values[n], JSONText):
+                    values[n] = dumps(values[n])
+            copy.write_row(values)
+
+
+def _stage(session: Session, table: Table, columns: Sequence[str]) -> str:
+    """A temporary table with these columns of `table`, on this connection; its rows go at commit.
+
+    Named after the column list, so a changed list (or a migrated table) never meets an old stage.
+    """
+    name = f"stage_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"
+    session.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "
+                         f"SELECT {', '.join(columns)} FROM {table.name} WITH NO DATA"))
+    return name
+
+
+def _staged(session: Session, model: type[Base], rows: list[dict]) -> tuple[str, str]:
+    """Copy the rows into a stage; a CTE that empties it as it reads it, and the column list."""
+    table = model.__table__
+    columns = list(rows[0])
+    stage = _stage(session, table, columns)
+    _copy(session, stage, table, columns, rows)
+    names = ", ".join(columns)
+    return f"WITH s AS (DELETE FROM {stage} RETURNING {names})", names
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict]) -> None:
+    """Plain INSERT of many rows (no conflict expected)."""
+    if not rows:
+        return
+    table = model.__table__
+    if _postgres(session):
+        _copy(session, table.name, table, list(rows[0]), rows)
+    else:
+        session.execute(insert(table), _for_sqlalchemy(table, rows))
+
+
+def insert_new(session: Session, model: type[Base], rows: list[dict], *, key: list[str]) -> list[Row]:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, rows taken in key order; (id, *key) of each row inserted.
+
+    A row another transaction inserted first is skipped (on PostgreSQL after waiting for that
+    transaction's end), so what comes back is exactly what this transaction created.
+    """
+    if not rows:
+        return []
+    table = model.__table__
+    keys = ", ".join(key)
+    if _postgres(session):
+        staged, names = _staged(session, model, rows)
+        return list(session.execute(text(
+            f"{staged} INSERT INTO {table.name} ({names}) SELECT {names} FROM s ORDER BY {keys} "
+            f"ON CONFLICT ({keys}) DO NOTHING RETURNING id, {keys}")))
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=key).returning(
+        table.c.id, *(table.c[k] for k in key))
+    return list(session.execute(stmt, _for_sqlalchemy(table, rows)))
+
+
+def insert_ignore(session: Session, model: type[Base], rows: list[dict], *, key: str) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, rows taken in key order."""
+    if not rows:
+        return
+    table = model.__table__
+    if _postgres(session):
+        staged, names = _staged(session, model, rows)
+        session.execute(text(f"{staged} INSERT INTO {table.name} ({names}) SELECT {names} FROM s ORDER BY {key} "
+                             "ON CONFLICT DO NOTHING"))
+        return
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    rows = sorted(rows, key=lambda r: r[key])
+    session.execute(sqlite_insert(table).on_conflict_do_nothing(), _for_sqlalchemy(table, rows))
+
+
+def upsert(session: Session, model: type[Base], rows: list[dict], *, key: str) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE with the new values, rows taken in key order."""
+    if not rows:
+        return
+    table = model.__table__
+    if _postgres(session):
+        staged, names = _staged(session, model, rows)
+        assign = ", ".join(f"{c} = EXCLUDED.{c}" for c in rows[0] if c != key)
+        session.execute(text(f"{staged} INSERT INTO {table.name} ({names}) SELECT {names} FROM s ORDER BY {key} "
+                             f"ON CONFLICT ({key}) DO UPDATE SET {assign}"))
+        return
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    stmt = sqlite_insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=[key], set_={c: stmt.excluded[c] for c in rows[0] if c != key})
+    session.execute(stmt, _for_sqlalchemy(table, sorted(rows, key=lambda r: r[key])))
+
+
+def update_rows(session: Session, model: type[Base], rows: list[dict], *, key: str = "id") -> None:
+    """UPDATE many rows by key, each to its own values (every row names the same columns)."""
+    if not rows:
+        return
+    table = model.__table__
+    if _postgres(session):
+        staged, _ = _staged(session, model, rows)
+        assign = ", ".join(f"{c} = s.{c}" for c in rows[0] if c != key)
+        session.execute(text(f"{staged} UPDATE {table.name} AS t SET {assign} FROM s WHERE t.{key} = s.{key}"))
+        return
+    stmt = update(table).where(table.c[key] == bindparam(f"_{key}")).values(
+        {c: bindparam(c) for c in rows[0] if c != key})
+    session.execute(stmt, [{f"_{key}" if k == key else k: v for k, v in r.items()}
+                           for r in _for_sqlalchemy(table, rows)])
+
+
+def insert_numbered(session: Session, model: type[Base], rows: list[dict]) -> list[int]:
+    """INSERT rows whose ids the table's sequence gives now, ascending in row order; the ids.
+
+    The ids are drawn when this runs: a caller that needs them in commit order holds a lock
+    that orders the writers (app.database.feed_lock) before calling.
+    """
+    if not rows:
+        return []
+    ids = reserve_ids(session, model, len(rows))
+    if ids is None:
+        table = model.__table__
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.scalars(stmt, _for_sqlalchemy(table, rows)))
+    insert_rows(session, model, [{"id": i, **r} for i, r in zip(ids, rows)])
+    return ids
+
+
+def one_of(session: Session, column, values: Iterable) -> ColumnElement[bool]:
+    """`column IN (values)` with the values as one parameter: one cached statement however many there
+    are (an expanded IN list is a new statement, parsed anew by the driver, at each length).
+
+    PostgreSQL gets an array, which its planner sizes and matches in one index scan; SQLite a JSON
+    list expanded by `json_each`.
+    """
+    values = list(values)
+    if _postgres(session):
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    spec = bindparam(None, json.dumps(values), type_=String)
+    return column.in_(select(literal_column("value")).select_from(func.json_each(spec)))
+
+
+def reserve_ids(session: Session, model: type[Base], n: int) -> list[int] | None:
+    """n new ids, ascending, from the table's sequence (PostgreSQL); None on SQLite, whose single
+    writer can insert rows in order and leave the ids to the database."""
+    if not _postgres(session):
+        return None
+    table = model.__table__.name
+    return sorted(session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+                                       " FROM generate_series(1, :n)"), {"n": n}))
