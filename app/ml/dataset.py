@@ -5,6 +5,9 @@ Interstate histories are MIE days plus ICB crisis triggers and agreed terminatio
 settlements (app.ml.crises). Sample dates are every day a dyad has events, every ICB trigger
 date (a crisis as it breaks out), plus quiet follow-up days (15 ... 730 days after an event,
 when nothing happened in between) so the model sees risk decay in quiet dyads.
+Each sample also carries each target's own value over the previous 30 days (the persistence
+forecast's input, point-in-time) and, for GED dyads, whether it is a flare-up (an event day after
+>= 90 quiet days: GED's episode benchmark).
 Splits are by the sample date, with a 30-day embargo so no label window crosses a split edge.
 One cut-off for every source: nothing after 2017-12-31 is fit, calibrated or used to choose
 settings; MIE 2005-2014 (never fit) and GED 2018-2023 are the test periods.
@@ -27,9 +30,10 @@ from app.ml import crises
 from app.ml.context import ContextTable
 from app.events.facts import EventFact
 from app.ml.features import History, build_matrix
-from app.ml.labels import HORIZON, TARGETS, label_matrix
+from app.ml.labels import HORIZON, TARGETS, label_matrix, previous_matrix
 
 FOLLOW_UPS = (15, 45, 90, 180, 365, 730)
+FLARE_UP_QUIET = 90  # a flare-up: an event day with no event in the dyad over the 90 days before it
 CUTOFF = date(2017, 12, 31)  # nothing later fits, calibrates or tunes
 Reader = Callable[[Path, Counter], Iterator[dict]]
 
@@ -76,6 +80,9 @@ class Dataset:
     test_set: np.ndarray  # "mie_interstate" | "ged"
     kind: np.ndarray
     episode: np.ndarray  # True for ICB trigger samples (the episode benchmark)
+    dyad: np.ndarray  # the dyad id of each sample (for a dyad-level bootstrap)
+    flare_up: np.ndarray  # True for an event day after >= 90 quiet days (GED's episode benchmark)
+    y_prev: dict[str, np.ndarray]  # each target's own value over (t-30, t]: the persistence forecast's input
     events_read: dict[str, int]  # "source:action" -> events read
     skipped: dict[str, dict[str, int]]
     files: list[str]
@@ -103,6 +110,14 @@ def sample_days(days: np.ndarray, last_day: int, extra: np.ndarray | None = None
     more = [] if extra is None else list(extra)
     out = np.unique(np.concatenate([uniq, np.array(quiet + more, dtype=np.int64)]))
     return out[out <= last_day]
+
+
+def flare_ups(event_days: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Which of `days` are event days with no event in the FLARE_UP_QUIET days before (a dyad's first event too)."""
+    uniq = np.unique(event_days)
+    prev = np.concatenate([[np.iinfo(np.int64).min // 2], uniq[:-1]])
+    starts = uniq[uniq - prev > FLARE_UP_QUIET]
+    return np.isin(days, starts)
 
 
 def _split(days: np.ndarray, source: Source) -> np.ndarray:
@@ -145,9 +160,10 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
             dates = [date.fromordinal(int(d)) for d in days]
             contexts = {y: table.context_for(a, b, date(y, 7, 1)) for y in {d.year for d in dates}}
             X = build_matrix([(facts, d, contexts[d.year]) for d in dates])
-            y = label_matrix(h, days)
+            y, y_prev = label_matrix(h, days), previous_matrix(h, days)
             kind = contexts[dates[0].year].kind
-            parts.append((X, y, split, source.test_set, kind, np.isin(days, crisis_days)))
+            flare = flare_ups(h.day, days) if not source.crises else np.zeros(days.shape, dtype=bool)
+            parts.append((X, y, split, source.test_set, kind, np.isin(days, crisis_days), flare, y_prev, key))
         n = sum(len(p[0]) for p in parts)
         log(
             f"  {source.name}: {len(histories)} dyads, skipped {dict(counts)}, {n} samples so far "
@@ -160,6 +176,9 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
         test_set=np.concatenate([np.full(len(p[0]), p[3], dtype=object) for p in parts]),
         kind=np.concatenate([np.full(len(p[0]), p[4], dtype=object) for p in parts]),
         episode=np.concatenate([p[5] for p in parts]),
+        dyad=np.concatenate([np.full(len(p[0]), p[8], dtype=object) for p in parts]),
+        flare_up=np.concatenate([p[6] for p in parts]),
+        y_prev={t: np.concatenate([p[7][t] for p in parts]) for t in TARGETS},
         events_read=dict(sorted(read.items())),
         skipped=skipped,
         files=[f for s in SOURCES for f in (s.path, *s.extra_files)],

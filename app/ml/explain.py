@@ -20,7 +20,7 @@ from app.ml.features import FEATURE_NAMES, RESPONSE_WINDOW, Batch
 THEMES: dict[str, tuple[str, ...]] = {
     "retaliation": ("responses_30d", "reciprocated_30d", "tit_for_tat_chain_30d", "response_lag_days"),
     "casualties": ("log_fatalities_30d", "log_fatalities_365d", "log_civilian_fatalities_30d", "fatal_events_30d",
-                   "fatality_trend_30d"),
+                   "fatality_trend_30d", "log_fatalities_7d"),
     "tempo": ("events_7d", "events_30d", "events_365d", "days_since_last", "events_trend_30d", "history_days"),
     "severity": ("max_hostility_30d", "max_hostility_365d", "last_hostility", "max_rung_30d", "last_rung",
                  "hostility_trend_30d", "use_of_force_30d", "cross_border_30d", "standoff_30d"),

@@ -35,6 +35,7 @@ N_SPLINES = N_KNOTS + DEGREE - 1
 # The reference pair's features: no events (the date is then unused), no structural ties, no kind flag.
 REFERENCE_X = build_features([], date(2000, 1, 1), DyadContext(kind="reference"))
 ADDITIVE_C = (0.01, 0.1, 1.0)  # inverse L2 strength, chosen on validation log-loss
+GED_WEIGHTS = (1.0, 4.0, 16.0)  # weight of a GED (non-state) fit sample vs an interstate one (38k vs 8k), ditto
 BOOSTING_GRID = (
     {"learning_rate": 0.1, "max_leaf_nodes": 15, "max_iter": 100},
     {"learning_rate": 0.05, "max_leaf_nodes": 31, "max_iter": 100, "min_samples_leaf": 100},

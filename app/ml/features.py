@@ -54,6 +54,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_civilian_fatalities_30d",
     "fatal_events_30d",
     "fatality_trend_30d",
+    "log_fatalities_7d",
     # reciprocity / retaliation
     "responses_30d",
     "reciprocated_30d",
@@ -241,6 +242,7 @@ def _fill(out: np.ndarray, b: Batch) -> None:
     out[:, INDEX["use_of_force_30d"]] = w30[:, _UOF]
     out[:, INDEX["log_fatalities_30d"]] = np.log1p(w30[:, _FAT])
     out[:, INDEX["log_fatalities_365d"]] = np.log1p(w365[:, _FAT])
+    out[:, INDEX["log_fatalities_7d"]] = np.log1p(b.window(i7, end)[:, _FAT])
     out[:, INDEX["log_civilian_fatalities_30d"]] = np.log1p(w30[:, _CIV])
     out[:, INDEX["fatal_events_30d"]] = w30[:, _FATAL]
     out[:, INDEX["fatality_trend_30d"]] = np.log1p(w30[:, _FAT]) - np.log1p(prev30[:, _FAT])

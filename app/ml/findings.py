@@ -1,6 +1,7 @@
 """What the data say, measured on fit + validation samples only (never the test periods):
 reciprocity and de-escalation against the primary target, and the fitted model's terms for them.
-Plus the episode benchmark on the test period: ICB crises scored at their trigger date.
+Plus the episode benchmark after the fit period: ICB crises scored at their trigger date (interstate,
+2005-2014) and GED flare-ups scored on their first day (non-state, 2018-2023).
 """
 
 from typing import Any
@@ -54,16 +55,31 @@ def measure(ds: dataset.Dataset, contributions: np.ndarray) -> dict[str, Any]:
     }
 
 
-def episodes(ds: dataset.Dataset, p_model: np.ndarray, p_persistence: np.ndarray) -> dict[str, Any]:
-    """ICB crises after the fit period, dated at their trigger, scored from the events known that day."""
-    return {
-        "test_2005_2014": _episodes(ds, p_model, p_persistence, "test"),
-        "validation_1995_2004": _episodes(ds, p_model, p_persistence, "val"),
-    }
+EPISODE_SETS = (  # (name, source's test set, split, which samples)
+    ("icb_test_2005_2014", "mie_interstate", "test", "episode"),
+    ("ged_flare_ups_test_2018_2023", "ged", "test", "flare_up"),
+    ("icb_validation_1995_2004", "mie_interstate", "val", "episode"),
+    ("ged_flare_ups_validation_2014_2017", "ged", "val", "flare_up"),
+)
+DEFINITIONS = {
+    "episode": "ICB v14 crises between two states with a trigger date in the period, one sample per (triggering "
+    "state, crisis actor) dyad at the trigger date, history = MIE + ICB + MID events up to that day; outcome = "
+    "the primary target from MIE fatalities",
+    "flare_up": "UCDP GED dyads (Mexico, Myanmar, Syria slices): every event day with no event in the dyad over "
+    "the 90 days before it (a dyad's first recorded event included), dated at that day, history = the dyad's GED "
+    "events up to that day; outcome = the primary target from GED deaths",
+}
 
 
-def _episodes(ds: dataset.Dataset, p_model: np.ndarray, p_persistence: np.ndarray, split: str) -> dict[str, Any]:
-    mask = ds.episode & (ds.split == split) & (ds.test_set == "mie_interstate")
+def episodes(ds: dataset.Dataset, p_model: np.ndarray, baselines: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Episodes after the fit period, scored from the events known on their date (no tuning on them)."""
+    return {name: _episodes(ds, p_model, baselines, test_set, split, which)
+            for name, test_set, split, which in EPISODE_SETS}
+
+
+def _episodes(ds: dataset.Dataset, p_model: np.ndarray, baselines: dict[str, np.ndarray], test_set: str,
+              split: str, which: str) -> dict[str, Any]:
+    mask = getattr(ds, which) & (ds.split == split) & (ds.test_set == test_set)
     y = ds.y[PRIMARY][mask]
     so_far = ds.X[mask, INDEX["log_fatalities_365d"]]  # deaths in the dyad's past year: "fatalities so far"
     both = len(np.unique(y)) == 2
@@ -72,11 +88,10 @@ def _episodes(ds: dataset.Dataset, p_model: np.ndarray, p_persistence: np.ndarra
         return round(float(roc_auc_score(y, p)), 4) if both else None
 
     return {
-        "definition": "ICB v14 crises between two states with a trigger date in the period, one sample per (triggering state, crisis actor) dyad at the trigger date, history = MIE + ICB + MID "
-        "events up to that day; outcome = the primary target from MIE fatalities",
+        "definition": DEFINITIONS[which],
         "n": int(mask.sum()),
         "positives": int(y.sum()),
         "auc_model": auc(p_model[mask]),
         "auc_fatalities_so_far": auc(so_far),
-        "auc_persistence": auc(p_persistence[mask]),
+        **{f"auc_{k}": auc(v[mask]) for k, v in baselines.items()},
     }

@@ -46,6 +46,14 @@ def label_matrix(h: History, as_of_days: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def previous_matrix(h: History, as_of_days: np.ndarray) -> dict[str, np.ndarray]:
+    """Each target's own value over the previous 30 days, (t-30, t]: the textbook persistence forecast's input.
+
+    The same definitions as `label_matrix`, applied to the window that ends at t, so only events with
+    occurred_on <= t are read (point-in-time)."""
+    return label_matrix(h, np.asarray(as_of_days, dtype=np.int64) - HORIZON)
+
+
 def labels_for(facts: Sequence[EventFact], as_of: date) -> dict[str, int]:
     """The targets of one dyad at one date (readable entry point for tests and audits)."""
     out = label_matrix(History(facts), np.array([as_of.toordinal()]))

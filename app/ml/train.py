@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from app.config import REPO_ROOT
 from app.ml import artifact, dataset, evaluate, families, findings, model_card
 from app.ml.context import ContextTable, build_table
+from app.ml.features import INDEX
 from app.ml.labels import PRIMARY, TARGETS
 
 # The simpler (additive) family ships unless boosting's validation log-loss on the primary target
@@ -25,12 +26,20 @@ from app.ml.labels import PRIMARY, TARGETS
 BOOSTING_MARGIN = 0.02
 
 
+def _weights(ds: dataset.Dataset, rows: np.ndarray, ged_weight: float) -> np.ndarray:
+    """Sample weights of the fit rows: GED (non-state) samples count `ged_weight` times an interstate sample."""
+    return np.where(ds.test_set[rows] == "ged", ged_weight, 1.0)
+
+
 def _select(candidates: list[tuple[Any, Any]], ds: dataset.Dataset, y: np.ndarray) -> tuple[Any, float, list]:
     """Fit each (setting, estimator) on the fit period; keep the lowest validation log-loss."""
     fit, val = ds.split == "fit", ds.split == "val"
     tried = []
     for setting, model in candidates:
-        model.fit(ds.X[fit], y[fit])
+        if "ged_weight" in setting:
+            model.fit(ds.X[fit], y[fit], logit__sample_weight=_weights(ds, fit, setting["ged_weight"]))
+        else:
+            model.fit(ds.X[fit], y[fit])
         tried.append((float(log_loss(y[val], model.predict_proba(ds.X[val])[:, 1])), setting, model))
     loss, setting, model = min(tried, key=lambda t: t[0])
     return model, loss, [[round(t[0], 5), t[1]] for t in tried]
@@ -43,7 +52,8 @@ def fit_family(ds: dataset.Dataset, family: str, log) -> tuple[dict[str, Any], d
     for target in TARGETS:
         y = ds.y[target]
         if family == "additive":
-            candidates = [({"C": c}, families.additive(c)) for c in families.ADDITIVE_C]
+            candidates = [({"C": c, "ged_weight": w}, families.additive(c))
+                          for c in families.ADDITIVE_C for w in families.GED_WEIGHTS]
         else:
             candidates = [(p, families.boosting(p)) for p in families.BOOSTING_GRID]
         model, loss, tried = _select(candidates, ds, y)
@@ -51,6 +61,22 @@ def fit_family(ds: dataset.Dataset, family: str, log) -> tuple[dict[str, Any], d
         selection[target] = {"validation_log_loss": loss, "tried": tried}
         log(f"  {family} {target}: validation log-loss {loss:.4f} ({tried})")
     return models, selection
+
+
+def kind_split_check(ds: dataset.Dataset, setting: dict) -> dict[str, float]:
+    """Validation log-loss (uncalibrated) on the primary target: the one additive model with kind flags against
+    separate additive fits for interstate (kind_state_state) and all other dyads, with the chosen setting."""
+    y, fit, val = ds.y[PRIMARY], ds.split == "fit", ds.split == "val"
+    interstate = ds.X[:, INDEX["kind_state_state"]] > 0
+    p_one, p_split = np.zeros(len(y)), np.zeros(len(y))
+    one = families.additive(setting["C"]).fit(
+        ds.X[fit], y[fit], logit__sample_weight=_weights(ds, fit, setting["ged_weight"]))
+    p_one[val] = one.predict_proba(ds.X[val])[:, 1]
+    for part in (interstate, ~interstate):
+        model = families.additive(setting["C"]).fit(ds.X[fit & part], y[fit & part])
+        p_split[val & part] = model.predict_proba(ds.X[val & part])[:, 1]
+    return {"one_model": float(log_loss(y[val], p_one[val])),
+            "separate_by_kind": float(log_loss(y[val], p_split[val]))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,15 +111,17 @@ def main(argv: list[str] | None = None) -> int:
         log("boosting wins on validation by more than the margin, but only the additive family has exact terms")
         return 3
     models = fitted[shipped]
+    with threadpool_limits(limits=1):
+        kind_split = kind_split_check(ds, min(selections[shipped][PRIMARY]["tried"], key=lambda t: t[0])[1])
+    log(f"  one model vs separate by kind, validation log-loss: {kind_split}")
     reference = families.reference_terms(models[PRIMARY])
     contributions = families.Decomposer(models[PRIMARY], reference).contributions(ds.X)
     p_model = models[PRIMARY].predict_proba(ds.X)[:, 1]
-    p_pers = evaluate.persistence_proba(ds, PRIMARY, "mie_interstate", ds.X)
     val = ds.split == "val"
     card = model_card.build(
         argv=argv, data_dir=args.data_dir, ds=ds, metrics=metrics, selections=selections, shipped=shipped,
-        losses=losses, margin=BOOSTING_MARGIN, term_reference=reference,
-        findings=findings.measure(ds, contributions), episodes=findings.episodes(ds, p_model, p_pers),
+        losses=losses, margin=BOOSTING_MARGIN, term_reference=reference, kind_split=kind_split,
+        findings=findings.measure(ds, contributions), episodes=findings.episodes(ds, p_model, evaluate.baseline_probas(ds, PRIMARY)),
         thresholds=evaluate.thresholds(p_model[val], ds.y[PRIMARY][val]),
     )
     card = artifact.save(models, card, args.model_dir)

@@ -87,6 +87,14 @@ def test_windows_count_only_their_days():
     assert x[INDEX["log_fatalities_30d"]] == np.log1p(4)
 
 
+def test_deaths_of_the_last_seven_days_count_from_t_minus_6_to_t():
+    d = date(2020, 5, 31)
+    history = [fact(d - timedelta(days=k), fatalities=n) for k, n in ((0, 3), (6, 5), (7, 100))]
+    x = build_features(history + [fact(d + timedelta(days=1), fatalities=50)], d, CTX)
+    assert x[INDEX["log_fatalities_7d"]] == np.log1p(8)
+    assert build_features(history, d - timedelta(days=8), CTX)[INDEX["log_fatalities_7d"]] == 0
+
+
 def test_build_matrix_equals_build_features():
     rng = random.Random(3)
     history = _random_history(rng, 25)

@@ -35,3 +35,20 @@ def test_horizon_edges():
     assert labels_for([fact(day(30), fatalities=50)], T)["serious_violence_30d"] == 1
     assert labels_for([fact(day(31), fatalities=50)], T)["serious_violence_30d"] == 0
     assert labels_for([fact(day(1), fatalities=20), fact(day(31), fatalities=20)], T)["serious_violence_30d"] == 0
+
+
+def test_the_previous_window_uses_the_same_definitions_over_t_minus_30_to_t():
+    import numpy as np
+
+    from app.ml.features import History
+    from app.ml.labels import previous_matrix
+
+    facts = [fact(day(-30), fatalities=100), fact(day(-29), fatalities=20), fact(day(0), hostility=4, fatalities=5),
+             fact(day(1), fatalities=500)]
+    prev = previous_matrix(History(facts), np.array([T.toordinal()]))
+    # day -30 is outside (t-30, t]; day 1 is after t: 20 + 5 deaths, a use of force, fatal events
+    assert {k: int(v[0]) for k, v in prev.items()} == {
+        "serious_violence_30d": 1, "use_of_force_30d": 1, "fatal_30d": 1}
+    assert labels_for(facts, day(-30)) == {k: int(v[0]) for k, v in prev.items()}
+    quiet = previous_matrix(History(facts[:1]), np.array([T.toordinal()]))
+    assert {k: int(v[0]) for k, v in quiet.items()} == {"serious_violence_30d": 0, "use_of_force_30d": 0, "fatal_30d": 0}
