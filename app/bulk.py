@@ -12,8 +12,10 @@ or a `JSONText` that is already serialised.
 import json
 import zlib
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import orjson
+import psycopg
 from sqlalchemy import (
     JSON,
     ColumnElement,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.database import Base
@@ -62,16 +65,29 @@ def _for_sqlalchemy(table: Table, rows: list[dict]) -> list[dict]:
 
 
 def _copy(session: Session, target: str, table: Table, columns: Sequence[str], rows: list[dict]) -> None:
+    """COPY the rows in. COPY bypasses SQLAlchemy, so two of its duties are done here: a naive
+    datetime is refused (the UTCDateTime columns store UTC only), and a driver error is raised as
+    SQLAlchemy's (OperationalError, IntegrityError...), which the API's handlers map to a 503/4xx."""
     wanted = _json_columns(table)
     json_at = [n for n, c in enumerate(columns) if c in wanted]
-    cursor = session.connection().connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            values = [row[c] for c in columns]
-            for n in json_at:
-                if values[n] is not None and not isinstance(values[n], JSONText):
-                    values[n] = dumps(values[n])
-            copy.write_row(values)
+    statement = f"COPY {target} ({', '.join(columns)}) FROM STDIN"
+    connection = session.connection()
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                values = [row[c] for c in columns]
+                for n in json_at:
+                    if values[n] is not None and not isinstance(values[n], JSONText):
+                        values[n] = dumps(values[n])
+                for value in values:
+                    if isinstance(value, datetime) and value.tzinfo is None:
+                        raise ValueError(f"naive datetime in a COPY to {target}: store UTC-aware datetimes")
+                copy.write_row(values)
+    except psycopg.Error as exc:
+        if connection.dialect.is_disconnect(exc, connection.connection, cursor):
+            connection.invalidate(exc)
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
 def _stage(session: Session, table: Table, columns: Sequence[str]) -> str:

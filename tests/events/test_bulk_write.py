@@ -1,6 +1,15 @@
 """The bulk write path (COPY and staging tables on PostgreSQL, executemany on SQLite) keeps the one-by-one
 semantics: text arrives byte for byte, and a batch is applied as if its items were posted in order."""
 
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from app import bulk
+from app.database import make_engine, make_sessionmaker
+from app.events.models import Dyad
 from tests.factories import IRAN_STRIKE, event, many
 
 # Everything COPY's text format escapes or ends on, and text beyond ASCII; NUL is refused at the door.
@@ -115,3 +124,23 @@ def test_a_retracted_event_revised_in_a_batch_stays_out_of_history(client):
     assert client.get(f"/v1/events/{created['id']}").json()["revision"] == 4  # created, retracted, 2 revisions
     # Nothing changed in any dyad's history, so nothing was assessed.
     assert len(client.get("/v1/assessments", params={"limit": 1000}).json()["items"]) == before
+
+
+def test_a_connection_lost_during_copy_is_a_database_error_not_a_crash(database_url):
+    """COPY runs on psycopg directly; its errors must still reach the API as SQLAlchemy's, which the
+    handlers answer with 503 `database_unavailable` (a client retries) instead of a 500."""
+    engine = make_engine(database_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("COPY is the PostgreSQL path")
+    try:
+        with make_sessionmaker(engine, writer=True)() as session:
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            row = {"id": "IRN-PAK-copy", "member_a": "IRN", "member_b": "PAK", "kind": "state_state",
+                   "created_at": datetime.now(timezone.utc)}
+            with pytest.raises(OperationalError):
+                bulk.insert_rows(session, Dyad, [row])
+    finally:
+        engine.dispose()
