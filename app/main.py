@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         # What start-up built (the model, the context table, the app) lives as long as the process:
         # kept out of the collector's sight, so that each collection a write's many small objects
         # trigger no longer walks it (it was ~40% of a 1,000-event batch's Python time; bench_ingest).
+        gc.collect()  # start-up's garbage goes first: freezing it would keep it for the process's life
         gc.freeze()
         yield
         refresher.cancel()

@@ -130,6 +130,7 @@ def _target():
 
     current = settings()
     scorer = load_scorer(current.model_dir)
+    gc.collect()
     gc.freeze()  # the model outlives the import: the collector need not walk it on every batch (see app.main)
     return scorer, sessions(current)
 
