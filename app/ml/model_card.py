@@ -148,6 +148,8 @@ def _bar(card: dict) -> str:
                 "MISSES both" if not auc_ok and not bss_ok else
                 f"meets {'AUC' if auc_ok else 'BSS'}, MISSES {'BSS' if auc_ok else 'AUC'}")
             ci = r["intervals"][base]
+            if auc_ok and ci["auc_lift_95"][0] < 0:
+                verdict += " (AUC lift's interval includes 0)"
             rows.append(f"| {name} | {base} | {r['n']} | {round(r['positive_rate'] * r['n'])} | "
                         f"{r['model']['roc_auc']:.3f} | {r[base]['roc_auc']:.3f} | {lift:+.3f} "
                         f"[{ci['auc_lift_95'][0]:+.3f}, {ci['auc_lift_95'][1]:+.3f}] | {bss:+.3f} "
@@ -202,9 +204,11 @@ def _settings(card: dict) -> str:
     out = []
     for target, sel in card["selection"][card["family"]].items():
         setting = min(sel["tried"], key=lambda t: t[0])[1]
-        edge = [k for k, v in setting.items() if v == max(t[1][k] for t in sel["tried"])]
+        grid = {k: sorted({t[1][k] for t in sel["tried"]}) for k in setting}
+        edge = [f"{'largest' if v == grid[k][-1] else 'smallest'} {k}" for k, v in setting.items()
+                if len(grid[k]) > 1 and v in (grid[k][0], grid[k][-1])]
         out.append(f"{target} " + ", ".join(f"{k} = {v:g}" for k, v in setting.items())
-                   + (f" (the grid's largest {' and '.join(edge)})" if edge else ""))
+                   + (f" (the grid's {' and '.join(edge)})" if edge else ""))
     return "; ".join(out)
 
 

@@ -73,7 +73,10 @@ def kind_split_check(ds: dataset.Dataset, setting: dict) -> dict[str, float]:
         ds.X[fit], y[fit], logit__sample_weight=_weights(ds, fit, setting["ged_weight"]))
     p_one[val] = one.predict_proba(ds.X[val])[:, 1]
     for part in (interstate, ~interstate):
-        model = families.additive(setting["C"]).fit(ds.X[fit & part], y[fit & part])
+        # the same sample weights as the one model: sklearn's C scales the weighted loss, so unweighted
+        # separate fits would be regularised differently and the comparison unfair
+        model = families.additive(setting["C"]).fit(
+            ds.X[fit & part], y[fit & part], logit__sample_weight=_weights(ds, fit & part, setting["ged_weight"]))
         p_split[val & part] = model.predict_proba(ds.X[val & part])[:, 1]
     return {"one_model": float(log_loss(y[val], p_one[val])),
             "separate_by_kind": float(log_loss(y[val], p_split[val]))}
