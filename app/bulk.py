@@ -32,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -122,6 +123,13 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict]) -> None:
         session.execute(insert(table), _for_sqlalchemy(table, rows))
 
 
+def _move(session: Session, model: type[Base], rows: list[dict], order_by: str, conflict: str):
+    """Stage the rows, then one INSERT ... SELECT from the stage in `order_by` order with this ON CONFLICT clause."""
+    staged, names = _staged(session, model, rows)
+    return session.execute(text(f"{staged} INSERT INTO {model.__table__.name} ({names}) SELECT {names} FROM s "
+                                f"ORDER BY {order_by} {conflict}"))
+
+
 def insert_new(session: Session, model: type[Base], rows: list[dict], *, key: list[str]) -> list[Row]:
     """INSERT ... ON CONFLICT (key) DO NOTHING, rows taken in key order; (id, *key) of each row inserted.
 
@@ -133,12 +141,7 @@ def insert_new(session: Session, model: type[Base], rows: list[dict], *, key: li
     table = model.__table__
     keys = ", ".join(key)
     if _postgres(session):
-        staged, names = _staged(session, model, rows)
-        return list(session.execute(text(
-            f"{staged} INSERT INTO {table.name} ({names}) SELECT {names} FROM s ORDER BY {keys} "
-            f"ON CONFLICT ({keys}) DO NOTHING RETURNING id, {keys}")))
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
+        return list(_move(session, model, rows, keys, f"ON CONFLICT ({keys}) DO NOTHING RETURNING id, {keys}"))
     stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=key).returning(
         table.c.id, *(table.c[k] for k in key))
     return list(session.execute(stmt, _for_sqlalchemy(table, rows)))
@@ -150,12 +153,8 @@ def insert_ignore(session: Session, model: type[Base], rows: list[dict], *, key:
         return
     table = model.__table__
     if _postgres(session):
-        staged, names = _staged(session, model, rows)
-        session.execute(text(f"{staged} INSERT INTO {table.name} ({names}) SELECT {names} FROM s ORDER BY {key} "
-                             "ON CONFLICT DO NOTHING"))
+        _move(session, model, rows, key, "ON CONFLICT DO NOTHING")
         return
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     rows = sorted(rows, key=lambda r: r[key])
     session.execute(sqlite_insert(table).on_conflict_do_nothing(), _for_sqlalchemy(table, rows))
 
@@ -166,13 +165,9 @@ def upsert(session: Session, model: type[Base], rows: list[dict], *, key: str) -
         return
     table = model.__table__
     if _postgres(session):
-        staged, names = _staged(session, model, rows)
         assign = ", ".join(f"{c} = EXCLUDED.{c}" for c in rows[0] if c != key)
-        session.execute(text(f"{staged} INSERT INTO {table.name} ({names}) SELECT {names} FROM s ORDER BY {key} "
-                             f"ON CONFLICT ({key}) DO UPDATE SET {assign}"))
+        _move(session, model, rows, key, f"ON CONFLICT ({key}) DO UPDATE SET {assign}")
         return
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     stmt = sqlite_insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=[key], set_={c: stmt.excluded[c] for c in rows[0] if c != key})
     session.execute(stmt, _for_sqlalchemy(table, sorted(rows, key=lambda r: r[key])))
