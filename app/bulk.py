@@ -29,6 +29,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -211,13 +212,38 @@ def one_of(session: Session, column, values: Iterable) -> ColumnElement[bool]:
     are (an expanded IN list is a new statement, parsed anew by the driver, at each length).
 
     PostgreSQL gets an array, which its planner sizes and matches in one index scan; SQLite a JSON
-    list expanded by `json_each`.
+    list expanded by `json_each`. A string array is sent without the column's length: a
+    `varchar(128)[]` parameter is coerced to `text[]` element by element, and where the plan puts the
+    test in a filter (a generic plan, or no statistics yet) that coercion runs again for every row read.
     """
     values = list(values)
     if _postgres(session):
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        element = String() if isinstance(column.type, String) else column.type
+        return column == any_(bindparam(None, values, type_=ARRAY(element)))
     spec = bindparam(None, json.dumps(values), type_=String)
     return column.in_(select(literal_column("value")).select_from(func.json_each(spec)))
+
+
+def by_key(session: Session, columns: Sequence, where: Sequence, column, values: Sequence,
+           lock_key_share: bool = False):
+    """SELECT `columns` of the rows matching `where` and `column` = each of `values`, in `values`'
+    order, optionally locked FOR NO KEY UPDATE.
+
+    On PostgreSQL each value is one probe of the unique index (a LATERAL subquery with LIMIT 1 per
+    value of an unnested array): the plan cannot depend on statistics. Written as `where AND column =
+    ANY(values)`, a table without statistics yet (fresh, or autovacuum behind a backfill) took the
+    planner to a scan of every row with `where`'s leading column (all of one source's events), testing
+    the array against each: a cost that grows with the table. SQLite plans the IN list as probes.
+    """
+    if not _postgres(session):
+        stmt = select(*columns).where(*where, one_of(session, column, values)).order_by(column)
+        return session.execute(stmt.with_for_update(key_share=True) if lock_key_share else stmt)
+    element = String() if isinstance(column.type, String) else column.type
+    array = bindparam(None, list(values), type_=ARRAY(element))
+    keys = func.unnest(array).table_valued("value", name="k").render_derived()
+    probe = select(*columns).where(*where, column == keys.c.value).limit(1)
+    probe = (probe.with_for_update(key_share=True) if lock_key_share else probe).lateral("hit")
+    return session.execute(select(probe).select_from(keys).join(probe, true()))
 
 
 def reserve_ids(session: Session, model: type[Base], n: int) -> list[int] | None:

@@ -11,7 +11,7 @@ import time
 from datetime import date, timedelta
 
 import httpx
-from common import autovacuum_stand_in, events, fresh_databases
+from common import AutovacuumStandIn, events, fresh_databases
 from tests.servers import Server
 
 YEARS = 14
@@ -33,9 +33,9 @@ def main() -> None:
     days = YEARS * 365 / batches
     tenth = max(1, batches // 10)
     server = Server(url)
-    rates, analyzed = [], False
+    rates, rss = [], [rss_mb(server.proc.pid)]
     try:
-        with httpx.Client(base_url=server.base, timeout=300) as client:
+        with httpx.Client(base_url=server.base, timeout=300) as client, AutovacuumStandIn(url) as vacuum:
             start = time.perf_counter()
             for b in range(batches):
                 first = date(2010, 1, 1) + timedelta(days=int(b * days))
@@ -43,21 +43,21 @@ def main() -> None:
                 r = client.post("/v1/events/batch", json={"items": items})
                 assert r.status_code == 200, r.text[:300]
                 if (b + 1) % tenth == 0:
-                    rates.append(tenth * 1000 / (time.perf_counter() - start))
-                    print(f"  events {(b + 1) * 1000:>9,}: {rates[-1]:7.0f} events/s over the last {tenth * 1000:,}",
-                          flush=True)
-                    analyzed = autovacuum_stand_in(url)  # not timed
-                    start = time.perf_counter()
-        rss = rss_mb(server.proc.pid)
+                    now = time.perf_counter()
+                    rates.append(tenth * 1000 / (now - start))
+                    rss.append(rss_mb(server.proc.pid))
+                    print(f"  events {(b + 1) * 1000:>9,}: {rates[-1]:7.0f} events/s over the last {tenth * 1000:,}; "
+                          f"worker RSS {rss[-1]:.0f} MiB", flush=True)
+                    start = now
     finally:
         server.stop()
     print(f"load generator: one Python httpx client; {backend}; {batches * 1000:,} events in 1,000-event batches "
-          f"over {YEARS} years" + ("; autovacuum is off here, so ANALYZE runs (untimed) after each tenth"
-                                   if analyzed else ""))
+          f"over {YEARS} years; {vacuum.describe()}")
+    print(f"[{backend}] events/s by tenth: {', '.join(f'{r:.0f}' for r in rates)}")
     print(f"[{backend}] first tenth {rates[0]:7.0f} events/s; last tenth {rates[-1]:7.0f} events/s "
           f"({rates[-1] / rates[0]:.2f} x first)")
-    print(f"[{backend}] worker RSS after the backfill: {rss:.0f} MB")
-
+    print(f"[{backend}] worker RSS (MiB): {rss[0]:.0f} when ready, {rss[-1]:.0f} after the backfill "
+          f"(by tenth: {', '.join(f'{m:.0f}' for m in rss[1:])})")
 
 if __name__ == "__main__":
     main()

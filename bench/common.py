@@ -4,10 +4,13 @@ import os
 import random
 import sys
 import tempfile
+import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,3 +87,75 @@ def autovacuum_stand_in(url: str) -> bool:
             conn.execute(text("ANALYZE"))
     engine.dispose()
     return off
+
+
+class AutovacuumStandIn:
+    """A background autovacuum for a cluster that runs with it off (as the shared test cluster does):
+    every `autovacuum_naptime` it VACUUMs / ANALYZEs the tables past the server's own thresholds, as
+    the autovacuum launcher would (analyze: rows changed since the last analyze > analyze_threshold +
+    analyze_scale_factor x rows; vacuum: dead rows, or rows inserted since the last vacuum, past the
+    matching thresholds).
+
+    It runs concurrently with the load, so its cost is inside the timed run, as real autovacuum's is.
+    A context manager; `runs` lists (seconds since start, statement). With autovacuum on, or on
+    SQLite, it does nothing.
+    """
+
+    _SETTINGS = ("autovacuum", "autovacuum_naptime", "autovacuum_analyze_threshold",
+                 "autovacuum_analyze_scale_factor", "autovacuum_vacuum_threshold", "autovacuum_vacuum_scale_factor",
+                 "autovacuum_vacuum_insert_threshold", "autovacuum_vacuum_insert_scale_factor")
+
+    def __init__(self, url: str, naptime: float | None = None):
+        self.url, self.naptime, self.runs, self.active = url, naptime, [], False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._engine = None
+
+    def __enter__(self) -> "AutovacuumStandIn":
+        if not self.url.startswith("postgresql"):
+            return self
+        self._engine = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        with self._engine.connect() as conn:
+            st = dict(conn.execute(text("SELECT name, setting FROM pg_settings WHERE name = ANY(:names)"),
+                                   {"names": list(self._SETTINGS)}).all())  # naptime in seconds
+        if st["autovacuum"] != "off":
+            return self
+        self.active, self._settings = True, {k: float(v) for k, v in st.items() if k != "autovacuum"}
+        self.naptime = self.naptime or self._settings["autovacuum_naptime"]
+        self._start = time.perf_counter()
+        self._thread = threading.Thread(target=self._loop, name="autovacuum-stand-in", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        st = self._settings
+        while not self._stop.wait(self.naptime):
+            with self._engine.connect() as conn:
+                rows = conn.execute(text(
+                    "SELECT s.relname, c.reltuples, s.n_mod_since_analyze, s.n_dead_tup, s.n_ins_since_vacuum "
+                    "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid")).all()
+                for name, tuples, modified, dead, inserted in rows:
+                    tuples = max(float(tuples), 0.0)  # -1: never analysed
+                    analyze = modified > st["autovacuum_analyze_threshold"] + st[
+                        "autovacuum_analyze_scale_factor"] * tuples
+                    vacuum = (dead > st["autovacuum_vacuum_threshold"] + st["autovacuum_vacuum_scale_factor"] * tuples
+                              or inserted > st["autovacuum_vacuum_insert_threshold"]
+                              + st["autovacuum_vacuum_insert_scale_factor"] * tuples)
+                    if analyze or vacuum:
+                        statement = {(True, True): "VACUUM (ANALYZE)", (True, False): "VACUUM",
+                                     (False, True): "ANALYZE"}[(vacuum, analyze)] + f' "{name}"'
+                        conn.execute(text(statement))
+                        self.runs.append((time.perf_counter() - self._start, statement))
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def describe(self) -> str:
+        if not self.active:
+            return "autovacuum on (or SQLite): no stand-in needed"
+        return (f"autovacuum is off on this cluster: a stand-in applied its thresholds every {self.naptime:.0f} s, "
+                f"concurrently and timed ({len(self.runs)} VACUUM/ANALYZE statements)")

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.events import dyads as dyad_rules
 from app.events.facts import FactColumns
 from app.events.models import Dyad, Event, EventDyad
@@ -70,7 +71,8 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
     first_id = (_live_links(EventDyad.event_id)
                 .order_by(EventDyad.occurred_on, EventDyad.event_id).limit(1).scalar_subquery())
     spec, read = [], []
-    for dyad_id, last, first in session.execute(select(Dyad.id, last_on, first_id).where(Dyad.id.in_(dyad_ids))):
+    heads = select(Dyad.id, last_on, first_id).where(bulk.one_of(session, Dyad.id, dyad_ids))
+    for dyad_id, last, first in session.execute(heads):
         if last is not None:
             lo = last - timedelta(days=lookback_days)
             out[dyad_id].last_on = last

@@ -150,8 +150,8 @@ def _by_source(keys) -> Iterator[tuple[str, list[str]]]:
 def _stored_keys(session: Session, keys: set[Key]) -> set[Key]:
     found: set[Key] = set()
     for source, ids in _by_source(keys):
-        found.update((source, k) for k in session.scalars(select(Event.source_event_id).where(
-            Event.source == source, bulk.one_of(session, Event.source_event_id, ids))))
+        found.update((source, k) for (k,) in bulk.by_key(
+            session, [Event.source_event_id], [Event.source == source], Event.source_event_id, ids))
     return found
 
 
@@ -163,10 +163,9 @@ def _lock(session: Session, keys: set[Key]) -> dict[Key, _Current]:
     """
     found: dict[Key, _Current] = {}
     for source, ids in _by_source(keys):
-        rows = session.execute(
-            select(Event.id, Event.source_event_id, Event.revision, Event.content_hash, Event.retracted_at)
-            .where(Event.source == source, bulk.one_of(session, Event.source_event_id, ids))
-            .order_by(Event.source_event_id).with_for_update(key_share=True))
+        rows = bulk.by_key(  # in key order (sorted by _by_source)
+            session, [Event.id, Event.source_event_id, Event.revision, Event.content_hash, Event.retracted_at],
+            [Event.source == source], Event.source_event_id, ids, lock_key_share=True)
         found.update({(source, r.source_event_id): _Current(r.id, r.revision, r.content_hash,
                                                              r.retracted_at is not None, {}) for r in rows})
     by_id = {e.id: e for e in found.values()}
