@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from app.memory import release_free_memory
+
 # SQLite only auto-increments INTEGER PRIMARY KEY, so ids are BIGINT elsewhere and INTEGER there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -138,8 +140,12 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def get_write_session(request: Request) -> Iterator[Session]:
-    """One write session per request: committed when the route returns, rolled back if it raises."""
-    yield from _session(request.app.state.write_sessionmaker)
+    """One write session per request: committed when the route returns, rolled back if it raises.
+    Then the heap's free pages go back to the OS (app.memory: throttled, in this worker thread)."""
+    try:
+        yield from _session(request.app.state.write_sessionmaker)
+    finally:
+        release_free_memory()
 
 
 # scope="function": the commit runs before the response is sent, so a failed commit is never

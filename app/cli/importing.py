@@ -139,6 +139,7 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     from pydantic import ValidationError
 
     from app import errors
+    from app.memory import release_free_memory
     from app.events.schemas import EventCreate
     from app.risk import flow
 
@@ -157,6 +158,7 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
                 with factory.begin() as session:
                     written = flow.ingest(session, scorer, items)
                 results, assessments = written.results, assessments + written.assessed
+                release_free_memory()  # as after a write request (app.memory)
             except errors.AppError as exc:
                 raise fail(f"batch after {counts.total():,} events refused: {exc.detail}",
                            ExitCode.INVALID_INPUT) from None

@@ -102,6 +102,22 @@ class FactColumns:
         bounds = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
         return [whole.slice(bounds[k], bounds[k + 1]) for k in range(len(histories))]
 
+    @classmethod
+    def concat(cls, parts: "Sequence[FactColumns]") -> "FactColumns":
+        """The parts end to end (copies), their member codes mapped onto one `members`."""
+        if len(parts) == 1:
+            return parts[0]
+        index: dict[str, int] = {}
+        for part in parts:
+            for m in part.members:
+                index.setdefault(m, len(index))
+        # per part, old code -> new code; the extra last entry maps a -1 (no target) to -1
+        remap = [np.array([index[m] for m in part.members] + [-1], dtype=np.int64) for part in parts]
+        return cls(tuple(index), *(
+            np.concatenate([r[getattr(part, name)] if name in ("initiator", "target") else getattr(part, name)
+                            for r, part in zip(remap, parts, strict=True)])
+            for name in cls.ARRAYS))
+
     def slice(self, start: int, stop: int) -> "FactColumns":
         """Facts start..stop (views, no copy)."""
         return FactColumns(self.members, *(getattr(self, name)[start:stop] for name in self.ARRAYS))

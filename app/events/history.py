@@ -62,6 +62,9 @@ _WINDOWS = " UNION ALL ".join(_SELECT.replace("{which}", which) for which in (
     "ed.occurred_on BETWEEN w.lo AND w.hi", "ed.event_id = w.first AND ed.occurred_on < w.lo")) + " ORDER BY 1, 4, 12"
 
 
+READ_CHUNK = 10_000  # window rows turned into arrays at a time
+
+
 def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
             until: date | None = None) -> dict[str, Window]:
     """Each dyad's bounded live history as of `until` (default: all stored events)."""
@@ -83,14 +86,20 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
         return out
     dialect = session.get_bind().dialect.name
     statement = text(_WINDOWS.replace("{spec}", _SPEC[dialect]).replace("{day}", _DAY[dialect]))
-    rows = session.execute(statement, {"spec": json.dumps(spec)}).all()
-    if not rows:
+    # Read in chunks, each turned into arrays before the next is fetched: a dense batch reads ~100,000
+    # rows, and as Python tuples all at once they set the worker's memory high-water mark.
+    parts, which_parts = [], []
+    for rows in session.execute(statement, {"spec": json.dumps(spec)}).partitions(READ_CHUNK):
+        which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where, _ = zip(
+            *rows)
+        parts.append(dyad_rules.make_columns(
+            initiators, targets, days=days, actions=actions, weapons_json=weapons, fatalities=fatalities,
+            civilian_fatalities=civilian, retaliation=retaliation, actor1_country=actor1, location_country=where))
+        which_parts.append(np.array(which, dtype=np.int64))
+        del rows, which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where
+    if not parts:
         return out
-    which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where, _ = zip(*rows)
-    facts = dyad_rules.make_columns(
-        initiators, targets, days=days, actions=actions, weapons_json=weapons, fatalities=fatalities,
-        civilian_fatalities=civilian, retaliation=retaliation, actor1_country=actor1, location_country=where)
-    which = np.array(which, dtype=np.int64)
+    facts, which = FactColumns.concat(parts), np.concatenate(which_parts)
     bounds = np.searchsorted(which, np.arange(len(spec) + 1)).tolist()
     lo = np.array([day for _, day in read], dtype=np.int64)
     in_window = np.bincount(which, weights=facts.day >= lo[which], minlength=len(spec)).astype(np.int64).tolist()

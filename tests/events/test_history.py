@@ -4,6 +4,7 @@ real app and database: out-of-order dates, several kinds of actor, unknown fatal
 import random
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.events import history
@@ -38,7 +39,9 @@ def _events(rng: random.Random, n: int) -> list[dict]:
     return out
 
 
-def test_windows_equal_the_reference_read(client):
+@pytest.mark.parametrize("chunk", [history.READ_CHUNK, 7])  # 7: many chunks, members recoded across them
+def test_windows_equal_the_reference_read(client, monkeypatch, chunk):
+    monkeypatch.setattr(history, "READ_CHUNK", chunk)
     rng = random.Random(4)
     events = _events(rng, 400)
     for k in range(0, len(events), 100):  # shuffled dates: later batches reach behind earlier ones

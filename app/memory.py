@@ -1,0 +1,48 @@
+"""Give the heap's free pages back to the operating system after a write.
+
+A batch write reads and featurises tens of thousands of history rows; Python and numpy free them
+when the request ends, but glibc's allocator keeps the freed pages in its arenas (the automatic
+trim only releases the top of the main heap). Over a long backfill a worker's RSS grew by ~100 MB
+of pages it no longer used; `malloc_trim(0)` (glibc >= 2.8) releases free pages anywhere in every
+arena. Throttled: at most once per `interval` seconds per process, by one thread at a time, so
+that a stream of small writes does not pay it each time. A no-op where the C library is not glibc.
+"""
+
+import ctypes
+import ctypes.util
+import threading
+import time
+
+
+def _malloc_trim():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+class Trimmer:
+    def __init__(self, interval: float = 1.0):
+        self.interval = interval
+        self._trim = _malloc_trim()
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+
+    def __call__(self) -> bool:
+        """Trim unless another thread is trimming or the last trim was under `interval` ago; True if it did."""
+        if self._trim is None or time.monotonic() - self._last < self.interval:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            self._trim(0)
+            self._last = time.monotonic()
+            return True
+        finally:
+            self._lock.release()
+
+
+release_free_memory = Trimmer()
