@@ -133,7 +133,8 @@ class AutovacuumStandIn:
             with self._engine.connect() as conn:
                 rows = conn.execute(text(
                     "SELECT s.relname, c.reltuples, s.n_mod_since_analyze, s.n_dead_tup, s.n_ins_since_vacuum "
-                    "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid")).all()
+                    "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+                    "WHERE c.relpersistence = 'p'")).all()  # not the writers' temporary staging tables
                 for name, tuples, modified, dead, inserted in rows:
                     tuples = max(float(tuples), 0.0)  # -1: never analysed
                     analyze = modified > st["autovacuum_analyze_threshold"] + st[
