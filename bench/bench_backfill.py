@@ -25,12 +25,13 @@ def rss_mb(pid: int) -> float:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--years", type=int, default=YEARS, help="span of the dates (1: dense histories)")
     p.add_argument("--sqlite", action="store_true")
     args = p.parse_args()
     backend = "sqlite" if args.sqlite else "postgresql"
     url = fresh_databases()[backend]
     batches = args.events // 1000
-    days = YEARS * 365 / batches
+    days = args.years * 365 / batches
     tenth = max(1, batches // 10)
     server = Server(url)
     rates, rss = [], [rss_mb(server.proc.pid)]
@@ -52,7 +53,7 @@ def main() -> None:
     finally:
         server.stop()
     print(f"load generator: one Python httpx client; {backend}; {batches * 1000:,} events in 1,000-event batches "
-          f"over {YEARS} years; {vacuum.describe()}")
+          f"over {args.years} years; {vacuum.describe()}")
     print(f"[{backend}] events/s by tenth: {', '.join(f'{r:.0f}' for r in rates)}")
     print(f"[{backend}] first tenth {rates[0]:7.0f} events/s; last tenth {rates[-1]:7.0f} events/s "
           f"({rates[-1] / rates[0]:.2f} x first)")
