@@ -225,24 +225,29 @@ def one_of(session: Session, column, values: Iterable) -> ColumnElement[bool]:
 
 
 def by_key(session: Session, columns: Sequence, where: Sequence, column, values: Sequence,
-           lock_key_share: bool = False):
-    """SELECT `columns` of the rows matching `where` and `column` = each of `values`, in `values`'
-    order, optionally locked FOR NO KEY UPDATE.
+           lock: bool = False):
+    """SELECT `columns` of the rows matching `where` and `column` = one of `values` (a key column:
+    at most one row each), in `values`' order (duplicates dropped), locked FOR NO KEY UPDATE if `lock`.
 
     On PostgreSQL each value is one probe of the unique index (a LATERAL subquery with LIMIT 1 per
     value of an unnested array): the plan cannot depend on statistics. Written as `where AND column =
     ANY(values)`, a table without statistics yet (fresh, or autovacuum behind a backfill) took the
     planner to a scan of every row with `where`'s leading column (all of one source's events), testing
     the array against each: a cost that grows with the table. SQLite plans the IN list as probes.
+
+    Order, and so lock order: a LIMIT subquery cannot be pulled up, so the only plan is a nested loop
+    over the unnested array, in array order, and row locks rule out parallel plans. Callers pass the
+    values sorted in Python (code-point order); every writer of this version locks in that order.
     """
+    values = list(dict.fromkeys(values))
     if not _postgres(session):
         stmt = select(*columns).where(*where, one_of(session, column, values)).order_by(column)
-        return session.execute(stmt.with_for_update(key_share=True) if lock_key_share else stmt)
+        return session.execute(stmt.with_for_update(key_share=True) if lock else stmt)
     element = String() if isinstance(column.type, String) else column.type
-    array = bindparam(None, list(values), type_=ARRAY(element))
-    keys = func.unnest(array).table_valued("value", name="k").render_derived()
+    keys = func.unnest(bindparam(None, values, type_=ARRAY(element))).table_valued("value").render_derived(name="k")
     probe = select(*columns).where(*where, column == keys.c.value).limit(1)
-    probe = (probe.with_for_update(key_share=True) if lock_key_share else probe).lateral("hit")
+    # with_for_update(key_share=True) is FOR NO KEY UPDATE: foreign-key checks of referencing rows do not wait
+    probe = (probe.with_for_update(key_share=True) if lock else probe).lateral("hit")
     return session.execute(select(probe).select_from(keys).join(probe, true()))
 
 

@@ -9,15 +9,13 @@ that a stream of small writes does not pay it each time. A no-op where the C lib
 """
 
 import ctypes
-import ctypes.util
 import threading
 import time
 
 
 def _malloc_trim():
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library: no `ldconfig` lookup
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
         return None
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
@@ -38,6 +36,8 @@ class Trimmer:
         if not self._lock.acquire(blocking=False):
             return False
         try:
+            if time.monotonic() - self._last < self.interval:  # another thread trimmed meanwhile
+                return False
             self._trim(0)
             self._last = time.monotonic()
             return True

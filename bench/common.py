@@ -110,6 +110,7 @@ class AutovacuumStandIn:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._engine = None
+        self.failed: Exception | None = None
 
     def __enter__(self) -> "AutovacuumStandIn":
         if not self.url.startswith("postgresql"):
@@ -128,6 +129,12 @@ class AutovacuumStandIn:
         return self
 
     def _loop(self) -> None:
+        try:
+            self._naps()
+        except Exception as exc:  # reported by describe(), not lost in a dead thread
+            self.failed = exc
+
+    def _naps(self) -> None:
         st = self._settings
         while not self._stop.wait(self.naptime):
             with self._engine.connect() as conn:
@@ -140,7 +147,8 @@ class AutovacuumStandIn:
                     analyze = modified > st["autovacuum_analyze_threshold"] + st[
                         "autovacuum_analyze_scale_factor"] * tuples
                     vacuum = (dead > st["autovacuum_vacuum_threshold"] + st["autovacuum_vacuum_scale_factor"] * tuples
-                              or inserted > st["autovacuum_vacuum_insert_threshold"]
+                              or st["autovacuum_vacuum_insert_threshold"] >= 0  # -1: insert vacuums off
+                              and inserted > st["autovacuum_vacuum_insert_threshold"]
                               + st["autovacuum_vacuum_insert_scale_factor"] * tuples)
                     if analyze or vacuum:
                         statement = {(True, True): "VACUUM (ANALYZE)", (True, False): "VACUUM",
@@ -159,4 +167,5 @@ class AutovacuumStandIn:
         if not self.active:
             return "autovacuum on (or SQLite): no stand-in needed"
         return (f"autovacuum is off on this cluster: a stand-in applied its thresholds every {self.naptime:.0f} s, "
-                f"concurrently and timed ({len(self.runs)} VACUUM/ANALYZE statements)")
+                f"concurrently and timed ({len(self.runs)} VACUUM/ANALYZE statements"
+                + (f"; it FAILED and stopped: {self.failed!r})" if self.failed else ")"))

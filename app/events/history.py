@@ -86,8 +86,9 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
         return out
     dialect = session.get_bind().dialect.name
     statement = text(_WINDOWS.replace("{spec}", _SPEC[dialect]).replace("{day}", _DAY[dialect]))
-    # Read in chunks, each turned into arrays before the next is fetched: a dense batch reads ~100,000
-    # rows, and as Python tuples all at once they set the worker's memory high-water mark.
+    # Turned into Python rows 10,000 at a time, each chunk into arrays before the next (the driver still
+    # holds the whole result in C): a dense batch reads ~100,000 rows, and as Python tuples all at once
+    # they set the worker's memory high-water mark.
     parts, which_parts = [], []
     for rows in session.execute(statement, {"spec": json.dumps(spec)}).partitions(READ_CHUNK):
         which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where, _ = zip(

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import errors
+from app import bulk, errors
 from app.events.models import Event
 from app.events.schemas import EventCreate
 
@@ -25,10 +25,9 @@ def _ids_by_key(session: Session, keys: set[Key]) -> dict[Key, int]:
     for source, source_event_id in keys:
         by_source.setdefault(source, []).append(source_event_id)
     for source, wanted in by_source.items():
-        for start in range(0, len(wanted), 1000):
-            rows = session.execute(select(Event.source_event_id, Event.id).where(
-                Event.source == source, Event.source_event_id.in_(wanted[start:start + 1000])))
-            found.update({(source, seid): event_id for seid, event_id in rows})
+        rows = bulk.by_key(session, [Event.source_event_id, Event.id], [Event.source == source],
+                           Event.source_event_id, sorted(wanted))
+        found.update({(source, seid): event_id for seid, event_id in rows})
     return found
 
 

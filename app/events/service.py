@@ -165,7 +165,7 @@ def _lock(session: Session, keys: set[Key]) -> dict[Key, _Current]:
     for source, ids in _by_source(keys):
         rows = bulk.by_key(  # in key order (sorted by _by_source)
             session, [Event.id, Event.source_event_id, Event.revision, Event.content_hash, Event.retracted_at],
-            [Event.source == source], Event.source_event_id, ids, lock_key_share=True)
+            [Event.source == source], Event.source_event_id, ids, lock=True)
         found.update({(source, r.source_event_id): _Current(r.id, r.revision, r.content_hash,
                                                              r.retracted_at is not None, {}) for r in rows})
     by_id = {e.id: e for e in found.values()}

@@ -33,6 +33,17 @@ def _numbers(tree, path=""):
         yield path, tree
 
 
+def _episode_auc_step(episodes: dict, path: str) -> float:
+    """An episode set's AUCs over a few hundred samples may move by one pair when two scores equal to
+    ~1e-15 swap (a library build's last bits decide the tie): allow that one step, 1 / (positives x
+    negatives), plus the card's rounding to 4 decimals. Other numbers keep TOLERANCE."""
+    name, _, field = path.lstrip(".").partition(".")
+    if not field.startswith("auc_"):
+        return TOLERANCE
+    n, positives = episodes[name]["n"], episodes[name]["positives"]
+    return 1 / (positives * (n - positives)) + 0.5e-4
+
+
 @pytest.mark.shared_data
 @pytest.mark.slow
 def test_retraining_reproduces_the_bundled_card_and_scores(data_dir: Path, tmp_path: Path, scorer: Scorer):
@@ -48,7 +59,8 @@ def test_retraining_reproduces_the_bundled_card_and_scores(data_dir: Path, tmp_p
             want = {k: v for k, v in want.items() if k.startswith(".additive")}
         assert got.keys() == want.keys(), key
         for path, value in want.items():
-            assert got[path] == pytest.approx(value, abs=TOLERANCE) if isinstance(value, float) else got[path] == value, \
+            tolerance = _episode_auc_step(bundled[key], path) if key == "episode_benchmark" else TOLERANCE
+            assert got[path] == pytest.approx(value, abs=tolerance) if isinstance(value, float) else got[path] == value, \
                 f"{key}{path}"
     facts = dyad_facts(seed_events(), "IRN--PAK")
     ctx = scorer.context_for("IRN", "PAK", facts[-1].occurred_on)
