@@ -13,6 +13,11 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 # Library builds may differ in the last bits of a float (BLAS, libm): metrics and scores must agree
 # to this, far below any difference a reader of the card could see.
 TOLERANCE = 1e-6
+# The validation losses of the settings tried but not chosen: a weakly regularised candidate's solver may
+# stop short of convergence, and where it stops moves with the machine's BLAS kernels (seen: 0.13986
+# against 0.14005 on another 2-core box). The chosen settings and everything the shipped model gives
+# keep TOLERANCE.
+CANDIDATE_TOLERANCE = 1e-3
 
 
 def test_missing_data_dir_is_an_error(tmp_path: Path):
@@ -59,7 +64,8 @@ def test_retraining_reproduces_the_bundled_card_and_scores(data_dir: Path, tmp_p
             want = {k: v for k, v in want.items() if k.startswith(".additive")}
         assert got.keys() == want.keys(), key
         for path, value in want.items():
-            tolerance = _episode_auc_step(bundled[key], path) if key == "episode_benchmark" else TOLERANCE
+            tolerance = (_episode_auc_step(bundled[key], path) if key == "episode_benchmark"
+                         else CANDIDATE_TOLERANCE if key == "selection" and ".tried[" in path else TOLERANCE)
             assert got[path] == pytest.approx(value, abs=tolerance) if isinstance(value, float) else got[path] == value, \
                 f"{key}{path}"
     facts = dyad_facts(seed_events(), "IRN--PAK")
