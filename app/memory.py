@@ -2,9 +2,9 @@
 
 A batch write reads and featurises tens of thousands of history rows; Python and numpy free them
 when the request ends, but glibc's allocator keeps the freed pages in its arenas (the automatic
-trim only releases the top of the main heap). Over a long backfill a worker's RSS grew by ~100 MB
-of pages it no longer used; `malloc_trim(0)` (glibc >= 2.8) releases free pages anywhere in every
-arena. Throttled: at most once per `interval` seconds per process, by one thread at a time, so
+trim only releases the top of the main heap). In-process, after 60 dense batches, 223 of 541 MiB
+of RSS were such pages (bench/RESULTS.md); `malloc_trim(0)` (glibc >= 2.8) releases free pages
+anywhere in every arena. (The chunked history read, app.events.history, lowers the high-water mark.) Throttled: at most once per `interval` seconds per process, by one thread at a time, so
 that a stream of small writes does not pay it each time. A no-op where the C library is not glibc.
 """
 
