@@ -207,6 +207,11 @@ def insert_numbered(session: Session, model: type[Base], rows: list[dict]) -> li
     return ids
 
 
+def _array_of(column) -> ARRAY:
+    """A PostgreSQL array of the column's type; strings without their length (see `one_of`)."""
+    return ARRAY(String() if isinstance(column.type, String) else column.type)
+
+
 def one_of(session: Session, column, values: Iterable) -> ColumnElement[bool]:
     """`column IN (values)` with the values as one parameter: one cached statement however many there
     are (an expanded IN list is a new statement, parsed anew by the driver, at each length).
@@ -218,8 +223,7 @@ def one_of(session: Session, column, values: Iterable) -> ColumnElement[bool]:
     """
     values = list(values)
     if _postgres(session):
-        element = String() if isinstance(column.type, String) else column.type
-        return column == any_(bindparam(None, values, type_=ARRAY(element)))
+        return column == any_(bindparam(None, values, type_=_array_of(column)))
     spec = bindparam(None, json.dumps(values), type_=String)
     return column.in_(select(literal_column("value")).select_from(func.json_each(spec)))
 
@@ -243,8 +247,7 @@ def by_key(session: Session, columns: Sequence, where: Sequence, column, values:
     if not _postgres(session):
         stmt = select(*columns).where(*where, one_of(session, column, values)).order_by(column)
         return session.execute(stmt.with_for_update(key_share=True) if lock else stmt)
-    element = String() if isinstance(column.type, String) else column.type
-    keys = func.unnest(bindparam(None, values, type_=ARRAY(element))).table_valued("value").render_derived(name="k")
+    keys = func.unnest(bindparam(None, values, type_=_array_of(column))).table_valued("value").render_derived(name="k")
     probe = select(*columns).where(*where, column == keys.c.value).limit(1)
     # with_for_update(key_share=True) is FOR NO KEY UPDATE: foreign-key checks of referencing rows do not wait
     probe = (probe.with_for_update(key_share=True) if lock else probe).lateral("hit")

@@ -60,5 +60,6 @@ def main() -> None:
     print(f"[{backend}] worker RSS (MiB): {rss[0]:.0f} when ready, {rss[-1]:.0f} after the backfill "
           f"(by tenth: {', '.join(f'{m:.0f}' for m in rss[1:])})")
 
+
 if __name__ == "__main__":
     main()

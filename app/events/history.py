@@ -65,6 +65,14 @@ _WINDOWS = " UNION ALL ".join(_SELECT.replace("{which}", which) for which in (
 READ_CHUNK = 10_000  # window rows turned into arrays at a time
 
 
+def _columns(rows) -> tuple[np.ndarray, FactColumns]:
+    """One chunk of window rows as (which window, facts)."""
+    which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where, _ = zip(*rows)
+    return np.array(which, dtype=np.int64), dyad_rules.make_columns(
+        initiators, targets, days=days, actions=actions, weapons_json=weapons, fatalities=fatalities,
+        civilian_fatalities=civilian, retaliation=retaliation, actor1_country=actor1, location_country=where)
+
+
 def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
             until: date | None = None) -> dict[str, Window]:
     """Each dyad's bounded live history as of `until` (default: all stored events)."""
@@ -89,18 +97,10 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
     # Turned into Python rows 10,000 at a time, each chunk into arrays before the next (the driver still
     # holds the whole result in C): a dense batch reads ~100,000 rows, and as Python tuples all at once
     # they set the worker's memory high-water mark.
-    parts, which_parts = [], []
-    for rows in session.execute(statement, {"spec": json.dumps(spec)}).partitions(READ_CHUNK):
-        which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where, _ = zip(
-            *rows)
-        parts.append(dyad_rules.make_columns(
-            initiators, targets, days=days, actions=actions, weapons_json=weapons, fatalities=fatalities,
-            civilian_fatalities=civilian, retaliation=retaliation, actor1_country=actor1, location_country=where))
-        which_parts.append(np.array(which, dtype=np.int64))
-        del rows, which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where
-    if not parts:
+    chunks = [_columns(rows) for rows in session.execute(statement, {"spec": json.dumps(spec)}).partitions(READ_CHUNK)]
+    if not chunks:
         return out
-    facts, which = FactColumns.concat(parts), np.concatenate(which_parts)
+    facts, which = FactColumns.concat([c for _, c in chunks]), np.concatenate([w for w, _ in chunks])
     bounds = np.searchsorted(which, np.arange(len(spec) + 1)).tolist()
     lo = np.array([day for _, day in read], dtype=np.int64)
     in_window = np.bincount(which, weights=facts.day >= lo[which], minlength=len(spec)).astype(np.int64).tolist()
