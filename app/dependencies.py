@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.events.history import WindowCache
 from app.ml.scorer import Scorer
 from app.risk.cache import RiskCache
 from app.risk.freshness import FeedHead
@@ -42,6 +43,10 @@ async def get_risk_cache(request: Request) -> RiskCache:
     return request.app.state.risk_cache
 
 
+async def get_window_cache(request: Request) -> WindowCache:
+    return request.app.state.window_cache
+
+
 @dataclass(frozen=True)
 class Polling:
     """What the poll routes use, as one dependency: each dependency costs FastAPI work on every poll."""
@@ -64,4 +69,5 @@ ReadSessionsDep = Annotated[sessionmaker[Session], Depends(get_read_sessions)]
 FeedHeadDep = Annotated[FeedHead, Depends(get_feed_head)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 RiskCacheDep = Annotated[RiskCache, Depends(get_risk_cache)]
+WindowCacheDep = Annotated[WindowCache, Depends(get_window_cache)]
 PollingDep = Annotated[Polling, Depends(get_polling)]

@@ -23,6 +23,7 @@ from app.events.router import vocabulary_router
 from app.health.router import router as health_router
 from app.http import BodyLimit
 from app.ml.scorer import Scorer, load_scorer
+from app.events.history import WindowCache
 from app.risk.cache import PollAnswers, RiskCache
 from app.risk.freshness import FeedHead
 from app.risk.router import router as risk_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.keyring.start()
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
+        app.state.window_cache = WindowCache()  # dyad windows as last assessed: a write reads only what it changed
         app.state.answers = PollAnswers()  # serialised poll answers, checked against the feed head
         app.state.feed_head = FeedHead(settings.resolved_database_url)
         log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))

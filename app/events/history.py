@@ -10,12 +10,14 @@ become one `FactColumns` (column arrays, no object per event); each dyad's windo
 """
 
 import json
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from app import bulk
@@ -24,6 +26,7 @@ from app.events.facts import FactColumns
 from app.events.models import Dyad, Event, EventDyad
 
 NONE = FactColumns.of([])
+NO_IDS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Window:
     last_on: date | None = None  # the last live event on or before the date asked for
     facts: FactColumns = field(default=NONE)  # oldest first, (day, event id) order
     in_window: int = 0  # events within the look-back window (what `event_count` reports)
+    event_ids: np.ndarray = field(default_factory=lambda: NO_IDS)  # the event of each fact (what the window cache updates by)
 
 
 def _live_links(*columns, dyad=Dyad.id, until: date | None = None):
@@ -57,18 +61,20 @@ _SELECT = ("SELECT w.i, ed.initiator, ed.target, {day}, e.action, CAST(e.weapons
            " e.civilian_fatalities, e.retaliation, e.actor1_country, e.location_country, e.id FROM {spec}"
            " JOIN event_dyad ed ON ed.dyad_id = w.dyad_id AND {which} JOIN event e ON e.id = ed.event_id"
            " WHERE e.retracted_at IS NULL")
-# each dyad's window, then its first event where that lies before the window; by dyad, day, event id
+# each dyad's window, then its first event where that lies before the window. Unordered: the rows are
+# put in (dyad, day, event id) order in numpy, where PostgreSQL sorted a dense batch's ~85,000 rows
+# on disk past the default work_mem (~65 of the statement's ~190 ms; bench/RESULTS.md).
 _WINDOWS = " UNION ALL ".join(_SELECT.replace("{which}", which) for which in (
-    "ed.occurred_on BETWEEN w.lo AND w.hi", "ed.event_id = w.first AND ed.occurred_on < w.lo")) + " ORDER BY 1, 4, 12"
+    "ed.occurred_on BETWEEN w.lo AND w.hi", "ed.event_id = w.first AND ed.occurred_on < w.lo"))
 
 
 READ_CHUNK = 10_000  # window rows turned into arrays at a time
 
 
-def _columns(rows) -> tuple[np.ndarray, FactColumns]:
-    """One chunk of window rows as (which window, facts)."""
-    which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where, _ = zip(*rows)
-    return np.array(which, dtype=np.int64), dyad_rules.make_columns(
+def _columns(rows) -> tuple[np.ndarray, np.ndarray, FactColumns]:
+    """One chunk of window rows as (which window, event ids, facts)."""
+    which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where, ids = zip(*rows)
+    return np.array(which, dtype=np.int64), np.array(ids, dtype=np.int64), dyad_rules.make_columns(
         initiators, targets, days=days, actions=actions, weapons_json=weapons, fatalities=fatalities,
         civilian_fatalities=civilian, retaliation=retaliation, actor1_country=actor1, location_country=where)
 
@@ -100,11 +106,143 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
     chunks = [_columns(rows) for rows in session.execute(statement, {"spec": json.dumps(spec)}).partitions(READ_CHUNK)]
     if not chunks:
         return out
-    facts, which = FactColumns.concat([c for _, c in chunks]), np.concatenate([w for w, _ in chunks])
+    which, ids = np.concatenate([w for w, _, _ in chunks]), np.concatenate([i for _, i, _ in chunks])
+    facts = FactColumns.concat([c for _, _, c in chunks])
+    order = np.lexsort((ids, facts.day, which))  # by window, then day, then event id
+    facts, which, ids = facts.take(order), which[order], ids[order]
     bounds = np.searchsorted(which, np.arange(len(spec) + 1)).tolist()
     lo = np.array([day for _, day in read], dtype=np.int64)
     in_window = np.bincount(which, weights=facts.day >= lo[which], minlength=len(spec)).astype(np.int64).tolist()
     for i, (dyad_id, _) in enumerate(read):
         window = out[dyad_id]
         window.facts, window.in_window = facts.slice(bounds[i], bounds[i + 1]), in_window[i]
+        window.event_ids = ids[bounds[i]:bounds[i + 1]]
     return out
+
+
+# One event's links to the dyads asked for (w.first: the event id), for the window cache's update.
+_CHANGED = _SELECT.replace("{which}", "ed.event_id = w.first")
+
+
+class WindowCache:
+    """Each dyad's window as its latest committed assessment saw it, kept per process, so that the next
+    write to the dyad reads only the events it changed instead of the whole window again (a dense
+    backfill re-read ~85,000 window rows a batch; bench/RESULTS.md).
+
+    An entry holds under a version the caller reads under the dyad's lock (the risk service uses the
+    dyad's latest assessment id, which every change to the dyad's history replaces in the same
+    transaction): once anything else has written the dyad, in this process or another, the versions
+    differ and the window is read whole. Entries are staged in a session and kept only if it
+    commits. Bounded by the number of facts held; the least recently used dyads go first.
+    """
+
+    def __init__(self, max_facts: int = 250_000):
+        self.max_facts = max_facts
+        self._data: OrderedDict[str, tuple[int, Window]] = OrderedDict()
+        self._facts = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, dyad_id: str, version: int) -> Window | None:
+        with self._lock:
+            entry = self._data.get(dyad_id)
+            if entry is None or entry[0] != version:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._data.move_to_end(dyad_id)
+            return entry[1]
+
+    def stage(self, session: Session, entries: Mapping[str, tuple[int, Window]]) -> None:
+        """Keep these (dyad -> (version, window)) once the session's transaction commits; drop them if it rolls back."""
+        if not event.contains(session, "after_commit", _publish):
+            event.listen(session, "after_commit", _publish)
+            event.listen(session, "after_rollback", _discard)
+        session.info.setdefault(_PENDING, {}).setdefault(self, {}).update(
+            {d: (version, _compact(w)) for d, (version, w) in entries.items()})
+
+    def _put(self, entries: Mapping[str, tuple[int, Window]]) -> None:
+        with self._lock:
+            for dyad_id, entry in entries.items():
+                old = self._data.pop(dyad_id, None)
+                self._facts += len(entry[1].facts) - (len(old[1].facts) if old else 0)
+                self._data[dyad_id] = entry
+            while self._facts > self.max_facts and self._data:
+                _, (_, window) = self._data.popitem(last=False)
+                self._facts -= len(window.facts)
+
+
+_PENDING = "escalation.window_cache.pending"
+
+
+def _publish(session: Session) -> None:
+    for cache, entries in session.info.pop(_PENDING, {}).items():
+        cache._put(entries)
+
+
+def _discard(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _compact(window: Window) -> Window:
+    """The window with arrays of its own: a read's windows are views of one array for the whole batch."""
+    keep = np.arange(len(window.facts))
+    return Window(window.last_on, window.facts.take(keep), window.in_window, window.event_ids.copy())
+
+
+def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], changed: Mapping[str, set[int]],
+            lookback_days: int) -> dict[str, Window]:
+    """Windows (as `windows` would read them, `until` None) of the dyads whose cached window holds at
+    `versions`, brought up to date with `changed`: per dyad, the ids of its events this transaction
+    created, revised or retracted (read again, or gone). Dyads the cache cannot answer are left out."""
+    cached = {d: w for d, ids in changed.items()
+              if d in versions and (w := cache.get(d, versions[d])) is not None}
+    if not cached:
+        return {}
+    spec = [{"i": i, "dyad_id": d, "first": event_id} for i, d in enumerate(cached) for event_id in changed[d]]
+    dialect = session.get_bind().dialect.name
+    statement = text(_CHANGED.replace("{spec}", _SPEC[dialect]).replace("{day}", _DAY[dialect]))
+    rows = session.execute(statement, {"spec": json.dumps(spec)}).all()
+    if rows:
+        which, ids, facts = _columns(rows)
+        order = np.argsort(which, kind="stable")
+        which, ids, facts = which[order], ids[order], facts.take(order)
+    else:
+        which, ids, facts = NO_IDS, NO_IDS, NONE
+    bounds = np.searchsorted(which, np.arange(len(cached) + 1)).tolist()
+    out = {}
+    for i, (dyad_id, window) in enumerate(cached.items()):
+        merged = _merge(window, np.fromiter(changed[dyad_id], np.int64), facts.slice(bounds[i], bounds[i + 1]),
+                        ids[bounds[i]:bounds[i + 1]], lookback_days)
+        if merged is not None:
+            out[dyad_id] = merged
+    return out
+
+
+def _merge(window: Window, gone: np.ndarray, fresh: FactColumns, fresh_ids: np.ndarray,
+           lookback_days: int) -> Window | None:
+    """A cached window without the events `gone`, with their live links `fresh`; None where the cache does
+    not hold what the new window needs (it reaches further back, or the first event changed)."""
+    old, old_ids = window.facts, window.event_ids
+    # The cache holds every live event from the old window's start on, and the dyad's first event.
+    held_from = -1
+    if window.last_on is not None and len(old) and old.day[0] < window.last_on.toordinal() - lookback_days:
+        held_from = window.last_on.toordinal() - lookback_days  # the first event lies before the window
+    keep = ~np.isin(old_ids, gone)
+    if held_from >= 0 and not keep[0]:
+        return None  # the first event changed: which event comes next before the window is not held
+    merged = FactColumns.concat([old.take(np.flatnonzero(keep)), fresh])
+    ids = np.concatenate([old_ids[keep], fresh_ids])
+    if not len(ids):
+        return Window()
+    order = np.lexsort((ids, merged.day))  # by day, then event id, as `windows` reads them
+    merged, ids = merged.take(order), ids[order]
+    last = int(merged.day[-1])
+    lo = last - lookback_days
+    if lo < held_from:
+        return None  # the window moved back (its last event went) past what is held
+    inside = merged.day >= lo
+    chosen = inside.copy()
+    chosen[0] = True  # the first event, also when it lies before the window
+    rows = np.flatnonzero(chosen)
+    return Window(date.fromordinal(last), merged.take(rows), int(inside.sum()), ids[rows])

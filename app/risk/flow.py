@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.events import service as event_service
+from app.events.history import WindowCache
 from app.events.schemas import EventCreate
 from app.ml.scorer import Scorer
 from app.risk import service as risk_service
@@ -25,13 +26,15 @@ class Written:
     assessed: int  # assessments stored
 
 
-def ingest(session: Session, scorer: Scorer, items: Sequence[EventCreate], field_prefix: str = "") -> Written:
-    """Create, revise or recognise the items, then assess every dyad whose history changed."""
+def ingest(session: Session, scorer: Scorer, items: Sequence[EventCreate], field_prefix: str = "",
+           windows: WindowCache | None = None) -> Written:
+    """Create, revise or recognise the items, then assess every dyad whose history changed (with `windows`,
+    the process's cache of dyad windows, reading only what changed where it can)."""
     results = event_service.ingest(session, items, field_prefix=field_prefix)
-    return Written(results, risk_service.reassess(session, scorer, results))
+    return Written(results, risk_service.reassess(session, scorer, results, windows))
 
 
-def retract(session: Session, scorer: Scorer, event_id: int) -> Written:
+def retract(session: Session, scorer: Scorer, event_id: int, windows: WindowCache | None = None) -> Written:
     """Tombstone an event, then assess the dyads it leaves."""
     result = event_service.retract(session, event_id)
-    return Written([result], risk_service.reassess(session, scorer, [result]))
+    return Written([result], risk_service.reassess(session, scorer, [result], windows))

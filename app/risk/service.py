@@ -22,29 +22,38 @@ from app.risk.models import Assessment, DyadRisk
 from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
 
 
-def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested]) -> int:
+def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested],
+             cache: event_history.WindowCache | None = None) -> int:
     """Store one assessment per dyad whose history the results changed, in the caller's transaction.
 
     Each is the dyad's current answer: as of its last live event, from the events known now.
     Stored assessments are never redone (they are what the service said at the time); a late
     report, correction or retraction that reaches behind the stored answer yields a new one with
     `reason: backdated`, and any past date is computed on demand (`GET /v1/risk?as_of=`). So one
-    request stores at most one row per touched dyad and reads a bounded window of each history.
+    request stores at most one row per touched dyad and reads a bounded window of each history,
+    or, from `cache`, only the events it changed (a window cached at the dyad's latest assessment).
     """
     since: dict[str, date] = {}
     trigger: dict[str, tuple[int, str]] = {}
+    changed: dict[str, set[int]] = {}
     for r in results:
         for dyad_id, day in r.touched.items():
             since[dyad_id] = min(day, since.get(dyad_id, day))
             trigger[dyad_id] = (r.event_id, r.status)
+            changed.setdefault(dyad_id, set()).add(r.event_id)
     if not since:
         return 0
     dyad_ids = sorted(since)
     lock_dyads(session, dyad_ids)
-    stored = dict(session.execute(select(DyadRisk.dyad_id, Assessment.as_of)
-                                  .join(Assessment, Assessment.id == DyadRisk.assessment_id)
-                                  .where(bulk.one_of(session, DyadRisk.dyad_id, dyad_ids))).all())
-    windows = event_history.windows(session, dyad_ids, LOOKBACK_DAYS)
+    # Read under the dyads' locks: each one's latest assessment, which every change to its history replaces.
+    stored = {d: (as_of, latest) for d, as_of, latest in session.execute(
+        select(DyadRisk.dyad_id, Assessment.as_of, DyadRisk.assessment_id)
+        .join(Assessment, Assessment.id == DyadRisk.assessment_id)
+        .where(bulk.one_of(session, DyadRisk.dyad_id, dyad_ids)))}
+    windows = event_history.updated(session, cache, {d: latest for d, (_, latest) in stored.items()}, changed,
+                                    LOOKBACK_DAYS) if cache else {}
+    if unread := [d for d in dyad_ids if d not in windows]:
+        windows.update(event_history.windows(session, unread, LOOKBACK_DAYS))
     plan = [(d, windows[d].last_on or since[d]) for d in dyad_ids]
     with SCORING_SECONDS.time():
         scores = scorer.score_many([
@@ -54,7 +63,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     rows = []
     for (dyad_id, as_of), score in zip(plan, scores):
         event_id, status = trigger[dyad_id]
-        behind = dyad_id in stored and since[dyad_id] < stored[dyad_id]
+        behind = dyad_id in stored and since[dyad_id] < stored[dyad_id][0]
         rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, "backdated" if behind else status,
                                     windows[dyad_id], now))
     # Feed positions in commit order: only the holder of this lock takes assessment ids, and holds it
@@ -62,6 +71,8 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     feed_lock(session)
     ids = bulk.insert_numbered(session, Assessment, rows)
     outbox.enqueue(session, ids)  # webhook deliveries commit with the assessments that cause them
+    if cache is not None:  # kept if this transaction commits, under the assessment that replaces the dyad's latest
+        cache.stage(session, {r["dyad_id"]: (i, windows[r["dyad_id"]]) for r, i in zip(rows, ids)})
     bulk.upsert(session, DyadRisk, [
         {"dyad_id": r["dyad_id"], "assessment_id": i, "probability": r["probability"], "level": r["level"],
          "last_event_on": r["last_event_on"], "updated_at": now} for r, i in zip(rows, ids)], key="dyad_id")

@@ -1,0 +1,130 @@
+"""The window cache (app.events.history.WindowCache): a write that updates a cached window from the events
+it changed must end with the window a whole read gives, through the real app and database, under
+out-of-order dates, revisions that move an event's date or dyads, retractions of a dyad's first and
+last events, and unchanged re-sends; and an entry holds only after its transaction commits."""
+
+import json
+import random
+from datetime import date, timedelta
+
+import numpy as np
+from sqlalchemy import select
+
+from app.events import history
+from app.events.facts import EventFact
+from app.events.models import Dyad
+from app.ml.features import LOOKBACK_DAYS
+from app.risk.models import Assessment, DyadRisk
+
+STATES = ["IRN", "PAK", "AFG"]
+ACTIONS = ["attack", "clash", "talks", "ceasefire", "threat_to_use_force", "show_of_force", "war"]
+
+
+def _event(rng: random.Random, key: str) -> dict:
+    a, b = rng.sample(STATES, 2)
+    actor2 = ({"name": b, "country": b, "kind": "state"} if rng.random() < 0.8 else
+              {"name": "Jaish al-Adl", "kind": "non_state"})
+    return {
+        "source": "cache", "source_event_id": key,
+        # ~3 years of dates: windows (425 days) start after a dyad's first event
+        "occurred_on": (date(2020, 1, 1) + timedelta(days=rng.randrange(0, 1100))).isoformat(),
+        "actor1": {"name": a, "country": a, "kind": "state"}, "actor2": actor2,
+        "location": {"country": rng.choice(STATES)}, "action": rng.choice(ACTIONS),
+        "fatalities": rng.choice([0, 1, 5]), "retaliation": rng.random() < 0.2,
+    }
+
+
+def _as_read(window: history.Window) -> tuple:
+    return window.last_on, window.in_window, list(window.facts), window.event_ids.tolist()
+
+
+def _check(client) -> int:
+    """Every cached window that holds at its dyad's latest assessment equals a whole read; how many held."""
+    state = client.app.state
+    held = 0
+    with state.sessionmaker() as session:
+        latest = dict(session.execute(select(DyadRisk.dyad_id, DyadRisk.assessment_id)).all())
+        dyads = sorted(session.scalars(select(Dyad.id)))
+        whole = history.windows(session, dyads, LOOKBACK_DAYS)
+        for d in dyads:
+            cached = state.window_cache.get(d, latest[d]) if d in latest else None
+            if cached is not None:
+                held += 1
+                assert _as_read(cached) == _as_read(whole[d]), d
+        # what was stored is what a whole read gives: the latest assessment's features
+        features = dict(session.execute(select(Assessment.dyad_id, Assessment.features)
+                                        .join(DyadRisk, DyadRisk.assessment_id == Assessment.id)).all())
+        batch = [(whole[d].facts, whole[d].last_on, state.scorer.context_for(*d.split("--"), whole[d].last_on))
+                 for d in features if whole[d].last_on is not None]
+        for (facts, as_of, _), score in zip(batch, state.scorer.score_many(batch)):
+            d = next(k for k in features if whole[k].facts is facts)
+            stored = features[d] if isinstance(features[d], dict) else json.loads(features[d])
+            assert stored == json.loads(json.dumps(score.features)), d
+    return held
+
+
+def test_cached_windows_equal_whole_reads(client):
+    rng = random.Random(11)
+    bodies: dict[str, dict] = {}
+    hits = 0
+    for step in range(24):
+        items = []
+        for _ in range(rng.randrange(5, 40)):
+            roll = rng.random()
+            if bodies and roll < 0.25:  # a revision: new date, often other actors (other dyads)
+                key = rng.choice(list(bodies))
+                revised = _event(rng, key)
+                if rng.random() < 0.5:
+                    revised["actor1"], revised["actor2"] = bodies[key]["actor1"], bodies[key]["actor2"]
+                bodies[key] = revised
+                items.append(revised)
+            elif bodies and roll < 0.32:  # re-sent unchanged
+                items.append(bodies[rng.choice(list(bodies))])
+            else:
+                key = f"c-{len(bodies)}"
+                bodies[key] = _event(rng, key)
+                items.append(bodies[key])
+        before = client.app.state.window_cache.hits
+        r = client.post("/v1/events/batch", json={"items": items})
+        assert r.status_code == 200, r.text
+        hits += client.app.state.window_cache.hits - before
+        if step % 4 == 3:  # retract some events, among them a dyad's first and a dyad's last
+            live = client.get("/v1/events", params={"limit": 1000}).json()["items"]  # retracted ones are left out
+            by_day = sorted(live, key=lambda e: (e["occurred_on"], e["id"]))
+            for event in {by_day[0]["id"]: None, by_day[-1]["id"]: None, rng.choice(live)["id"]: None}:
+                assert client.delete(f"/v1/events/{event}").status_code == 200
+        _check(client)
+    assert hits > 20  # the cache answered: the equality above is not only of whole reads
+    assert _check(client) > 3
+
+
+def test_an_entry_holds_only_after_its_transaction_commits(client):
+    state = client.app.state
+    cache = history.WindowCache()
+    window = history.Window(date(2024, 1, 18), history.NONE, 0)
+    with state.write_sessionmaker() as session:
+        cache.stage(session, {"IRN--PAK": (7, window)})
+        assert cache.get("IRN--PAK", 7) is None  # staged, not yet kept
+        session.rollback()
+    with state.write_sessionmaker() as session:
+        session.connection()  # a transaction to commit
+        session.commit()
+    assert cache.get("IRN--PAK", 7) is None  # the rolled-back entry stayed out, also after a later commit
+    with state.write_sessionmaker() as session:
+        session.connection()
+        cache.stage(session, {"IRN--PAK": (7, window)})
+        session.commit()
+    assert cache.get("IRN--PAK", 7).last_on == date(2024, 1, 18)
+    assert cache.get("IRN--PAK", 8) is None  # another version: the dyad was written since
+
+
+def test_the_cache_is_bounded_by_facts_held(client):
+    cache = history.WindowCache(max_facts=5)
+    three = history.FactColumns.of([EventFact(date(2024, 1, d), "IRN", "PAK", hostility=4, rung=6) for d in (1, 2, 3)])
+    with client.app.state.write_sessionmaker() as session:
+        session.connection()
+        for n, dyad in enumerate(["A--B", "A--C", "B--C"]):
+            cache.stage(session, {dyad: (n, history.Window(date(2024, 1, 3), three, 3, np.arange(3)))})
+        session.commit()
+    # 3 facts each, at most 5 held: the least recently used go first
+    assert [cache.get(d, n) is not None for n, d in enumerate(["A--B", "A--C", "B--C"])] == [False, False, True]
