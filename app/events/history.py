@@ -194,55 +194,58 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
             lookback_days: int) -> dict[str, Window]:
     """Windows (as `windows` would read them, `until` None) of the dyads whose cached window holds at
     `versions`, brought up to date with `changed`: per dyad, the ids of its events this transaction
-    created, revised or retracted (read again, or gone). Dyads the cache cannot answer are left out."""
+    created, revised or retracted (their live links read again, the cached ones dropped). Dyads the
+    cache cannot answer are left out: their window reaches back past what is held (its last event
+    went), or their first event changed (which one is first now is not held).
+
+    All the dyads at once, as a few numpy passes: the cached windows end to end, then the read links.
+    """
     cached = {d: w for d, ids in changed.items()
               if d in versions and (w := cache.get(d, versions[d])) is not None}
     if not cached:
         return {}
-    spec = [{"i": i, "dyad_id": d, "first": event_id} for i, d in enumerate(cached) for event_id in changed[d]]
+    keys, olds = list(cached), list(cached.values())
+    k = len(keys)
+    spec = [{"i": i, "dyad_id": d, "first": event_id} for i, d in enumerate(keys) for event_id in changed[d]]
     dialect = session.get_bind().dialect.name
     statement = text(_CHANGED.replace("{spec}", _SPEC[dialect]).replace("{day}", _DAY[dialect]))
     rows = session.execute(statement, {"spec": json.dumps(spec)}).all()
-    if rows:
-        which, ids, facts = _columns(rows)
-        order = np.argsort(which, kind="stable")
-        which, ids, facts = which[order], ids[order], facts.take(order)
-    else:
-        which, ids, facts = NO_IDS, NO_IDS, NONE
-    bounds = np.searchsorted(which, np.arange(len(cached) + 1)).tolist()
-    out = {}
-    for i, (dyad_id, window) in enumerate(cached.items()):
-        merged = _merge(window, np.fromiter(changed[dyad_id], np.int64), facts.slice(bounds[i], bounds[i + 1]),
-                        ids[bounds[i]:bounds[i + 1]], lookback_days)
-        if merged is not None:
-            out[dyad_id] = merged
-    return out
+    which_read, ids_read, read = _columns(rows) if rows else (NO_IDS, NO_IDS, NONE)
 
+    sizes = np.array([len(w.facts) for w in olds], dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    which = np.repeat(np.arange(k, dtype=np.int64), sizes)
+    ids = np.concatenate([w.event_ids for w in olds])
+    facts = FactColumns.concat([w.facts for w in olds])
+    # What is held of each dyad: every live event from its old window's start on, and its first event.
+    # Where that first event lies before the old window, nothing else before the window is held.
+    old_lo = np.array([w.last_on.toordinal() - lookback_days if w.last_on else 0 for w in olds], dtype=np.int64)
+    separate = (sizes > 0) & (facts.day[np.minimum(starts, len(facts) - 1)] < old_lo) if len(facts) else sizes > 0
+    held_from = np.where(separate, old_lo, -1)
+    gone = np.array([i << 40 | e for i, d in enumerate(keys) for e in changed[d]], dtype=np.int64)
+    keep = ~np.isin(which << 40 | ids, gone)  # event ids stay below 2**40
+    lost_first = separate & ~keep[np.minimum(starts, len(keep) - 1)] if len(keep) else separate
 
-def _merge(window: Window, gone: np.ndarray, fresh: FactColumns, fresh_ids: np.ndarray,
-           lookback_days: int) -> Window | None:
-    """A cached window without the events `gone`, with their live links `fresh`; None where the cache does
-    not hold what the new window needs (it reaches further back, or the first event changed)."""
-    old, old_ids = window.facts, window.event_ids
-    # The cache holds every live event from the old window's start on, and the dyad's first event.
-    held_from = -1
-    if window.last_on is not None and len(old) and old.day[0] < window.last_on.toordinal() - lookback_days:
-        held_from = window.last_on.toordinal() - lookback_days  # the first event lies before the window
-    keep = ~np.isin(old_ids, gone)
-    if held_from >= 0 and not keep[0]:
-        return None  # the first event changed: which event comes next before the window is not held
-    merged = FactColumns.concat([old.take(np.flatnonzero(keep)), fresh])
-    ids = np.concatenate([old_ids[keep], fresh_ids])
-    if not len(ids):
-        return Window()
-    order = np.lexsort((ids, merged.day))  # by day, then event id, as `windows` reads them
-    merged, ids = merged.take(order), ids[order]
-    last = int(merged.day[-1])
+    facts = FactColumns.concat([facts.take(np.flatnonzero(keep)), read])
+    which, ids = np.concatenate([which[keep], which_read]), np.concatenate([ids[keep], ids_read])
+    order = np.lexsort((ids, facts.day, which))  # by dyad, day, event id, as `windows` reads them
+    facts, which, ids = facts.take(order), which[order], ids[order]
+    bounds = np.searchsorted(which, np.arange(k + 1))
+    nonempty = bounds[1:] > bounds[:-1]
+    last = np.where(nonempty, facts.day[np.maximum(bounds[1:] - 1, 0)] if len(facts) else 0, 0)
     lo = last - lookback_days
-    if lo < held_from:
-        return None  # the window moved back (its last event went) past what is held
-    inside = merged.day >= lo
+    unanswered = lost_first | nonempty & (lo < held_from)
+    inside = facts.day >= lo[which]
     chosen = inside.copy()
-    chosen[0] = True  # the first event, also when it lies before the window
-    rows = np.flatnonzero(chosen)
-    return Window(date.fromordinal(last), merged.take(rows), int(inside.sum()), ids[rows])
+    chosen[bounds[:-1][nonempty]] = True  # each dyad's first event, also when it lies before the window
+    rows_kept = np.flatnonzero(chosen)
+    facts, which, ids = facts.take(rows_kept), which[rows_kept], ids[rows_kept]
+    in_window = np.bincount(which, weights=inside[rows_kept], minlength=k).astype(np.int64).tolist()
+    bounds = np.searchsorted(which, np.arange(k + 1)).tolist()
+    out = {}
+    for i, dyad_id in enumerate(keys):
+        if unanswered[i]:
+            continue
+        out[dyad_id] = Window(date.fromordinal(int(last[i])), facts.slice(bounds[i], bounds[i + 1]), in_window[i],
+                              ids[bounds[i]:bounds[i + 1]]) if nonempty[i] else Window()
+    return out
