@@ -107,16 +107,24 @@ class FactColumns:
         """The parts end to end (copies), their member codes mapped onto one `members`."""
         if len(parts) == 1:
             return parts[0]
+        distinct = {id(part.members): part.members for part in parts}  # the parts of one read share theirs
         index: dict[str, int] = {}
-        for part in parts:
-            for m in part.members:
+        for members in distinct.values():
+            for m in members:
                 index.setdefault(m, len(index))
-        # per part, old code -> new code; the extra last entry maps a -1 (no target) to -1
-        remap = [np.array([index[m] for m in part.members] + [-1], dtype=np.int64) for part in parts]
-        return cls(tuple(index), *(
-            np.concatenate([r[getattr(part, name)] if name in ("initiator", "target") else getattr(part, name)
-                            for r, part in zip(remap, parts, strict=True)])
+        union = tuple(index)
+        # per distinct `members`, old code -> new code (None: the same codes); the extra last entry keeps a -1 (no target)
+        remaps = {key: None if members == union[:len(members)] else
+                  np.array([index[m] for m in members] + [-1], dtype=np.int64) for key, members in distinct.items()}
+        remap = [remaps[id(part.members)] for part in parts]
+        return cls(union, *(
+            np.concatenate([r[getattr(part, name)] if r is not None and name in ("initiator", "target")
+                            else getattr(part, name) for r, part in zip(remap, parts, strict=True)])
             for name in cls.ARRAYS))
+
+    def copy(self) -> "FactColumns":
+        """The facts with arrays of their own (a slice is a view of a larger read)."""
+        return FactColumns(self.members, *(getattr(self, name).copy() for name in self.ARRAYS))
 
     def take(self, order: np.ndarray) -> "FactColumns":
         """The facts in the order of the indices given (copies)."""

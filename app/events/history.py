@@ -154,10 +154,11 @@ class WindowCache:
             return entry[1]
 
     def stage(self, session: Session, entries: Mapping[str, tuple[int, Window]]) -> None:
-        """Keep these (dyad -> (version, window)) once the session's transaction commits; drop them if it rolls back."""
+        """Keep these (dyad -> (version, window)) once the session's transaction commits; drop them if it
+        ends otherwise (rolled back, or the session closed)."""
         if not event.contains(session, "after_commit", _publish):
             event.listen(session, "after_commit", _publish)
-            event.listen(session, "after_rollback", _discard)
+            event.listen(session, "after_transaction_end", _discard)  # after a commit's publish, or without one
         session.info.setdefault(_PENDING, {}).setdefault(self, {}).update(
             {d: (version, _compact(w)) for d, (version, w) in entries.items()})
 
@@ -180,14 +181,14 @@ def _publish(session: Session) -> None:
         cache._put(entries)
 
 
-def _discard(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _discard(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: committed (published first), rolled back or closed
+        session.info.pop(_PENDING, None)
 
 
 def _compact(window: Window) -> Window:
     """The window with arrays of its own: a read's windows are views of one array for the whole batch."""
-    keep = np.arange(len(window.facts))
-    return Window(window.last_on, window.facts.take(keep), window.in_window, window.event_ids.copy())
+    return Window(window.last_on, window.facts.copy(), window.in_window, window.event_ids.copy())
 
 
 def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], changed: Mapping[str, set[int]],

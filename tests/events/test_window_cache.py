@@ -110,6 +110,13 @@ def test_an_entry_holds_only_after_its_transaction_commits(client):
         session.connection()  # a transaction to commit
         session.commit()
     assert cache.get("IRN--PAK", 7) is None  # the rolled-back entry stayed out, also after a later commit
+    session = state.write_sessionmaker()
+    session.connection()
+    cache.stage(session, {"IRN--PAK": (7, window)})
+    session.close()  # abandoned: neither committed nor rolled back by the caller
+    session.connection()  # the same session object, used again
+    session.commit()
+    assert cache.get("IRN--PAK", 7) is None
     with state.write_sessionmaker() as session:
         session.connection()
         cache.stage(session, {"IRN--PAK": (7, window)})
