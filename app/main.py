@@ -18,12 +18,12 @@ from app.auth.service import KeyRing
 from app.config import Settings, get_settings
 from app.dashboard import router as dashboard
 from app.database import make_engine, make_sessionmaker
+from app.events.history import WindowCache
 from app.events.router import router as events_router
 from app.events.router import vocabulary_router
 from app.health.router import router as health_router
 from app.http import BodyLimit
 from app.ml.scorer import Scorer, load_scorer
-from app.events.history import WindowCache
 from app.risk.cache import PollAnswers, RiskCache
 from app.risk.freshness import FeedHead
 from app.risk.router import router as risk_router

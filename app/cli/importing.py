@@ -144,7 +144,7 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     from app.events.history import WindowCache
     from app.risk import flow
 
-    windows = WindowCache()  # the dyads' windows as this import last assessed them (app.events.history)
+    window_cache = WindowCache()  # the dyads' windows as this import last assessed them (app.events.history)
     rows = _tracked(result, bar, task)
     counts: Counter[str] = Counter()
     assessments = 0
@@ -158,7 +158,7 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
             # One transaction per batch: its events and their assessments commit together.
             try:
                 with factory.begin() as session:
-                    written = flow.ingest(session, scorer, items, windows=windows)
+                    written = flow.ingest(session, scorer, items, window_cache=window_cache)
                 results, assessments = written.results, assessments + written.assessed
                 release_free_memory()  # as after a write request (app.memory)
             except errors.AppError as exc:

@@ -122,9 +122,17 @@ class FactColumns:
                             else getattr(part, name) for r, part in zip(remap, parts, strict=True)])
             for name in cls.ARRAYS))
 
-    def copy(self) -> "FactColumns":
-        """The facts with arrays of their own (a slice is a view of a larger read)."""
-        return FactColumns(self.members, *(getattr(self, name).copy() for name in self.ARRAYS))
+    def compact(self) -> "FactColumns":
+        """The facts with arrays of their own (a slice is a view of a larger read) and only the members they name."""
+        used = np.unique(np.concatenate([self.initiator, self.target]))
+        used = used[used >= 0]
+        if len(used) == len(self.members):
+            return FactColumns(self.members, *(getattr(self, name).copy() for name in self.ARRAYS))
+        recode = np.full(len(self.members) + 1, -1, dtype=np.int64)  # the last entry keeps a -1 (no target)
+        recode[used] = np.arange(len(used))
+        members = tuple(self.members[i] for i in used.tolist())
+        return FactColumns(members, *(recode[getattr(self, name)] if name in ("initiator", "target")
+                                      else getattr(self, name).copy() for name in self.ARRAYS))
 
     def take(self, order: np.ndarray) -> "FactColumns":
         """The facts in the order of the indices given (copies)."""

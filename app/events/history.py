@@ -120,6 +120,7 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
     return out
 
 
+_ID_LIMIT = 1 << 40  # event ids the cache's update handles (beyond: whole reads); a sequence far from it
 # One event's links to the dyads asked for (w.first: the event id), for the window cache's update.
 _CHANGED = _SELECT.replace("{which}", "ed.event_id = w.first")
 
@@ -132,8 +133,9 @@ class WindowCache:
     An entry holds under a version the caller reads under the dyad's lock (the risk service uses the
     dyad's latest assessment id, which every change to the dyad's history replaces in the same
     transaction): once anything else has written the dyad, in this process or another, the versions
-    differ and the window is read whole. Entries are staged in a session and kept only if it
-    commits. Bounded by the number of facts held; the least recently used dyads go first.
+    differ and the window is read whole. Entries are staged in a session and kept only if its
+    outermost transaction commits with no rollback (of a savepoint either) after they were staged.
+    Bounded by the number of facts held; the least recently used dyads go first.
     """
 
     def __init__(self, max_facts: int = 250_000):
@@ -141,24 +143,23 @@ class WindowCache:
         self._data: OrderedDict[str, tuple[int, Window]] = OrderedDict()
         self._facts = 0
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self.updated = 0  # windows `updated` answered from here
 
     def get(self, dyad_id: str, version: int) -> Window | None:
         with self._lock:
             entry = self._data.get(dyad_id)
             if entry is None or entry[0] != version:
-                self.misses += 1
                 return None
-            self.hits += 1
             self._data.move_to_end(dyad_id)
             return entry[1]
 
     def stage(self, session: Session, entries: Mapping[str, tuple[int, Window]]) -> None:
         """Keep these (dyad -> (version, window)) once the session's transaction commits; drop them if it
-        ends otherwise (rolled back, or the session closed)."""
+        ends otherwise (rolled back, or the session closed) or a savepoint rolls back first."""
         if not event.contains(session, "after_commit", _publish):
             event.listen(session, "after_commit", _publish)
-            event.listen(session, "after_transaction_end", _discard)  # after a commit's publish, or without one
+            event.listen(session, "after_soft_rollback", _discard)  # any rollback, a savepoint's too
+            event.listen(session, "after_transaction_end", _ended)  # after a commit's publish, or without one
         session.info.setdefault(_PENDING, {}).setdefault(self, {}).update(
             {d: (version, _compact(w)) for d, (version, w) in entries.items()})
 
@@ -166,6 +167,8 @@ class WindowCache:
         with self._lock:
             for dyad_id, entry in entries.items():
                 old = self._data.pop(dyad_id, None)
+                if old is not None and old[0] > entry[0]:
+                    entry = old  # a later assessment's window got here first (versions grow in commit order)
                 self._facts += len(entry[1].facts) - (len(old[1].facts) if old else 0)
                 self._data[dyad_id] = entry
             while self._facts > self.max_facts and self._data:
@@ -177,18 +180,25 @@ _PENDING = "escalation.window_cache.pending"
 
 
 def _publish(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outer transaction may still roll back
     for cache, entries in session.info.pop(_PENDING, {}).items():
         cache._put(entries)
 
 
-def _discard(session: Session, transaction) -> None:
+def _discard(session: Session, _transaction=None) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _ended(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction: committed (published first), rolled back or closed
-        session.info.pop(_PENDING, None)
+        _discard(session)
 
 
 def _compact(window: Window) -> Window:
-    """The window with arrays of its own: a read's windows are views of one array for the whole batch."""
-    return Window(window.last_on, window.facts.copy(), window.in_window, window.event_ids.copy())
+    """The window with arrays (and members) of its own: a read's windows are views of one array for the
+    whole batch, whose members are every member of the batch."""
+    return Window(window.last_on, window.facts.compact(), window.in_window, window.event_ids.copy())
 
 
 def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], changed: Mapping[str, set[int]],
@@ -203,7 +213,7 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
     """
     cached = {d: w for d, ids in changed.items()
               if d in versions and (w := cache.get(d, versions[d])) is not None}
-    if not cached:
+    if not cached or max(max(ids) for ids in changed.values()) >= _ID_LIMIT:
         return {}
     keys, olds = list(cached), list(cached.values())
     k = len(keys)
@@ -223,8 +233,10 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
     old_lo = np.array([w.last_on.toordinal() - lookback_days if w.last_on else 0 for w in olds], dtype=np.int64)
     separate = (sizes > 0) & (facts.day[np.minimum(starts, len(facts) - 1)] < old_lo) if len(facts) else sizes > 0
     held_from = np.where(separate, old_lo, -1)
+    if len(ids) and ids.max() >= _ID_LIMIT:
+        return {}
     gone = np.array([i << 40 | e for i, d in enumerate(keys) for e in changed[d]], dtype=np.int64)
-    keep = ~np.isin(which << 40 | ids, gone)  # event ids stay below 2**40
+    keep = ~np.isin(which << 40 | ids, gone)  # (dyad, event) as one int64: event ids below _ID_LIMIT
     lost_first = separate & ~keep[np.minimum(starts, len(keep) - 1)] if len(keep) else separate
 
     facts = FactColumns.concat([facts.take(np.flatnonzero(keep)), read])
@@ -247,6 +259,7 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
     for i, dyad_id in enumerate(keys):
         if unanswered[i]:
             continue
+        cache.updated += 1
         out[dyad_id] = Window(date.fromordinal(int(last[i])), facts.slice(bounds[i], bounds[i + 1]), in_window[i],
                               ids[bounds[i]:bounds[i + 1]]) if nonempty[i] else Window()
     return out

@@ -22,9 +22,9 @@ WRITE_ERRORS = errors.responses(errors.PayloadTooLarge, errors.UnsupportedMediaT
 @router.post("", response_model=EventRead, status_code=201, responses={200: {"model": EventRead}, **WRITE_ERRORS},
              dependencies=[Depends(require("ingest")), Depends(json_only)])
 def post_event(item: EventCreate, response: Response, session: WriteSession, scorer: ScorerDep,
-               windows: WindowCacheDep) -> EventRead:
+               window_cache: WindowCacheDep) -> EventRead:
     """Store one event: 201 when new, 200 when re-sent unchanged or revised (see `status`)."""
-    result = flow.ingest(session, scorer, [item], windows=windows).results[0]
+    result = flow.ingest(session, scorer, [item], window_cache=window_cache).results[0]
     if result.status != "created":
         response.status_code = status.HTTP_200_OK
     return service.read(session, result.event_id, result.status)
@@ -33,12 +33,13 @@ def post_event(item: EventCreate, response: Response, session: WriteSession, sco
 @router.post("/batch", response_model=BatchResult, responses=WRITE_ERRORS,
              dependencies=[Depends(require("ingest")), Depends(json_only)])
 def post_batch(batch: EventBatch, session: WriteSession, scorer: ScorerDep, settings: SettingsDep,
-               windows: WindowCacheDep) -> BatchResult:
+               window_cache: WindowCacheDep) -> BatchResult:
     """Store many events in one transaction; all or nothing, results in item order."""
     limit = settings.max_batch_items
     if len(batch.items) > limit:
         raise errors.PayloadTooLarge(f"batch of {len(batch.items)} items exceeds the limit of {limit}", field="items")
-    results = flow.ingest(session, scorer, batch.items, field_prefix="items.", windows=windows).results
+    results = flow.ingest(session, scorer, batch.items, field_prefix="items.",
+                          window_cache=window_cache).results
     counts = {s: sum(r.status == s for r in results) for s in ("created", "revised", "unchanged")}
     return BatchResult(**counts, items=[{"index": n, "id": r.event_id, "status": r.status}
                                         for n, r in enumerate(results)])
@@ -78,9 +79,10 @@ def list_revisions(event_id: EventId, session: ReadSession) -> list[RevisionRead
 
 @router.delete("/{event_id}", response_model=EventRead, responses=errors.responses(errors.NotFound),
                dependencies=[Depends(require("ingest"))])
-def retract_event(event_id: EventId, session: WriteSession, scorer: ScorerDep, windows: WindowCacheDep) -> EventRead:
+def retract_event(event_id: EventId, session: WriteSession, scorer: ScorerDep,
+                  window_cache: WindowCacheDep) -> EventRead:
     """Retract an event: kept as a tombstone, dropped from its dyads' history, which is re-assessed."""
-    result = flow.retract(session, scorer, event_id, windows).results[0]
+    result = flow.retract(session, scorer, event_id, window_cache).results[0]
     return service.read(session, event_id, result.status)
 
 

@@ -27,14 +27,14 @@ class Written:
 
 
 def ingest(session: Session, scorer: Scorer, items: Sequence[EventCreate], field_prefix: str = "",
-           windows: WindowCache | None = None) -> Written:
-    """Create, revise or recognise the items, then assess every dyad whose history changed (with `windows`,
+           window_cache: WindowCache | None = None) -> Written:
+    """Create, revise or recognise the items, then assess every dyad whose history changed (with `window_cache`,
     the process's cache of dyad windows, reading only what changed where it can)."""
     results = event_service.ingest(session, items, field_prefix=field_prefix)
-    return Written(results, risk_service.reassess(session, scorer, results, windows))
+    return Written(results, risk_service.reassess(session, scorer, results, window_cache))
 
 
-def retract(session: Session, scorer: Scorer, event_id: int, windows: WindowCache | None = None) -> Written:
+def retract(session: Session, scorer: Scorer, event_id: int, window_cache: WindowCache | None = None) -> Written:
     """Tombstone an event, then assess the dyads it leaves."""
     result = event_service.retract(session, event_id)
-    return Written([result], risk_service.reassess(session, scorer, [result], windows))
+    return Written([result], risk_service.reassess(session, scorer, [result], window_cache))

@@ -23,7 +23,7 @@ from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested],
-             cache: event_history.WindowCache | None = None) -> int:
+             window_cache: event_history.WindowCache | None = None) -> int:
     """Store one assessment per dyad whose history the results changed, in the caller's transaction.
 
     Each is the dyad's current answer: as of its last live event, from the events known now.
@@ -31,7 +31,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     report, correction or retraction that reaches behind the stored answer yields a new one with
     `reason: backdated`, and any past date is computed on demand (`GET /v1/risk?as_of=`). So one
     request stores at most one row per touched dyad and reads a bounded window of each history,
-    or, from `cache`, only the events it changed (a window cached at the dyad's latest assessment).
+    or, from `window_cache`, only the events it changed (a window cached at the dyad's latest assessment).
     """
     since: dict[str, date] = {}
     trigger: dict[str, tuple[int, str]] = {}
@@ -50,8 +50,8 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         select(DyadRisk.dyad_id, Assessment.as_of, DyadRisk.assessment_id)
         .join(Assessment, Assessment.id == DyadRisk.assessment_id)
         .where(bulk.one_of(session, DyadRisk.dyad_id, dyad_ids)))}
-    windows = event_history.updated(session, cache, {d: latest for d, (_, latest) in stored.items()}, changed,
-                                    LOOKBACK_DAYS) if cache else {}
+    windows = {} if window_cache is None else event_history.updated(
+        session, window_cache, {d: latest for d, (_, latest) in stored.items()}, changed, LOOKBACK_DAYS)
     if unread := [d for d in dyad_ids if d not in windows]:
         windows.update(event_history.windows(session, unread, LOOKBACK_DAYS))
     plan = [(d, windows[d].last_on or since[d]) for d in dyad_ids]
@@ -71,8 +71,8 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     feed_lock(session)
     ids = bulk.insert_numbered(session, Assessment, rows)
     outbox.enqueue(session, ids)  # webhook deliveries commit with the assessments that cause them
-    if cache is not None:  # kept if this transaction commits, under the assessment that replaces the dyad's latest
-        cache.stage(session, {r["dyad_id"]: (i, windows[r["dyad_id"]]) for r, i in zip(rows, ids)})
+    if window_cache is not None:  # kept if this transaction commits, under the assessment that replaces the dyad's latest
+        window_cache.stage(session, {r["dyad_id"]: (i, windows[r["dyad_id"]]) for r, i in zip(rows, ids)})
     bulk.upsert(session, DyadRisk, [
         {"dyad_id": r["dyad_id"], "assessment_id": i, "probability": r["probability"], "level": r["level"],
          "last_event_on": r["last_event_on"], "updated_at": now} for r, i in zip(rows, ids)], key="dyad_id")

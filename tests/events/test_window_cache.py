@@ -13,7 +13,9 @@ from sqlalchemy import select
 from app.events import history
 from app.events.facts import EventFact
 from app.events.models import Dyad
+from app.events.schemas import EventCreate
 from app.ml.features import LOOKBACK_DAYS
+from app.risk import flow
 from app.risk.models import Assessment, DyadRisk
 
 STATES = ["IRN", "PAK", "AFG"]
@@ -84,18 +86,73 @@ def test_cached_windows_equal_whole_reads(client):
                 key = f"c-{len(bodies)}"
                 bodies[key] = _event(rng, key)
                 items.append(bodies[key])
-        before = client.app.state.window_cache.hits
+        before = client.app.state.window_cache.updated
         r = client.post("/v1/events/batch", json={"items": items})
         assert r.status_code == 200, r.text
-        hits += client.app.state.window_cache.hits - before
+        hits += client.app.state.window_cache.updated - before
         if step % 4 == 3:  # retract some events, among them a dyad's first and a dyad's last
             live = client.get("/v1/events", params={"limit": 1000}).json()["items"]  # retracted ones are left out
             by_day = sorted(live, key=lambda e: (e["occurred_on"], e["id"]))
             for event in {by_day[0]["id"]: None, by_day[-1]["id"]: None, rng.choice(live)["id"]: None}:
                 assert client.delete(f"/v1/events/{event}").status_code == 200
         _check(client)
-    assert hits > 20  # the cache answered: the equality above is not only of whole reads
+    assert hits > 60  # windows the cache answered: the equality above is not only of whole reads
     assert _check(client) > 3
+
+
+def test_a_write_by_another_worker_makes_the_cached_window_stale(client):
+    """Another process's write (no access to this cache) replaces the dyad's latest assessment: the next
+    write here must read the dyad whole, not merge onto its own older window."""
+    rng = random.Random(5)
+    state = client.app.state
+
+    def between_iran_and_pakistan(key: str) -> dict:  # one dyad only: IRN--PAK
+        return _event(rng, key) | {"actor1": {"name": "IRN", "country": "IRN", "kind": "state"},
+                                   "actor2": {"name": "PAK", "country": "PAK", "kind": "state"},
+                                   "location": {"country": "PAK"}}
+
+    first = [between_iran_and_pakistan(f"w-{n}") for n in range(30)]
+    assert client.post("/v1/events/batch", json={"items": first}).status_code == 200
+    assert client.post("/v1/events/batch", json={"items": first[:3]}).status_code == 200  # unchanged: no write
+    other = [between_iran_and_pakistan(f"other-{n}") for n in range(10)]
+    with state.write_sessionmaker() as session:  # the other worker: same database, its own (no) cache
+        flow.ingest(session, state.scorer, [EventCreate.model_validate(e) for e in other])
+        session.commit()
+    before = state.window_cache.updated
+    later = [between_iran_and_pakistan(f"w-{n}") for n in range(30, 60)]
+    assert client.post("/v1/events/batch", json={"items": later}).status_code == 200
+    assert state.window_cache.updated == before  # the dyad was written by the other worker since: read whole
+    assert _check(client) == 1  # what was stored and cached equals a whole read, the other worker's events in
+    more = [between_iran_and_pakistan(f"w-{n}") for n in range(60, 70)]
+    assert client.post("/v1/events/batch", json={"items": more}).status_code == 200
+    assert state.window_cache.updated == before + 1  # this worker's own last write: answered from the cache
+    assert _check(client) == 1
+
+
+def test_savepoints_do_not_publish_entries(client):
+    state = client.app.state
+    cache = history.WindowCache()
+    window = history.Window(date(2024, 1, 18), history.NONE, 0)
+    with state.write_sessionmaker() as session:
+        session.connection()
+        with session.begin_nested() as savepoint:
+            cache.stage(session, {"IRN--PAK": (1, window)})
+            savepoint.rollback()  # the savepoint's work is undone
+        session.commit()
+    assert cache.get("IRN--PAK", 1) is None
+    with state.write_sessionmaker() as session:
+        session.connection()
+        with session.begin_nested():
+            cache.stage(session, {"IRN--PAK": (2, window)})
+        assert cache.get("IRN--PAK", 2) is None  # released, but the outer transaction is still open
+        session.rollback()
+    assert cache.get("IRN--PAK", 2) is None
+    with state.write_sessionmaker() as session:
+        session.connection()
+        with session.begin_nested():
+            cache.stage(session, {"IRN--PAK": (3, window)})
+        session.commit()
+    assert cache.get("IRN--PAK", 3) is not None
 
 
 def test_an_entry_holds_only_after_its_transaction_commits(client):
