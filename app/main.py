@@ -23,6 +23,7 @@ from app.events.router import router as events_router
 from app.events.router import vocabulary_router
 from app.health.router import router as health_router
 from app.http import BodyLimit
+from app.memory import map_large_blocks
 from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import PollAnswers, RiskCache
 from app.risk.freshness import FeedHead
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        map_large_blocks()  # a write's large arrays go back to the OS when freed (app.memory)
         engine = make_engine(settings.resolved_database_url)
         app.state.settings = settings
         app.state.engine = engine

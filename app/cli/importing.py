@@ -139,11 +139,12 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     from pydantic import ValidationError
 
     from app import errors
-    from app.memory import release_free_memory
+    from app.memory import map_large_blocks, release_free_memory
     from app.events.schemas import EventCreate
     from app.events.history import WindowCache
     from app.risk import flow
 
+    map_large_blocks()  # as in a server (app.memory)
     window_cache = WindowCache()  # the dyads' windows as this import last assessed them (app.events.history)
     rows = _tracked(result, bar, task)
     counts: Counter[str] = Counter()
