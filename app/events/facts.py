@@ -122,11 +122,12 @@ class FactColumns:
                             else getattr(part, name) for r, part in zip(remap, parts, strict=True)])
             for name in cls.ARRAYS))
 
-    def compact(self) -> "FactColumns":
-        """The facts with arrays of their own (a slice is a view of a larger read) and only the members they name."""
-        used = np.unique(np.concatenate([self.initiator, self.target]))
-        used = used[used >= 0]
-        if len(used) == len(self.members):
+    def compact(self, max_members: int = 64) -> "FactColumns":
+        """The facts with arrays of their own (a slice is a view of a larger read); past `max_members`, only
+        the members they name (a read's `members` are every member of the read, and grow when reads merge)."""
+        used = np.unique(np.concatenate([self.initiator, self.target])) if len(self.members) > max_members else ()
+        used = used[used >= 0] if len(used) else used
+        if len(used) in (0, len(self.members)):
             return FactColumns(self.members, *(getattr(self, name).copy() for name in self.ARRAYS))
         recode = np.full(len(self.members) + 1, -1, dtype=np.int64)  # the last entry keeps a -1 (no target)
         recode[used] = np.arange(len(used))

@@ -172,6 +172,9 @@ def _militarized(f: FactColumns) -> np.ndarray:
     return f.directed & (f.hostility >= 2) & ~f.deescalation
 
 
+_STAMP_LIMIT = 2**62  # (key, position) stamps stay below this in int64; larger keys are ranked first
+
+
 def _reciprocity(f: FactColumns, history: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per fact (and the padding one): is it a response (flagged or inferred), its lag in days, and its
     tit-for-tat chain length.
@@ -186,8 +189,9 @@ def _reciprocity(f: FactColumns, history: np.ndarray, n: int) -> tuple[np.ndarra
     width = int(max(f.initiator.max(initial=0), f.target.max(initial=0))) + 2
     pair = (history * width + f.initiator[:n] + 1) * width + f.target[:n] + 1  # (history, by, at)
     reverse = (history * width + f.target[:n] + 1) * width + f.initiator[:n] + 1
-    keys, inverse = np.unique(np.concatenate([pair, reverse]), return_inverse=True)
-    pair, reverse = inverse[:n], inverse[n:]
+    if n and (int(max(pair.max(), reverse.max())) + 1) * (n + 1) >= _STAMP_LIMIT:  # stamps below would overflow:
+        _, inverse = np.unique(np.concatenate([pair, reverse]), return_inverse=True)  # ranks keep the order
+        pair, reverse = inverse[:n], inverse[n:]
     # the strikes by key, then position: the latest strike with key k before fact i sorts just before (k, i)
     strikes = np.flatnonzero(strike)
     stamps = np.sort(pair[strikes] * (n + 1) + strikes)

@@ -192,3 +192,16 @@ def test_the_cache_is_bounded_by_facts_held(client):
         session.commit()
     # 3 facts each, at most 5 held: the least recently used go first
     assert [cache.get(d, n) is not None for n, d in enumerate(["A--B", "A--C", "B--C"])] == [False, False, True]
+
+
+def test_a_cached_window_keeps_only_the_members_it_names_past_the_limit():
+    read = history.FactColumns.of([EventFact(date(2024, 1, 1), "IND", "AFG", hostility=2, rung=3),
+                                   EventFact(date(2024, 1, 2), "PAK", None, hostility=2, rung=3),
+                                   EventFact(date(2024, 1, 3), "IRN", "PAK", hostility=4, rung=6)])
+    assert read.members == ("IND", "PAK", "IRN", "AFG")
+    window = read.slice(1, 3)  # a view of the read: PAK (no target), then IRN against PAK
+    kept = window.compact(max_members=1)
+    assert kept.members == ("PAK", "IRN")
+    assert list(kept) == list(window) and kept.target.tolist() == [-1, 0]
+    assert not np.shares_memory(kept.day, read.day)
+    assert window.compact().members == read.members  # under the limit: the codes stay as they are

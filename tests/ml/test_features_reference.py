@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from app.events.facts import DYAD_KINDS, DyadContext, EventFact, FactColumns
+from app.ml import features
 from app.ml.features import FEATURE_NAMES, build_matrix
 from tests.ml import reference
 
@@ -62,6 +63,15 @@ def assert_equal_to_reference(items: list) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_features_equal_the_reference_on_random_batches(seed):
     assert_equal_to_reference(items_for(random.Random(seed), 150))
+
+
+def test_ranked_reciprocity_keys_give_the_same_features(monkeypatch):
+    """Keys too large for the (key, position) stamps are ranked first: the features do not change."""
+    items = items_for(random.Random(7), 150)
+    direct = build_matrix(items)
+    monkeypatch.setattr(features, "_STAMP_LIMIT", 0)  # every batch takes the ranked path
+    np.testing.assert_array_equal(build_matrix(items), direct)
+    assert_equal_to_reference(items)
 
 
 def test_one_row_at_a_time_equals_the_batch_and_columns_equal_lists():
