@@ -10,7 +10,8 @@ that a stream of small writes does not pay it each time. A no-op where the C lib
 Large blocks (a write's numpy arrays: a dense batch's window columns are ~700 kB each) are mapped on
 their own and unmapped when freed (`map_large_blocks`): by default glibc raises its mmap threshold
 each time such a block is freed, up to 32 MiB, after which they come from the heap and leave holes
-there. In the 300,000-event backfill this kept the worker 10–15 MiB lower at the same speed (bench/RESULTS.md).
+there. In the 1,000,000-event backfill the worker ended at 262–265 MiB with it against 285–302 MiB
+without (bench/RESULTS.md); the runs took 352 and 370 s with it, 333 and 366 s without.
 """
 
 import ctypes

@@ -138,12 +138,14 @@ class WindowCache:
     Bounded by the number of facts held; the least recently used dyads go first.
     """
 
+    ENTRY = 32  # a dyad's entry costs as much as this many facts besides its own (~2 kB of objects; a fact is 69 B)
+
     def __init__(self, max_facts: int = 250_000):
-        self.max_facts = max_facts
+        self.max_facts = max_facts  # facts held, each entry counted ENTRY more: ~17 MB however they are spread
         self._data: OrderedDict[str, tuple[int, Window]] = OrderedDict()
         self._facts = 0
         self._lock = threading.Lock()
-        self.updated = 0  # windows `updated` answered from here
+        self.updated = 0  # windows `updated` answered from here (a statistic: not locked, counted before commit)
 
     def get(self, dyad_id: str, version: int) -> Window | None:
         with self._lock:
@@ -169,11 +171,11 @@ class WindowCache:
                 old = self._data.pop(dyad_id, None)
                 if old is not None and old[0] > entry[0]:
                     entry = old  # a later assessment's window got here first (versions grow in commit order)
-                self._facts += len(entry[1].facts) - (len(old[1].facts) if old else 0)
+                self._facts += len(entry[1].facts) - (len(old[1].facts) if old else -self.ENTRY)
                 self._data[dyad_id] = entry
             while self._facts > self.max_facts and self._data:
                 _, (_, window) = self._data.popitem(last=False)
-                self._facts -= len(window.facts)
+                self._facts -= len(window.facts) + self.ENTRY
 
 
 _PENDING = "escalation.window_cache.pending"

@@ -181,14 +181,14 @@ def test_an_entry_holds_only_after_its_transaction_commits(client):
 
 
 def test_the_cache_is_bounded_by_facts_held(client):
-    cache = history.WindowCache(max_facts=5)
+    cache = history.WindowCache(max_facts=5 + 2 * history.WindowCache.ENTRY)
     three = history.FactColumns.of([EventFact(date(2024, 1, d), "IRN", "PAK", hostility=4, rung=6) for d in (1, 2, 3)])
     with client.app.state.write_sessionmaker() as session:
         session.connection()
         for n, dyad in enumerate(["A--B", "A--C", "B--C"]):
             cache.stage(session, {dyad: (n, history.Window(date(2024, 1, 3), three, 3, np.arange(3)))})
         session.commit()
-    # 3 facts each, at most 5 held: the least recently used go first
+    # 3 facts and an entry's cost each, room for one and a half: the least recently used go first
     assert [cache.get(d, n) is not None for n, d in enumerate(["A--B", "A--C", "B--C"])] == [False, False, True]
 
 
