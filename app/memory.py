@@ -4,8 +4,9 @@ A batch write reads and featurises tens of thousands of history rows; Python and
 when the request ends, but glibc's allocator keeps the freed pages in its arenas (the automatic
 trim only releases the top of the main heap). In-process, after 60 dense batches, 223 of 541 MiB
 of RSS were such pages (bench/RESULTS.md); `malloc_trim(0)` (glibc >= 2.8) releases free pages
-anywhere in every arena. (The chunked history read, app.events.history, lowers the high-water mark.) Throttled: at most once per `interval` seconds per process, by one thread at a time, so
-that a stream of small writes does not pay it each time. A no-op where the C library is not glibc.
+anywhere in every arena. (The chunked history read, app.events.history, lowers the high-water mark.)
+Throttled: at most once per `interval` seconds per process, by one thread at a time, so that a
+stream of small writes does not pay it each time. A no-op where the C library is not glibc.
 
 Large blocks (a write's numpy arrays: a dense batch's window columns are ~700 kB each) are mapped on
 their own and unmapped when freed (`map_large_blocks`): by default glibc raises its mmap threshold

@@ -113,7 +113,8 @@ class FactColumns:
             for m in members:
                 index.setdefault(m, len(index))
         union = tuple(index)
-        # per distinct `members`, old code -> new code (None: the same codes); the extra last entry keeps a -1 (no target)
+        # per distinct `members`, old code -> new code (None: the same codes); the extra last entry keeps a -1
+        # (no target)
         remaps = {key: None if members == union[:len(members)] else
                   np.array([index[m] for m in members] + [-1], dtype=np.int64) for key, members in distinct.items()}
         remap = [remaps[id(part.members)] for part in parts]

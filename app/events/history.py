@@ -36,7 +36,7 @@ class Window:
     last_on: date | None = None  # the last live event on or before the date asked for
     facts: FactColumns = field(default=NONE)  # oldest first, (day, event id) order
     in_window: int = 0  # events within the look-back window (what `event_count` reports)
-    event_ids: np.ndarray = field(default_factory=lambda: NO_IDS)  # the event of each fact (what the window cache updates by)
+    event_ids: np.ndarray = field(default_factory=lambda: NO_IDS)  # each fact's event (the window cache updates by it)
 
 
 def _live_links(*columns, dyad=Dyad.id, until: date | None = None):
@@ -73,7 +73,8 @@ READ_CHUNK = 10_000  # window rows turned into arrays at a time
 
 def _columns(rows) -> tuple[np.ndarray, np.ndarray, FactColumns]:
     """One chunk of window rows as (which window, event ids, facts)."""
-    which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where, ids = zip(*rows)
+    (which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where,
+     ids) = zip(*rows)
     return np.array(which, dtype=np.int64), np.array(ids, dtype=np.int64), dyad_rules.make_columns(
         initiators, targets, days=days, actions=actions, weapons_json=weapons, fatalities=fatalities,
         civilian_fatalities=civilian, retaliation=retaliation, actor1_country=actor1, location_country=where)
@@ -120,7 +121,8 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
     return out
 
 
-_ID_LIMIT = 1 << 40  # event ids the cache's update handles (beyond: whole reads); a sequence far from it
+_ID_BITS = 40  # event ids the cache's update handles are below 2**40 (beyond: whole reads); a sequence far from it
+_ID_LIMIT = 1 << _ID_BITS
 # One event's links to the dyads asked for (w.first: the event id), for the window cache's update.
 _CHANGED = _SELECT.replace("{which}", "ed.event_id = w.first")
 
@@ -135,10 +137,11 @@ class WindowCache:
     transaction): once anything else has written the dyad, in this process or another, the versions
     differ and the window is read whole. Entries are staged in a session and kept only if its
     outermost transaction commits with no rollback (of a savepoint either) after they were staged.
-    Bounded by the number of facts held; the least recently used dyads go first.
+    Bounded by the number of facts held, each entry counted as ENTRY more; the least recently used
+    dyads go first.
     """
 
-    ENTRY = 32  # a dyad's entry costs as much as this many facts besides its own (~2 kB of objects; a fact is 69 B)
+    ENTRY = 32  # a dyad's entry costs as much as this many facts besides its own (~2 kB of objects; a fact: 69 B)
 
     def __init__(self, max_facts: int = 250_000):
         self.max_facts = max_facts  # facts held, each entry counted ENTRY more: ~17 MB however they are spread
@@ -229,16 +232,16 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
     starts = np.cumsum(sizes) - sizes
     which = np.repeat(np.arange(k, dtype=np.int64), sizes)
     ids = np.concatenate([w.event_ids for w in olds])
+    if len(ids) and ids.max() >= _ID_LIMIT:
+        return {}
     facts = FactColumns.concat([w.facts for w in olds])
     # What is held of each dyad: every live event from its old window's start on, and its first event.
     # Where that first event lies before the old window, nothing else before the window is held.
     old_lo = np.array([w.last_on.toordinal() - lookback_days if w.last_on else 0 for w in olds], dtype=np.int64)
     separate = (sizes > 0) & (facts.day[np.minimum(starts, len(facts) - 1)] < old_lo) if len(facts) else sizes > 0
     held_from = np.where(separate, old_lo, -1)
-    if len(ids) and ids.max() >= _ID_LIMIT:
-        return {}
-    gone = np.array([i << 40 | e for i, d in enumerate(keys) for e in changed[d]], dtype=np.int64)
-    keep = ~np.isin(which << 40 | ids, gone)  # (dyad, event) as one int64: event ids below _ID_LIMIT
+    gone = np.array([i << _ID_BITS | e for i, d in enumerate(keys) for e in changed[d]], dtype=np.int64)
+    keep = ~np.isin(which << _ID_BITS | ids, gone)  # (dyad, event) as one int64
     lost_first = separate & ~keep[np.minimum(starts, len(keep) - 1)] if len(keep) else separate
 
     facts = FactColumns.concat([facts.take(np.flatnonzero(keep)), read])

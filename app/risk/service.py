@@ -71,7 +71,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     feed_lock(session)
     ids = bulk.insert_numbered(session, Assessment, rows)
     outbox.enqueue(session, ids)  # webhook deliveries commit with the assessments that cause them
-    if window_cache is not None:  # kept if this transaction commits, under the assessment that replaces the dyad's latest
+    if window_cache is not None:  # kept if this transaction commits, under the assessment replacing the dyad's latest
         window_cache.stage(session, {r["dyad_id"]: (i, windows[r["dyad_id"]]) for r, i in zip(rows, ids)})
     bulk.upsert(session, DyadRisk, [
         {"dyad_id": r["dyad_id"], "assessment_id": i, "probability": r["probability"], "level": r["level"],
