@@ -139,9 +139,9 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     from pydantic import ValidationError
 
     from app import errors
-    from app.memory import map_large_blocks, release_free_memory
-    from app.events.schemas import EventCreate
     from app.events.history import WindowCache
+    from app.events.schemas import EventCreate
+    from app.memory import map_large_blocks, release_free_memory
     from app.risk import flow
 
     map_large_blocks()  # as in a server (app.memory)

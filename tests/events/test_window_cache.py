@@ -56,10 +56,10 @@ def _check(client) -> int:
         # what was stored is what a whole read gives: the latest assessment's features
         features = dict(session.execute(select(Assessment.dyad_id, Assessment.features)
                                         .join(DyadRisk, DyadRisk.assessment_id == Assessment.id)).all())
+        scored = [d for d in features if whole[d].last_on is not None]
         batch = [(whole[d].facts, whole[d].last_on, state.scorer.context_for(*d.split("--"), whole[d].last_on))
-                 for d in features if whole[d].last_on is not None]
-        for (facts, as_of, _), score in zip(batch, state.scorer.score_many(batch)):
-            d = next(k for k in features if whole[k].facts is facts)
+                 for d in scored]
+        for d, score in zip(scored, state.scorer.score_many(batch), strict=True):
             stored = features[d] if isinstance(features[d], dict) else json.loads(features[d])
             assert stored == json.loads(json.dumps(score.features)), d
     return held
