@@ -13,6 +13,7 @@ from operator import attrgetter
 
 import numpy as np
 
+DAY_BITS = 22  # day ordinals (date.toordinal) stay below 2**22 (year 9999): sort keys hold them in the low bits
 DYAD_KINDS = ("state_state", "state_nonstate", "nonstate_nonstate", "state_civilians", "nonstate_civilians")
 
 
@@ -91,7 +92,7 @@ class FactColumns:
         day = np.fromiter(map(date.toordinal, map(attrgetter("occurred_on"), flat)), np.int64, n)
         sizes = [len(facts) for facts in histories]
         history = np.repeat(np.arange(len(histories), dtype=np.int64), sizes)
-        order = np.argsort(history << 22 | day, kind="stable")  # by history, then day (< 2**22); ties as given
+        order = np.argsort(history << DAY_BITS | day, kind="stable")  # by history, then day; ties as given
         whole = cls(
             members, day[order], np.fromiter(map(codes.__getitem__, initiators), np.int64, n)[order],
             np.fromiter(map(codes.__getitem__, targets), np.int64, n)[order],

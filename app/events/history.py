@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app import bulk
 from app.events import dyads as dyad_rules
-from app.events.facts import FactColumns
+from app.events.facts import DAY_BITS, FactColumns
 from app.events.models import Dyad, Event, EventDyad
 
 NONE = FactColumns.of([])
@@ -234,31 +234,32 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
     ids = np.concatenate([w.event_ids for w in olds])
     if len(ids) and ids.max() >= _ID_LIMIT:
         return {}
-    facts = FactColumns.concat([w.facts for w in olds])
+    facts = FactColumns.concat([*(w.facts for w in olds), read])  # the held rows, then the rows read
+    n_old = len(ids)
     # What is held of each dyad: every live event from its old window's start on, and its first event.
     # Where that first event lies before the old window, nothing else before the window is held.
     old_lo = np.array([w.last_on.toordinal() - lookback_days if w.last_on else 0 for w in olds], dtype=np.int64)
-    separate = (sizes > 0) & (facts.day[np.minimum(starts, len(facts) - 1)] < old_lo) if len(facts) else sizes > 0
+    separate = (sizes > 0) & (facts.day[np.minimum(starts, n_old - 1)] < old_lo) if n_old else sizes > 0
     held_from = np.where(separate, old_lo, -1)
     gone = np.array([i << _ID_BITS | e for i, d in enumerate(keys) for e in changed[d]], dtype=np.int64)
     keep = ~np.isin(which << _ID_BITS | ids, gone)  # (dyad, event) as one int64
-    lost_first = separate & ~keep[np.minimum(starts, len(keep) - 1)] if len(keep) else separate
+    lost_first = separate & ~keep[np.minimum(starts, n_old - 1)] if n_old else separate
 
-    facts = FactColumns.concat([facts.take(np.flatnonzero(keep)), read])
-    which, ids = np.concatenate([which[keep], which_read]), np.concatenate([ids[keep], ids_read])
-    order = np.lexsort((ids, facts.day, which))  # by dyad, day, event id, as `windows` reads them
-    facts, which, ids = facts.take(order), which[order], ids[order]
+    which, ids = np.concatenate([which, which_read]), np.concatenate([ids, ids_read])
+    order = _merged(which << DAY_BITS | facts.day, ids, np.flatnonzero(keep),
+                    n_old + np.lexsort((ids_read, read.day, which_read)))
+    which, day = which[order], facts.day[order]
     bounds = np.searchsorted(which, np.arange(k + 1))
     nonempty = bounds[1:] > bounds[:-1]
-    last = np.where(nonempty, facts.day[np.maximum(bounds[1:] - 1, 0)] if len(facts) else 0, 0)
+    last = np.where(nonempty, day[np.maximum(bounds[1:] - 1, 0)] if len(day) else 0, 0)
     lo = last - lookback_days
     unanswered = lost_first | nonempty & (lo < held_from)
-    inside = facts.day >= lo[which]
+    inside = day >= lo[which]
     chosen = inside.copy()
     chosen[bounds[:-1][nonempty]] = True  # each dyad's first event, also when it lies before the window
-    rows_kept = np.flatnonzero(chosen)
-    facts, which, ids = facts.take(rows_kept), which[rows_kept], ids[rows_kept]
-    in_window = np.bincount(which, weights=inside[rows_kept], minlength=k).astype(np.int64).tolist()
+    rows_kept = order[chosen]  # one copy of the facts, in order and windowed
+    facts, which, ids = facts.take(rows_kept), which[chosen], ids[rows_kept]
+    in_window = np.bincount(which, weights=inside[chosen], minlength=k).astype(np.int64).tolist()
     bounds = np.searchsorted(which, np.arange(k + 1)).tolist()
     out = {}
     for i, dyad_id in enumerate(keys):
@@ -268,3 +269,21 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
         out[dyad_id] = Window(date.fromordinal(int(last[i])), facts.slice(bounds[i], bounds[i + 1]), in_window[i],
                               ids[bounds[i]:bounds[i + 1]]) if nonempty[i] else Window()
     return out
+
+
+def _merged(key: np.ndarray, ids: np.ndarray, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """The row indices `kept` and `new`, each already in (key, event id) order, merged in that order: the
+    new rows' places found by binary search among the kept ones (no sort of the held rows)."""
+    kept_key, new_key = key[kept], key[new]
+    at = np.searchsorted(kept_key, new_key)
+    tied = np.flatnonzero(at < len(kept))
+    tied = tied[kept_key[at[tied]] == new_key[tied]]
+    if len(tied):  # the same dyad and day as kept rows: among those, by event id
+        run = np.concatenate([[0], np.cumsum(kept_key[1:] != kept_key[:-1])])  # ascending, one per key
+        at[tied] = np.searchsorted(run << _ID_BITS | ids[kept], run[at[tied]] << _ID_BITS | ids[new[tied]])
+    slot = at + np.arange(len(new))  # the new rows' places once merged (at is non-decreasing)
+    order = np.empty(len(kept) + len(new), dtype=np.int64)
+    placed = np.zeros(len(order), dtype=bool)
+    placed[slot] = True
+    order[slot], order[~placed] = new, kept
+    return order

@@ -11,6 +11,7 @@ from datetime import date
 from functools import lru_cache
 from operator import itemgetter
 
+import numpy as np
 import pycountry
 
 from app.events.facts import DyadContext
@@ -75,13 +76,24 @@ class Drivers:
     def __init__(self, batch: Batch):
         f, self.batch = batch.facts, batch
         self.members = f.members
-        self.day, self.initiator, self.target = f.day.tolist(), f.initiator.tolist(), f.target.tolist()
-        self.hostility, self.rung = f.hostility.tolist(), f.rung.tolist()
-        self.fatalities, self.civilian = f.fatalities.tolist(), f.civilian_fatalities.tolist()
+        start, end, i30 = batch.start, batch.end, batch.upto(30)
+        # Per row, the facts its texts read: the last 30 days (lo..hi), or the last fact when those are none; as
+        # Python lists of just those, each row's facts at shift[r] from their place in the batch.
+        first = np.where(end > start, np.minimum(i30, end - 1), end)
+        sizes = end - first
+        offsets = np.cumsum(sizes) - sizes
+        shift = offsets - first
+        read = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(shift, sizes)
+        self.day, self.initiator, self.target = f.day[read].tolist(), f.initiator[read].tolist(), f.target[read].tolist()
+        self.hostility, self.rung = f.hostility[read].tolist(), f.rung[read].tolist()
+        self.fatalities, self.civilian = f.fatalities[read].tolist(), f.civilian_fatalities[read].tolist()
         self.retaliation, self.deescalation, self.directed = (
-            f.retaliation.tolist(), f.deescalation.tolist(), f.directed.tolist())
-        self.t, self.start, self.end = batch.t.tolist(), batch.start.tolist(), batch.end.tolist()
-        self.i30, self.i365 = batch.upto(30).tolist(), batch.upto(365).tolist()
+            f.retaliation[read].tolist(), f.deescalation[read].tolist(), f.directed[read].tolist())
+        self.lo, self.hi = (i30 + shift).tolist(), (end + shift).tolist()
+        self.t, self.none = batch.t.tolist(), (end == start).tolist()
+        self.first_day = f.day[start].tolist()  # (the padding fact's for a dyad with none: not read)
+        fatalities = np.concatenate([[0], np.cumsum(f.fatalities)])
+        self.past_year = (fatalities[end] - fatalities[batch.upto(365)]).tolist()
 
     def _fact(self, i: int) -> dict:
         target, hostility = self.target[i], self.hostility[i]
@@ -113,20 +125,19 @@ class Drivers:
             return "no strike in the last 30 days", []
         return f"no strike answered in the last {RESPONSE_WINDOW} days", []
 
-    def _casualties(self, lo: int, hi: int, year: int) -> tuple[str, list]:
+    def _casualties(self, lo: int, hi: int, past: int) -> tuple[str, list]:
         deaths, civ = sum(self.fatalities[lo:hi]), sum(self.civilian[lo:hi])
         fatal = [self._fact(i) for i in range(lo, hi) if self.fatalities[i]][-5:]
         if deaths:
             return f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else ""), fatal
-        past = sum(self.fatalities[year:hi])
         return "no deaths in the last 30 days" + (f", {past} in the past year" if past else ""), fatal
 
-    def _tempo(self, first: int, lo: int, hi: int, t: int) -> tuple[str, list]:
-        if hi == first:
+    def _tempo(self, r: int, lo: int, hi: int, t: int) -> tuple[str, list]:
+        if self.none[r]:
             return "no events recorded between them", []
         quiet = t - self.day[hi - 1]
         last = "today" if quiet == 0 else f"{quiet} days ago"
-        new = " (their first recorded events)" if t - self.day[first] < 30 else ""
+        new = " (their first recorded events)" if t - self.first_day[r] < 30 else ""
         if hi > lo:
             n = hi - lo
             return f"{n} event{'s' * (n > 1)} in the last 30 days{new}, the last {last}", []
@@ -154,10 +165,10 @@ class Drivers:
     def row(self, r: int, x: dict[str, float], x_row: list[float], parts_row: list[float], top: int) -> list[dict]:
         """Row r's `top` themes by absolute contribution, each with its label, facts and per-feature parts
         (`x` the row's features by name, `x_row` and `parts_row` its features and contributions in FEATURE_NAMES order)."""
-        lo, hi = self.i30[r], self.end[r]  # the last 30 days: facts lo..hi
+        lo, hi = self.lo[r], self.hi[r]  # the last 30 days: facts lo..hi
         texts = {
-            "retaliation": self._retaliation(lo, hi, x), "casualties": self._casualties(lo, hi, self.i365[r]),
-            "tempo": self._tempo(self.start[r], lo, hi, self.t[r]), "severity": self._severity(lo, hi, x),
+            "retaliation": self._retaliation(lo, hi, x), "casualties": self._casualties(lo, hi, self.past_year[r]),
+            "tempo": self._tempo(r, lo, hi, self.t[r]), "severity": self._severity(lo, hi, x),
             "deescalation": self._deescalation(lo, hi, x), "structural": _structural(self.batch.contexts[r]),
         }
         out = []

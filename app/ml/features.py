@@ -21,7 +21,7 @@ from datetime import date
 
 import numpy as np
 
-from app.events.facts import DYAD_KINDS, DyadContext, EventFact, FactColumns
+from app.events.facts import DAY_BITS, DYAD_KINDS, DyadContext, EventFact, FactColumns
 
 RESPONSE_WINDOW = 30  # days within which a strike back counts as a response
 CALM_WINDOW = 90  # a de-escalation this recent, after the last use of force, counts as calming
@@ -77,7 +77,7 @@ INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 History = FactColumns.of  # one dyad's facts as sorted arrays (training and labels read .day, .fatalities, ...)
 Facts = Sequence[EventFact] | FactColumns
-_SHIFT = 22  # a fact's sort key is (history << _SHIFT) | day: day ordinals stay below 2**22 (year 9999)
+_SHIFT = DAY_BITS  # a fact's sort key is (history << _SHIFT) | day
 
 
 def _concat(histories: list[FactColumns]) -> tuple[FactColumns, np.ndarray]:
