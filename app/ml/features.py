@@ -133,8 +133,9 @@ class Batch:
         self.militarized = _militarized(f)
         cols = [np.ones(n + 1), f.fatalities, f.civilian_fatalities, f.fatalities > 0, f.hostility >= 4, self.resp,
                 f.cross_border, f.standoff, f.deescalation, f.retaliation]
-        self.cum = np.zeros((n + 1, len(cols)))  # cum[i] = sums over facts before i
-        np.cumsum(np.column_stack([np.asarray(c, dtype=np.float64) for c in cols])[:n], axis=0, out=self.cum[1:])
+        self.cum = np.zeros((n + 1, len(cols)), order="F")  # cum[i] = sums over facts before i; a column at a time
+        for j, c in enumerate(cols):
+            np.cumsum(c[:n], dtype=np.float64, out=self.cum[1:, j])
 
     def upto(self, days_back: int) -> np.ndarray:
         """Per row: the index after its facts on or before `days_back` days before as_of."""
