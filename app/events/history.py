@@ -12,7 +12,7 @@ become one `FactColumns` (column arrays, no object per event); each dyad's windo
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -207,10 +207,11 @@ def _compact(window: Window) -> Window:
 
 
 def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], changed: Mapping[str, set[int]],
-            lookback_days: int) -> dict[str, Window]:
+            lookback_days: int, created: Set[int] = frozenset()) -> dict[str, Window]:
     """Windows (as `windows` would read them, `until` None) of the dyads whose cached window holds at
     `versions`, brought up to date with `changed`: per dyad, the ids of its events this transaction
-    created, revised or retracted (their live links read again, the cached ones dropped). Dyads the
+    created, revised or retracted (their live links read again, the cached ones dropped; those in
+    `created`, new in this transaction, are held nowhere and need no look-up among the held). Dyads the
     cache cannot answer are left out: their window reaches back past what is held (its last event
     went), or their first event changed (which one is first now is not held).
 
@@ -241,8 +242,9 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
     old_lo = np.array([w.last_on.toordinal() - lookback_days if w.last_on else 0 for w in olds], dtype=np.int64)
     separate = (sizes > 0) & (facts.day[np.minimum(starts, n_old - 1)] < old_lo) if n_old else sizes > 0
     held_from = np.where(separate, old_lo, -1)
-    gone = np.array([i << _ID_BITS | e for i, d in enumerate(keys) for e in changed[d]], dtype=np.int64)
-    keep = ~np.isin(which << _ID_BITS | ids, gone)  # (dyad, event) as one int64
+    gone = np.array([i << _ID_BITS | e for i, d in enumerate(keys) for e in changed[d] if e not in created],
+                    dtype=np.int64)
+    keep = ~np.isin(which << _ID_BITS | ids, gone) if len(gone) else np.ones(n_old, dtype=bool)  # (dyad, event)
     lost_first = separate & ~keep[np.minimum(starts, n_old - 1)] if n_old else separate
 
     which, ids = np.concatenate([which, which_read]), np.concatenate([ids, ids_read])

@@ -41,6 +41,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
             since[dyad_id] = min(day, since.get(dyad_id, day))
             trigger[dyad_id] = (r.event_id, r.status)
             changed.setdefault(dyad_id, set()).add(r.event_id)
+    created = {r.event_id for r in results if r.status == "created"}
     if not since:
         return 0
     dyad_ids = sorted(since)
@@ -51,7 +52,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         .join(Assessment, Assessment.id == DyadRisk.assessment_id)
         .where(bulk.one_of(session, DyadRisk.dyad_id, dyad_ids)))}
     windows = {} if window_cache is None else event_history.updated(
-        session, window_cache, {d: latest for d, (_, latest) in stored.items()}, changed, LOOKBACK_DAYS)
+        session, window_cache, {d: latest for d, (_, latest) in stored.items()}, changed, LOOKBACK_DAYS, created)
     if unread := [d for d in dyad_ids if d not in windows]:
         windows.update(event_history.windows(session, unread, LOOKBACK_DAYS))
     plan = [(d, windows[d].last_on or since[d]) for d in dyad_ids]
