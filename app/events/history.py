@@ -275,7 +275,10 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
 
 def _merged(key: np.ndarray, ids: np.ndarray, kept: np.ndarray, new: np.ndarray) -> np.ndarray:
     """The row indices `kept` and `new`, each already in (key, event id) order, merged in that order: the
-    new rows' places found by binary search among the kept ones (no sort of the held rows)."""
+    new rows' places found by binary search among the kept ones (no sort of the held rows). The held rows
+    are in that order because both producers of a window (`windows`, `updated`) put them so; ties are
+    ranked as (run of equal keys << _ID_BITS | id), below 2**63 while fewer than 2**23 rows are held
+    (the cache holds at most `max_facts`)."""
     kept_key, new_key = key[kept], key[new]
     at = np.searchsorted(kept_key, new_key)
     tied = np.flatnonzero(at < len(kept))

@@ -78,7 +78,8 @@ class Drivers:
         self.members = f.members
         start, end, i30 = batch.start, batch.end, batch.upto(30)
         # Per row, the facts its texts read: the last 30 days (lo..hi), or the last fact when those are none; as
-        # Python lists of just those, each row's facts at shift[r] from their place in the batch.
+        # Python lists of just those, each row's facts at shift[r] from their place in the batch. (Rows that share
+        # a history, dates of one dyad, each convert their own: the service scores one row per dyad.)
         first = np.where(end > start, np.minimum(i30, end - 1), end)
         sizes = end - first
         offsets = np.cumsum(sizes) - sizes
@@ -92,8 +93,7 @@ class Drivers:
         self.lo, self.hi = (i30 + shift).tolist(), (end + shift).tolist()
         self.t, self.none = batch.t.tolist(), (end == start).tolist()
         self.first_day = f.day[start].tolist()  # (the padding fact's for a dyad with none: not read)
-        fatalities = np.concatenate([[0], np.cumsum(f.fatalities)])
-        self.past_year = (fatalities[end] - fatalities[batch.upto(365)]).tolist()
+        self.past_year = batch.deaths(batch.upto(365), end).tolist()
 
     def _fact(self, i: int) -> dict:
         target, hostility = self.target[i], self.hostility[i]

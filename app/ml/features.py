@@ -77,7 +77,6 @@ INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 History = FactColumns.of  # one dyad's facts as sorted arrays (training and labels read .day, .fatalities, ...)
 Facts = Sequence[EventFact] | FactColumns
-_SHIFT = DAY_BITS  # a fact's sort key is (history << _SHIFT) | day
 
 
 def _concat(histories: list[FactColumns]) -> tuple[FactColumns, np.ndarray]:
@@ -125,9 +124,10 @@ class Batch:
         self.facts, starts = _concat(histories)
         f, n = self.facts, len(self.facts) - 1  # n real facts, then the padding one
         history = np.repeat(np.arange(len(histories), dtype=np.int64), np.diff(starts))  # per fact
-        self._key = history << _SHIFT | f.day[:n]
-        self._row_key = row_history << _SHIFT
+        self._key = history << DAY_BITS | f.day[:n]  # a fact's sort key
+        self._row_key = row_history << DAY_BITS
         self.start = starts[row_history]  # the row's history's first fact
+        self._upto: dict[int, np.ndarray] = {}
         self.end = self.upto(0)  # facts on or before as_of: start..end
         self.resp, self.lag, self.chain = _reciprocity(f, history, n)
         self.militarized = _militarized(f)
@@ -138,8 +138,17 @@ class Batch:
             np.cumsum(c[:n], dtype=np.float64, out=self.cum[1:, j])
 
     def upto(self, days_back: int) -> np.ndarray:
-        """Per row: the index after its facts on or before `days_back` days before as_of."""
-        return np.searchsorted(self._key, self._row_key | np.maximum(self.t - days_back, 0), side="right")
+        """Per row: the index after its facts on or before `days_back` days before as_of (kept: the features
+        and the drivers ask for the same ones)."""
+        found = self._upto.get(days_back)
+        if found is None:
+            found = self._upto[days_back] = np.searchsorted(
+                self._key, self._row_key | np.maximum(self.t - days_back, 0), side="right")
+        return found
+
+    def deaths(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Per row: the fatalities over facts lo..hi, as integers."""
+        return (self.cum[hi, _FAT] - self.cum[lo, _FAT]).astype(np.int64)
 
     def window(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Per row: sums of the `cum` columns over facts lo..hi."""

@@ -41,9 +41,9 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
             since[dyad_id] = min(day, since.get(dyad_id, day))
             trigger[dyad_id] = (r.event_id, r.status)
             changed.setdefault(dyad_id, set()).add(r.event_id)
-    created = {r.event_id for r in results if r.status == "created"}
     if not since:
         return 0
+    created = {r.event_id for r in results if r.status == "created"}
     dyad_ids = sorted(since)
     lock_dyads(session, dyad_ids)
     # Read under the dyads' locks: each one's latest assessment, which every change to its history replaces.

@@ -207,13 +207,16 @@ def test_a_cached_window_keeps_only_the_members_it_names_past_the_limit():
 
 def test_the_merge_puts_rows_in_dyad_day_event_order():
     """`_merged` (binary search of the new rows among the kept ones) agrees with a sort of all of them,
-    with many ties of dyad and day to break by event id."""
+    with many ties of dyad and day to break by event id, ids just below the limit, and held rows dropped."""
     rng = np.random.default_rng(5)
-    for n_kept, n_new in ((0, 5), (5, 0), (200, 40), (2000, 300)):
-        which = rng.integers(0, 8, n_kept + n_new)
-        day = rng.integers(738_000, 738_010, n_kept + n_new)
-        ids = rng.permutation(10 * (n_kept + n_new))[:n_kept + n_new] + (1 << 39)  # near the id limit
-        kept = np.lexsort((ids[:n_kept], day[:n_kept], which[:n_kept]))
-        new = n_kept + np.lexsort((ids[n_kept:], day[n_kept:], which[n_kept:]))
+    for n_held, n_new in ((0, 0), (0, 5), (5, 0), (200, 40), (2000, 300)):
+        n = n_held + n_new
+        which = rng.integers(0, 8, n)
+        day = rng.integers(738_000, 738_010, n)
+        ids = history._ID_LIMIT - 1 - rng.permutation(10 * n)[:n]
+        held = np.lexsort((ids[:n_held], day[:n_held], which[:n_held]))
+        kept = held[rng.random(n_held) < 0.8]  # as `flatnonzero(keep)`: the changed ones gone, the order kept
+        new = n_held + np.lexsort((ids[n_held:], day[n_held:], which[n_held:]))
         merged = history._merged(which << history.DAY_BITS | day, ids, kept, new)
-        assert merged.tolist() == np.lexsort((ids, day, which)).tolist()
+        rows = np.concatenate([kept, new])
+        assert merged.tolist() == rows[np.lexsort((ids[rows], day[rows], which[rows]))].tolist()
