@@ -85,7 +85,8 @@ class Drivers:
         offsets = np.cumsum(sizes) - sizes
         shift = offsets - first
         read = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(shift, sizes)
-        self.day, self.initiator, self.target = f.day[read].tolist(), f.initiator[read].tolist(), f.target[read].tolist()
+        self.day, self.initiator = f.day[read].tolist(), f.initiator[read].tolist()
+        self.target = f.target[read].tolist()
         self.hostility, self.rung = f.hostility[read].tolist(), f.rung[read].tolist()
         self.fatalities, self.civilian = f.fatalities[read].tolist(), f.civilian_fatalities[read].tolist()
         self.retaliation, self.deescalation, self.directed = (
