@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select, text, true
+from sqlalchemy.orm import Session, aliased
 
 from app import bulk
 from app.events import dyads as dyad_rules
@@ -71,6 +71,49 @@ _WINDOWS = " UNION ALL ".join(_SELECT.replace("{which}", which) for which in (
 READ_CHUNK = 10_000  # window rows turned into arrays at a time
 
 
+def _heads(session: Session, dyad_ids: Sequence[str], until: date | None) -> dict[str, tuple[date | None, int | None]]:
+    """Per dyad: the date of its last live event on or before `until`, and its first live event's id.
+
+    On PostgreSQL each end of the dyad's links is read through the (dyad_id, occurred_on) index alone, one
+    link, and that event's liveness checked after: a plan statistics cannot change. With the liveness test
+    inside the search and no statistics yet (a fresh database), the planner takes `retracted_at IS NULL` to
+    hold for 0.5% of events and reads every link of the dyad instead of one index step (bench/RESULTS.md).
+    A dyad whose last or first link is a retracted event is asked again with the test inside, as SQLite
+    always is.
+    """
+    out: dict[str, tuple[date | None, int | None]] = {}
+    asked = list(dyad_ids)
+    if session.get_bind().dialect.name == "postgresql":
+        last, first = _end(until, last=True), _end(None, last=False)
+        last_event, first_event = aliased(Event), aliased(Event)
+        rows = session.execute(
+            select(Dyad.id, last.c.occurred_on, last_event.retracted_at.is_(None), first.c.event_id,
+                   first_event.retracted_at.is_(None))
+            .select_from(Dyad).outerjoin(last, true()).outerjoin(last_event, last_event.id == last.c.event_id)
+            .outerjoin(first, true()).outerjoin(first_event, first_event.id == first.c.event_id)
+            .where(bulk.one_of(session, Dyad.id, asked)))
+        out = {dyad_id: (last_on, first_id) for dyad_id, last_on, last_live, first_id, first_live in rows
+               if (last_on is None or last_live) and (first_id is None or first_live)}
+        asked = [d for d in asked if d not in out]
+    if asked:
+        last_on = (_live_links(EventDyad.occurred_on, until=until)
+                   .order_by(EventDyad.occurred_on.desc()).limit(1).scalar_subquery())
+        first_id = (_live_links(EventDyad.event_id)
+                    .order_by(EventDyad.occurred_on, EventDyad.event_id).limit(1).scalar_subquery())
+        heads = select(Dyad.id, last_on, first_id).where(bulk.one_of(session, Dyad.id, asked))
+        out.update({dyad_id: (last, first) for dyad_id, last, first in session.execute(heads)})
+    return out
+
+
+def _end(until: date | None, last: bool):
+    """The dyad's last (or first) link on or before `until`, live or not: one step of the index."""
+    links = select(EventDyad.occurred_on, EventDyad.event_id).where(EventDyad.dyad_id == Dyad.id)
+    if until is not None:
+        links = links.where(EventDyad.occurred_on <= until)
+    order = (EventDyad.occurred_on.desc(),) if last else (EventDyad.occurred_on, EventDyad.event_id)
+    return links.order_by(*order).limit(1).lateral()
+
+
 def _columns(rows) -> tuple[np.ndarray, np.ndarray, FactColumns]:
     """One chunk of window rows as (which window, event ids, facts)."""
     (which, initiators, targets, days, actions, weapons, fatalities, civilian, retaliation, actor1, where,
@@ -84,13 +127,8 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
             until: date | None = None) -> dict[str, Window]:
     """Each dyad's bounded live history as of `until` (default: all stored events)."""
     out = {d: Window() for d in dyad_ids}
-    last_on = (_live_links(EventDyad.occurred_on, until=until)
-               .order_by(EventDyad.occurred_on.desc()).limit(1).scalar_subquery())
-    first_id = (_live_links(EventDyad.event_id)
-                .order_by(EventDyad.occurred_on, EventDyad.event_id).limit(1).scalar_subquery())
     spec, read = [], []
-    heads = select(Dyad.id, last_on, first_id).where(bulk.one_of(session, Dyad.id, dyad_ids))
-    for dyad_id, last, first in session.execute(heads):
+    for dyad_id, (last, first) in _heads(session, dyad_ids, until).items():
         if last is not None:
             lo = last - timedelta(days=lookback_days)
             out[dyad_id].last_on = last
