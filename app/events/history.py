@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import event, select, text, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import bindparam, event, literal_column, select, text, true, union_all
+from sqlalchemy.orm import Session
 
 from app import bulk
 from app.events import dyads as dyad_rules
@@ -69,49 +69,65 @@ _WINDOWS = " UNION ALL ".join(_SELECT.replace("{which}", which) for which in (
 
 
 READ_CHUNK = 10_000  # window rows turned into arrays at a time
+_FIRST = (EventDyad.occurred_on, EventDyad.event_id)  # which of a dyad's events is its first
+PROBES = (1, 16)  # links read at each end of a dyad's history, then again deeper where those were all retracted
 
 
 def _heads(session: Session, dyad_ids: Sequence[str], until: date | None) -> dict[str, tuple[date | None, int | None]]:
-    """Per dyad: the date of its last live event on or before `until`, and its first live event's id.
+    """Per dyad: the date of its last live event on or before `until`, and (where there is one) its first
+    live event's id; (None, None) for a dyad with no live event by then.
 
-    On PostgreSQL each end of the dyad's links is read through the (dyad_id, occurred_on) index alone, one
-    link, and that event's liveness checked after: a plan statistics cannot change. With the liveness test
-    inside the search and no statistics yet (a fresh database), the planner takes `retracted_at IS NULL` to
-    hold for 0.5% of events and reads every link of the dyad instead of one index step (bench/RESULTS.md).
-    A dyad whose last or first link is a retracted event is asked again with the test inside, as SQLite
-    always is.
+    On PostgreSQL each end of the dyad's links is read by the (dyad_id, occurred_on) index, a few links deep,
+    and their events' liveness tested after: a plan statistics cannot change. With the test inside the
+    search and no statistics yet, the planner reads every link of the dyad (bench/RESULTS.md). Only a dyad
+    whose end links were all retracted, PROBES[-1] deep, is asked with the test inside, as SQLite always is.
     """
     out: dict[str, tuple[date | None, int | None]] = {}
     asked = list(dyad_ids)
     if session.get_bind().dialect.name == "postgresql":
-        last, first = _end(until, last=True), _end(None, last=False)
-        last_event, first_event = aliased(Event), aliased(Event)
-        rows = session.execute(
-            select(Dyad.id, last.c.occurred_on, last_event.retracted_at.is_(None), first.c.event_id,
-                   first_event.retracted_at.is_(None))
-            .select_from(Dyad).outerjoin(last, true()).outerjoin(last_event, last_event.id == last.c.event_id)
-            .outerjoin(first, true()).outerjoin(first_event, first_event.id == first.c.event_id)
-            .where(bulk.one_of(session, Dyad.id, asked)))
-        out = {dyad_id: (last_on, first_id) for dyad_id, last_on, last_live, first_id, first_live in rows
-               if (last_on is None or last_live) and (first_id is None or first_live)}
-        asked = [d for d in asked if d not in out]
+        for depth in PROBES:
+            found = _probe(session, asked, until, depth)
+            out.update(found)
+            asked = [d for d in asked if d not in found]
+            if not asked:
+                break
     if asked:
         last_on = (_live_links(EventDyad.occurred_on, until=until)
                    .order_by(EventDyad.occurred_on.desc()).limit(1).scalar_subquery())
-        first_id = (_live_links(EventDyad.event_id)
-                    .order_by(EventDyad.occurred_on, EventDyad.event_id).limit(1).scalar_subquery())
+        first_id = _live_links(EventDyad.event_id).order_by(*_FIRST).limit(1).scalar_subquery()
         heads = select(Dyad.id, last_on, first_id).where(bulk.one_of(session, Dyad.id, asked))
         out.update({dyad_id: (last, first) for dyad_id, last, first in session.execute(heads)})
     return out
 
 
-def _end(until: date | None, last: bool):
-    """The dyad's last (or first) link on or before `until`, live or not: one step of the index."""
-    links = select(EventDyad.occurred_on, EventDyad.event_id).where(EventDyad.dyad_id == Dyad.id)
-    if until is not None:
-        links = links.where(EventDyad.occurred_on <= until)
-    order = (EventDyad.occurred_on.desc(),) if last else (EventDyad.occurred_on, EventDyad.event_id)
-    return links.order_by(*order).limit(1).lateral()
+def _probe(session: Session, dyad_ids: list[str], until: date | None, depth: int) -> dict:
+    """The heads of the dyads that `depth` links from each end answer: a live one at the last end (and at
+    the first end), or fewer links than `depth` (a dyad with no link by `until` is answered (None, None))."""
+    ends = []
+    for last in (True, False):
+        links = select(EventDyad.occurred_on, EventDyad.event_id).where(EventDyad.dyad_id == Dyad.id)
+        if last and until is not None:
+            links = links.where(EventDyad.occurred_on <= until)
+        link = (links.order_by(*((EventDyad.occurred_on.desc(),) if last else _FIRST))  # the depth in the SQL text:
+                .limit(bindparam("depth", depth, literal_execute=True))  # a generic plan knows it too
+                .correlate(Dyad).lateral())
+        ends.append(select(Dyad.id, literal_column(str(last).lower()), link.c.occurred_on, link.c.event_id,
+                           Event.retracted_at.is_(None))
+                    .select_from(Dyad).join(link, true()).join(Event, Event.id == link.c.event_id)
+                    .where(bulk.one_of(session, Dyad.id, dyad_ids)))
+    read: dict[tuple[str, bool], int] = {}
+    live: dict[tuple[str, bool], list[tuple[date, int]]] = {}
+    for dyad_id, last, day, event_id, is_live in session.execute(union_all(*ends)):
+        read[dyad_id, last] = read.get((dyad_id, last), 0) + 1
+        if is_live:
+            live.setdefault((dyad_id, last), []).append((day, event_id))
+    out = {}
+    for d in dyad_ids:
+        if (d, True) in live and (d, False) in live:  # the latest live date; the earliest live (date, id)
+            out[d] = (max(live[d, True])[0], min(live[d, False])[1])
+        elif (d, True) not in live and read.get((d, True), 0) < depth:  # no live event by `until`
+            out[d] = (None, None)
+    return out
 
 
 def _columns(rows) -> tuple[np.ndarray, np.ndarray, FactColumns]:

@@ -64,3 +64,48 @@ def test_windows_equal_the_reference_read(client, monkeypatch, chunk):
                 deep |= {d} if len(old[d].facts) > old[d].in_window else set()  # a first event before the window
                 long |= {d} if len(old[d].facts) > 5 else set()
         assert deep and long
+
+
+# (1,): past one retracted end link, straight to the search with the liveness test inside
+@pytest.mark.parametrize("probes", [history.PROBES, (1,)])
+def test_heads_past_retracted_ends_and_ties(client, monkeypatch, probes):
+    """A dyad's last live date and first live event when its end links are retracted, tied on a date, all
+    retracted, or after `until`; and a dyad that does not exist."""
+    monkeypatch.setattr(history, "PROBES", probes)
+    plan = [  # (pair, date, retracted): ids are drawn in this order, so ties are broken by it
+        ("IRN", "PAK", "2019-01-01", True), ("IRN", "PAK", "2019-01-01", False), ("IRN", "PAK", "2021-03-01", False),
+        ("IRN", "PAK", "2021-06-01", True), ("IRN", "PAK", "2021-06-01", False),
+        ("IND", "PAK", "2021-05-01", False), ("IND", "PAK", "2021-06-01", False), ("IND", "PAK", "2021-06-01", True),
+        ("AFG", "PAK", "2021-06-01", True), ("AFG", "PAK", "2021-06-01", True),
+        ("AFG", "IRN", "2020-01-01", False), ("AFG", "IRN", "2022-01-01", True), ("AFG", "IRN", "2022-02-01", False),
+        *[("AFG", "IND", f"2021-04-0{d}", True) for d in range(1, 10)],  # 9 retracted at the first end
+        *[("AFG", "IND", f"2021-05-{d:02d}", True) for d in range(1, 19)],  # 18 at the last: past every probe
+        ("AFG", "IND", "2021-04-20", False),
+    ]
+    items = [{"source": "heads", "source_event_id": f"k{n}", "occurred_on": day,
+              "actor1": {"name": a, "country": a, "kind": "state"},
+              "actor2": {"name": b, "country": b, "kind": "state"},
+              "location": {"country": b}, "action": "attack", "fatalities": 1}
+             for n, (a, b, day, _) in enumerate(plan)]
+    r = client.post("/v1/events/batch", json={"items": items})
+    assert r.status_code == 200, r.text
+    for item, (*_, retracted) in zip(r.json()["items"], plan):
+        if retracted:
+            assert client.delete(f"/v1/events/{item['id']}").status_code == 200
+    with client.app.state.sessionmaker() as session:
+        dyads = sorted(session.scalars(select(Dyad.id))) + ["NOPE--NOWHERE"]
+        for until in (None, date(2021, 12, 31), date(2021, 6, 1), date(2021, 4, 30)):
+            new = history.windows(session, dyads, LOOKBACK_DAYS, until=until)
+            old = reference.windows(session, dyads[:-1], LOOKBACK_DAYS, until=until)
+            for d in dyads[:-1]:
+                assert (new[d].last_on, new[d].in_window, list(new[d].facts)) == (
+                    old[d].last_on, old[d].in_window, old[d].facts), (d, until)
+            assert new["NOPE--NOWHERE"].last_on is None and len(new["NOPE--NOWHERE"].facts) == 0
+        asked = ["IRN--PAK", "IND--PAK", "AFG--PAK", "AFG--IND", "AFG--IRN"]
+        heads = history._heads(session, asked, date(2021, 12, 31))
+        ids = {n: item["id"] for n, item in enumerate(r.json()["items"])}
+        assert heads["IRN--PAK"] == (date(2021, 6, 1), ids[1])  # the live one of the tied first day
+        assert heads["IND--PAK"] == (date(2021, 6, 1), ids[5])
+        assert heads["AFG--PAK"] == (None, None)
+        assert heads["AFG--IND"] == (date(2021, 4, 20), ids[len(plan) - 1])
+        assert heads["AFG--IRN"] == (date(2020, 1, 1), ids[10])
