@@ -260,5 +260,6 @@ def reserve_ids(session: Session, model: type[Base], n: int) -> list[int] | None
     if not _postgres(session):
         return None
     table = model.__table__.name
-    return sorted(session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
-                                       " FROM generate_series(1, :n)"), {"n": n}))
+    # One array, not n rows: the driver converts it in one go, where rows each pass through the result machinery.
+    return sorted(session.scalar(text(f"SELECT array_agg(nextval(pg_get_serial_sequence('{table}', 'id')))"
+                                      " FROM generate_series(1, :n)"), {"n": n}) or [])
