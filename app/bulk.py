@@ -13,12 +13,14 @@ import json
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import itemgetter
 
 import orjson
 import psycopg
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    DateTime,
     Row,
     String,
     Table,
@@ -66,24 +68,30 @@ def _for_sqlalchemy(table: Table, rows: list[dict]) -> list[dict]:
             for r in rows]
 
 
+def _is_datetime(column_type) -> bool:
+    return isinstance(column_type, DateTime) or isinstance(getattr(column_type, "impl", None), DateTime)
+
+
 def _copy(session: Session, target: str, table: Table, columns: Sequence[str], rows: list[dict]) -> None:
     """COPY the rows in. COPY bypasses SQLAlchemy, so two of its duties are done here: a naive
     datetime is refused (the UTCDateTime columns store UTC only), and a driver error is raised as
     SQLAlchemy's (OperationalError, IntegrityError...), which the API's handlers map to a 503/4xx."""
     wanted = _json_columns(table)
     json_at = [n for n, c in enumerate(columns) if c in wanted]
+    times_at = [n for n, c in enumerate(columns) if _is_datetime(table.c[c].type)]
+    get = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     statement = f"COPY {target} ({', '.join(columns)}) FROM STDIN"
     connection = session.connection()
     cursor = connection.connection.driver_connection.cursor()
     try:
         with cursor.copy(statement) as copy:
             for row in rows:
-                values = [row[c] for c in columns]
+                values = list(get(row))
                 for n in json_at:
                     if values[n] is not None and not isinstance(values[n], JSONText):
                         values[n] = dumps(values[n])
-                for value in values:
-                    if isinstance(value, datetime) and value.tzinfo is None:
+                for n in times_at:
+                    if isinstance(values[n], datetime) and values[n].tzinfo is None:
                         raise ValueError(f"naive datetime in a COPY to {target}: store UTC-aware datetimes")
                 copy.write_row(values)
     except psycopg.Error as exc:
