@@ -6,6 +6,8 @@ same cores. PostgreSQL by default (`--sqlite` for the embedded database).
   shuffled:   10 x 1,000 events, random dates over 14 years (a backfill of an export)
   concurrent: `serve --workers 2`, 4 writers x 200-event batches, dates over a year; the writers
               share half their keys and a quarter of their items revise an event another sent
+  two in flight: `serve --workers 2`, the in-order and shuffled batches again (fresh database), posted by two
+              clients taking alternate batches, so that one batch is written while the other is scored
 
     .venv/bin/python bench/bench_ingest.py [--batches 10] [--sqlite]
 """
@@ -76,6 +78,28 @@ def post_all(base: str, batches: list[list[dict]]) -> float:
         return sum(map(len, batches)) / (time.perf_counter() - start)
 
 
+def two_in_flight(url: str, batches: int) -> tuple[float, float]:
+    """The in-order and shuffled scenarios with two batches in flight (two clients, alternate batches) through
+    `serve --workers 2`: what a client that pipelines its batches gets from the second core."""
+    def post_alternate(base: str, stream: list[list[dict]]) -> float:
+        threads = [threading.Thread(target=post_all, args=(base, stream[c::2])) for c in range(2)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sum(map(len, stream)) / (time.perf_counter() - start)
+
+    with server(url, workers=2) as base:
+        post_all(base, [events(1000, tag="warm", seed=99, period=0)])
+        autovacuum_stand_in(url)
+        in_order = post_alternate(base, [events(1000, tag=f"in{b}", seed=10 + b, period=b) for b in range(batches)])
+        autovacuum_stand_in(url)
+        shuffled = post_alternate(base, [events(1000, tag=f"sh{b}", seed=30 + b, first=date(2010, 1, 1),
+                                                span_days=14 * 365) for b in range(batches)])
+    return in_order, shuffled
+
+
 def concurrent(url: str, writers: int = 4, per_writer: int = 2000, size: int = 200) -> tuple[float, float]:
     rng = random.Random(7)
     shared = events(per_writer // 2, tag="shared", seed=1, first=date(2023, 1, 1), span_days=365)
@@ -123,6 +147,7 @@ def main() -> None:
                                           span_days=14 * 365) for b in range(args.batches)])
     url = fresh_databases()[backend]
     together, per_event = concurrent(url)
+    piped_in, piped_sh = two_in_flight(fresh_databases()[backend], 2 * args.batches)
     print(f"load generator: Python httpx on the same 2 (shared) cores; {backend}"
           + ("; autovacuum off here: ANALYZE run between scenarios" if analyzed else ""))
     print(f"[{backend}] raw Core insert of the same rows (best of 3) {raw:8.0f} events/s  (the baseline of the ratios)")
@@ -132,6 +157,8 @@ def main() -> None:
     print(f"[{backend}] batch ingest + scoring, shuffled 14 y    {shuffled:8.0f} events/s  ({shuffled / raw:.2f} x raw)")
     print(f"[{backend}] 4 writers, serve --workers 2, overlaps   {together:8.0f} events/s  ({together / raw:.2f} x raw; "
           f"{per_event:.2f} assessments stored per event)")
+    for name, rate in (("in order", piped_in), ("shuffled", piped_sh)):
+        print(f"[{backend}] two in flight, workers 2, {name}       {rate:8.0f} events/s  ({rate / raw:.2f} x raw)")
 
 
 if __name__ == "__main__":
