@@ -6,8 +6,8 @@ same cores. PostgreSQL by default (`--sqlite` for the embedded database).
   shuffled:   10 x 1,000 events, random dates over 14 years (a backfill of an export)
   concurrent: `serve --workers 2`, 4 writers x 200-event batches, dates over a year; the writers
               share half their keys and a quarter of their items revise an event another sent
-  two in flight: `serve --workers 2`, the in-order and shuffled batches again (fresh database), posted by two
-              clients taking alternate batches, so that one batch is written while the other is scored
+  two in flight: `serve --workers 2`, the in-order and shuffled scenarios again with twice the batches (fresh
+              database), posted by two clients taking alternate batches: one is written while the other is scored
 
     .venv/bin/python bench/bench_ingest.py [--batches 10] [--sqlite]
 """
