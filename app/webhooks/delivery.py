@@ -9,6 +9,7 @@ claim lapses and another worker makes the next attempt, with the same webhook-id
 import asyncio
 import logging
 import os
+import secrets
 import socket
 import time
 from dataclasses import dataclass
@@ -60,7 +61,9 @@ def _now() -> datetime:
 class Worker:
     def __init__(self, engine: Engine, settings: Settings):
         self.settings = settings
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:100]
+        # Which worker made an attempt: host and pid, and a token of its own, since a restarted server can get
+        # the pid (and the object address) of the one it replaced once the pids have wrapped.
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:100]
         self._reads = make_sessionmaker(engine)
         # Claims need a real transaction: SQLite's writer (BEGIN IMMEDIATE) or PostgreSQL's default
         # isolation; they append nothing to the feed, so they never take its append lock.
