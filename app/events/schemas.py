@@ -5,14 +5,27 @@ from datetime import date, datetime, timezone
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from app.errors import ContractError
 from app.events import vocabulary
 from app.countries import is_iso3
 
 MAX_ID = 2**63 - 1  # ids are BIGINT
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and no real name or note needs one.
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+# On every free-text field of a request (after its length limits, which pydantic checks natively): NUL is
+# refused where it is, as that field's error. Fields checked against a closed list (countries, actions,
+# weapons) or a pattern refuse it anyway. tests/events/test_bad_input.py tries every string field.
+NoNul = AfterValidator(_no_nul)
+Name = Annotated[str, Field(min_length=1, max_length=200), NoNul]
 # Strict: JSON `true` or `"3"` is refused, not read as 1 or 3.
 Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
 
@@ -21,6 +34,10 @@ def _event_ref(value):
     # Checked before the union so that `true` or `1.0` is one clear error, not read as event 1.
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("expected an event id (a JSON integer) or a source_event_id (a string)")
+    if isinstance(value, str):  # here, not in the union's string branch, whose errors would name the branch
+        if not 1 <= len(value.strip()) <= 128:
+            raise ValueError("a source_event_id has 1 to 128 characters")
+        _no_nul(value)
     return value
 
 
@@ -61,24 +78,8 @@ def _country(value: str | None) -> str | None:
     return value
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and no real name or note needs one.
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _text_without_nul(cls, value):
-        if isinstance(value, str):
-            return _no_nul(value)
-        if isinstance(value, list):
-            return [_no_nul(v) if isinstance(v, str) else v for v in value]
-        return value
 
 
 class Actor(Strict):
@@ -108,16 +109,16 @@ class EventCreate(Strict):
     """One event record. `actor1` is the initiator; give `action`, ACLED types or `cameo_code`."""
 
     source: str = Field("api", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    source_event_id: str = Field(min_length=1, max_length=128)
+    source_event_id: Annotated[str, Field(min_length=1, max_length=128), NoNul]
     occurred_on: Annotated[date | datetime, BeforeValidator(_iso_date_or_datetime)] = Field(
         description="ISO 8601 date, or datetime with offset: kept in UTC as occurred_at and dated by its UTC day")
     actor1: Actor
     actor2: Actor | None = None
     location: Location
-    action: str | None = Field(None, max_length=64, description="canonical action (see /v1/vocabulary)")
-    event_type: str | None = Field(None, max_length=64, description="ACLED event_type")
-    sub_event_type: str | None = Field(None, max_length=64, description="ACLED sub_event_type")
-    cameo_code: str | None = Field(None, max_length=4, description="CAMEO event code")
+    action: Annotated[str, Field(max_length=64), NoNul] | None = Field(None, description="canonical action (see /v1/vocabulary)")
+    event_type: Annotated[str, Field(max_length=64), NoNul] | None = Field(None, description="ACLED event_type")
+    sub_event_type: Annotated[str, Field(max_length=64), NoNul] | None = Field(None, description="ACLED sub_event_type")
+    cameo_code: Annotated[str, Field(max_length=4), NoNul] | None = Field(None, description="CAMEO event code")
     fatalities: Count | None = None
     civilian_fatalities: Count | None = None
     injured: Count | None = None
@@ -126,7 +127,7 @@ class EventCreate(Strict):
     responds_to: ResponseRef | None = Field(
         None, description="the event this one answers: its id (a number), or its `source_event_id` (a string) in the "
         "same `source`, stored or earlier in the same batch; stored as the id")
-    notes: str | None = Field(None, max_length=4000)
+    notes: Annotated[str, Field(max_length=4000), NoNul] | None = None
 
     @field_validator("occurred_on")
     @classmethod

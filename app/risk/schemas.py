@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.events.schemas import ISO_DATE, EventCreate, Strict
+from app.events.schemas import ISO_DATE, EventCreate, NoNul, Strict
 from app.ml.levels import LEVELS
 
 
@@ -90,8 +90,8 @@ def _iso_date(value):
 
 
 class WhatIfRequest(Strict):
-    a: str = Field(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK")
-    b: str = Field(min_length=3, max_length=100, description="the other member id, e.g. IRN")
+    a: Annotated[str, Field(min_length=3, max_length=100), NoNul] = Field(description="a member id: ISO3 for a state, e.g. PAK")
+    b: Annotated[str, Field(min_length=3, max_length=100), NoNul] = Field(description="the other member id, e.g. IRN")
     as_of: Annotated[date | None, BeforeValidator(_iso_date)] = Field(
         None, description="default: the day of the last hypothetical event")
     events: list[EventCreate] = Field(min_length=1, max_length=100,

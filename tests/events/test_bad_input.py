@@ -1,8 +1,16 @@
 """Every bad input gets a 4xx in one error shape naming the field, and writes nothing."""
 
+from collections.abc import Iterator
+from copy import deepcopy
+from enum import Enum
+from typing import get_args
+
 import pytest
+from pydantic import BaseModel
 
 from app.dependencies import get_settings
+from app.events.schemas import EventCreate
+from app.risk.schemas import WhatIfRequest
 from tests.factories import IRAN_STRIKE, event, many
 
 
@@ -26,6 +34,8 @@ def _stored(client) -> int:
         ({"fatalities": -1}, "fatalities"),
         ({"notes": "x" * 5000}, "notes"),
         ({"source_event_id": ""}, "source_event_id"),
+        ({"responds_to": ""}, "responds_to"),
+        ({"responds_to": "x" * 129}, "responds_to"),
         ({"unexpected": 1}, "unexpected"),
         ({"actor2": None}, "actor2"),
     ],
@@ -108,6 +118,51 @@ def test_nul_characters_are_rejected_not_stored(client):
     r = client.get("/v1/events", params={"dyad": "IRN\x00PAK"})
     assert r.status_code == 422 and r.json()["field"] == "query"
     assert _stored(client) == 0
+
+
+def _text_fields(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """The dotted path of every field of the contract that can hold a string, nested models included."""
+    for name, info in model.model_fields.items():
+        kinds = [info.annotation]
+        while kinds:
+            kind = kinds.pop()
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                yield from _text_fields(kind, f"{prefix}{name}.")
+            elif kind is str or isinstance(kind, type) and issubclass(kind, str) and not issubclass(kind, Enum):
+                yield prefix + name
+            else:
+                kinds += get_args(kind)
+
+
+def _with_nul(body: dict, path: str) -> dict:
+    *parents, leaf = path.split(".")
+    body = deepcopy(body)
+    node = body
+    for name in parents:
+        node = node.setdefault(name, {})
+    if leaf == "weapons":
+        node[leaf] = ["drone\x00"]
+    elif leaf == "responds_to":
+        node[leaf] = "earlier\x00"
+    else:
+        node[leaf] = (node.get(leaf) or "IRN")[:3] + "\x00"
+    return body
+
+
+@pytest.mark.parametrize("path", sorted(set(_text_fields(EventCreate))))
+def test_nul_in_any_text_field_of_an_event_is_that_fields_422(client, path):
+    r = client.post("/v1/events/batch", json={"items": [event(), _with_nul(event(source_event_id="nul"), path)]})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == f"items.1.{path}"
+    assert _stored(client) == 0
+
+
+@pytest.mark.parametrize("path", ["a", "b"])
+def test_nul_in_a_what_if_is_a_422(client, path):
+    assert set(_text_fields(WhatIfRequest)) >= {"a", "b"}
+    body = {"a": "PAK", "b": "IRN", "events": [event()]}
+    r = client.post("/v1/risk/what-if", json=_with_nul(body, path))
+    assert r.status_code == 422 and r.json()["field"] == path, r.text
 
 
 def test_country_filters_take_iso3_codes_only(client):
