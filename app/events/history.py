@@ -12,7 +12,7 @@ become one `FactColumns` (column arrays, no object per event); each dyad's windo
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -189,7 +189,8 @@ class WindowCache:
     An entry holds under a version the caller reads under the dyad's lock (the risk service uses the
     dyad's latest assessment id, which every change to the dyad's history replaces in the same
     transaction): once anything else has written the dyad, in this process or another, the versions
-    differ and the window is read whole. Entries are staged in a session and kept only if its
+    differ, and the caller either names the events changed since the held version (the risk service reads
+    them off the assessments in between) or reads the window whole. Entries are staged in a session and kept only if its
     outermost transaction commits with no rollback (of a savepoint either) after they were staged.
     Bounded by the number of facts held, each entry counted as ENTRY more; the least recently used
     dyads go first.
@@ -211,6 +212,11 @@ class WindowCache:
                 return None
             self._data.move_to_end(dyad_id)
             return entry[1]
+
+    def versions(self, dyad_ids: Iterable[str]) -> dict[str, int]:
+        """The version each of these dyads' entries holds at, for those held."""
+        with self._lock:
+            return {d: entry[0] for d in dyad_ids if (entry := self._data.get(d)) is not None}
 
     def stage(self, session: Session, entries: Mapping[str, tuple[int, Window]]) -> None:
         """Keep these (dyad -> (version, window)) once the session's transaction commits; drop them if it
@@ -263,9 +269,10 @@ def _compact(window: Window) -> Window:
 def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], changed: Mapping[str, set[int]],
             lookback_days: int, created: Set[int] = frozenset()) -> dict[str, Window]:
     """Windows (as `windows` would read them, `until` None) of the dyads whose cached window holds at
-    `versions`, brought up to date with `changed`: per dyad, the ids of its events this transaction
-    created, revised or retracted (their live links read again, the cached ones dropped; those in
-    `created`, new in this transaction, are held nowhere and need no look-up among the held). Dyads the
+    `versions`, brought up to date with `changed`: per dyad, the ids of its events created, revised or
+    retracted since that version, by this transaction or others (their live links read again, the cached
+    ones dropped; those in `created`, new in this transaction, are held nowhere and need no look-up among
+    the held). Dyads the
     cache cannot answer are left out: their window reaches back past what is held (its last event
     went), or their first event changed (which one is first now is not held).
 

@@ -10,7 +10,8 @@ from app.database import Base, BigId, UTCDateTime
 
 class Assessment(Base):
     __tablename__ = "assessment"
-    __table_args__ = (Index("ix_assessment_dyad_id_as_of", "dyad_id", "as_of"),)
+    __table_args__ = (Index("ix_assessment_dyad_id_as_of", "dyad_id", "as_of"),
+                      Index("ix_assessment_dyad_id_id", "dyad_id", "id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dyad_id: Mapped[str] = mapped_column(ForeignKey("dyad.id"))
@@ -28,6 +29,10 @@ class Assessment(Base):
     last_event_on: Mapped[date | None] = mapped_column(Date)
     event_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The events this assessment's transaction created, revised or retracted in the dyad's history, id order (every
+    # change to a dyad's history stores an assessment of it): what another worker's cached window catches up
+    # with (app.risk.service). Null on rows made before it existed.
+    changed_event_ids: Mapped[list | None] = mapped_column(JSON)
 
 
 class DyadRisk(Base):

@@ -51,8 +51,8 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         select(DyadRisk.dyad_id, Assessment.as_of, DyadRisk.assessment_id)
         .join(Assessment, Assessment.id == DyadRisk.assessment_id)
         .where(bulk.one_of(session, DyadRisk.dyad_id, dyad_ids)))}
-    windows = {} if window_cache is None else event_history.updated(
-        session, window_cache, {d: latest for d, (_, latest) in stored.items()}, changed, LOOKBACK_DAYS, created)
+    windows = {} if window_cache is None else _cached_windows(
+        session, window_cache, {d: latest for d, (_, latest) in stored.items()}, changed, created)
     if unread := [d for d in dyad_ids if d not in windows]:
         windows.update(event_history.windows(session, unread, LOOKBACK_DAYS))
     plan = [(d, windows[d].last_on or since[d]) for d in dyad_ids]
@@ -66,7 +66,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         event_id, status = trigger[dyad_id]
         behind = dyad_id in stored and since[dyad_id] < stored[dyad_id][0]
         rows.append(_assessment_row(dyad_id, as_of, score, scorer, event_id, "backdated" if behind else status,
-                                    windows[dyad_id], now))
+                                    windows[dyad_id], sorted(changed[dyad_id]), now))
     # Feed positions in commit order: only the holder of this lock takes assessment ids, and holds it
     # until its commit, so a poller never sees an id above one that is still uncommitted.
     feed_lock(session)
@@ -81,6 +81,44 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     return len(rows)
 
 
+# A cached window behind its dyad's latest assessment is caught up from the assessments in between while it is
+# within this many assessment ids of the newest (a bounded read); an older one is read whole.
+CATCH_UP_IDS = 16_384
+
+
+def _cached_windows(session: Session, cache: event_history.WindowCache, latest: dict[str, int],
+                    changed: dict[str, set[int]], created: set[int]) -> dict[str, event_history.Window]:
+    """The windows of the changed dyads that the cache can answer, brought up to date (read under the dyads' locks).
+
+    An entry holding at the dyad's latest assessment needs only this transaction's changes. One holding at
+    an earlier assessment (the dyad was since written by another worker, or by this one in a transaction
+    whose entry did not keep) also needs the changes of every assessment in between: each records the
+    events its transaction changed in the dyad's history, and every such change stores one. So with
+    several workers each one's cache still answers, instead of reading whole every dyad another wrote.
+    """
+    versions, changes = dict(latest), dict(changed)
+    held = cache.versions(d for d in changed if d in latest)
+    behind = {d: v for d, v in held.items() if v < latest[d]}
+    if behind:
+        newest = max(latest[d] for d in behind)
+        behind = {d: v for d, v in behind.items() if v >= newest - CATCH_UP_IDS}
+    if behind:
+        missed: dict[str, set[int]] = {d: set() for d in behind}
+        unknown = set()  # an assessment from before changes were recorded: read whole
+        for dyad_id, assessment_id, ids in session.execute(
+                select(Assessment.dyad_id, Assessment.id, Assessment.changed_event_ids)
+                .where(bulk.one_of(session, Assessment.dyad_id, behind), Assessment.id > min(behind.values()))):
+            if assessment_id > behind[dyad_id]:
+                if ids is None:
+                    unknown.add(dyad_id)
+                else:
+                    missed[dyad_id].update(ids)
+        for dyad_id in behind.keys() - unknown:
+            versions[dyad_id] = behind[dyad_id]
+            changes[dyad_id] = changed[dyad_id] | missed[dyad_id]
+    return event_history.updated(session, cache, versions, changes, LOOKBACK_DAYS, created)
+
+
 def lock_dyads(session: Session, dyad_ids: Sequence[str]) -> None:
     """Writers on the same dyads take turns from here to commit (row locks, in id order: no deadlock);
     writers on other dyads run alongside. SQLite has one writer at a time anyway.
@@ -93,7 +131,7 @@ def lock_dyads(session: Session, dyad_ids: Sequence[str]) -> None:
                         .with_for_update(key_share=True))
 
 
-def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reason, window, now) -> dict:
+def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reason, window, changed_ids, now) -> dict:
     return {
         "dyad_id": dyad_id, "as_of": as_of, "probability": score.probabilities[scorer.primary],
         # serialised here, once: the rows go to the database as they are
@@ -103,7 +141,7 @@ def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reas
         "model_version": scorer.version,
         "trigger_event_id": event_id, "reason": reason,
         "last_event_on": window.last_on, "event_count": window.in_window,
-        "created_at": now,
+        "changed_event_ids": bulk.dumps(changed_ids), "created_at": now,
     }
 
 

@@ -8,7 +8,8 @@ import random
 from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, update
 
 from app.events import history
 from app.events.facts import EventFact
@@ -40,16 +41,17 @@ def _as_read(window: history.Window) -> tuple:
     return window.last_on, window.in_window, list(window.facts), window.event_ids.tolist()
 
 
-def _check(client) -> int:
+def _check(client, cache: history.WindowCache | None = None) -> int:
     """Every cached window that holds at its dyad's latest assessment equals a whole read; how many held."""
     state = client.app.state
+    cache = cache or state.window_cache
     held = 0
     with state.sessionmaker() as session:
         latest = dict(session.execute(select(DyadRisk.dyad_id, DyadRisk.assessment_id)).all())
         dyads = sorted(session.scalars(select(Dyad.id)))
         whole = history.windows(session, dyads, LOOKBACK_DAYS)
         for d in dyads:
-            cached = state.window_cache.get(d, latest[d]) if d in latest else None
+            cached = cache.get(d, latest[d]) if d in latest else None
             if cached is not None:
                 held += 1
                 assert _as_read(cached) == _as_read(whole[d]), d
@@ -65,8 +67,13 @@ def _check(client) -> int:
     return held
 
 
-def test_cached_windows_equal_whole_reads(client):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cached_windows_equal_whole_reads(client, workers):
+    """With two workers, the batches alternate between the app and a second worker with its own cache, each
+    catching up with what the other wrote (from the assessments in between)."""
     rng = random.Random(11)
+    state = client.app.state
+    caches = [state.window_cache, history.WindowCache()][:workers]
     bodies: dict[str, dict] = {}
     hits = 0
     for step in range(24):
@@ -86,23 +93,32 @@ def test_cached_windows_equal_whole_reads(client):
                 key = f"c-{len(bodies)}"
                 bodies[key] = _event(rng, key)
                 items.append(bodies[key])
-        before = client.app.state.window_cache.updated
-        r = client.post("/v1/events/batch", json={"items": items})
-        assert r.status_code == 200, r.text
-        hits += client.app.state.window_cache.updated - before
+        cache = caches[step % workers]
+        before = cache.updated
+        if cache is state.window_cache:
+            r = client.post("/v1/events/batch", json={"items": items})
+            assert r.status_code == 200, r.text
+        else:  # the other worker: same database, its own cache
+            with state.write_sessionmaker() as session:
+                flow.ingest(session, state.scorer, [EventCreate.model_validate(e) for e in items], window_cache=cache)
+                session.commit()
+        hits += cache.updated - before
         if step % 4 == 3:  # retract some events, among them a dyad's first and a dyad's last
             live = client.get("/v1/events", params={"limit": 1000}).json()["items"]  # retracted ones are left out
             by_day = sorted(live, key=lambda e: (e["occurred_on"], e["id"]))
             for event in {by_day[0]["id"]: None, by_day[-1]["id"]: None, rng.choice(live)["id"]: None}:
                 assert client.delete(f"/v1/events/{event}").status_code == 200
-        _check(client)
-    assert hits > 60  # windows the cache answered: the equality above is not only of whole reads
-    assert _check(client) > 3
+        for cache in caches:
+            _check(client, cache)
+    assert hits > 60  # windows the caches answered: the equality above is not only of whole reads
+    assert sum(_check(client, cache) for cache in caches) > 3  # entries that hold at the end, all checked
 
 
-def test_a_write_by_another_worker_makes_the_cached_window_stale(client):
-    """Another process's write (no access to this cache) replaces the dyad's latest assessment: the next
-    write here must read the dyad whole, not merge onto its own older window."""
+def test_a_write_by_another_worker_is_caught_up_from_its_assessment(client):
+    """Another process's write (no access to this cache) replaces the dyad's latest assessment, which names the
+    events it changed: the next write here brings its own older window up to date with them instead of reading
+    whole, and ends with what a whole read gives. An assessment that names none (made before the column
+    existed) makes it read whole."""
     rng = random.Random(5)
     state = client.app.state
 
@@ -111,21 +127,33 @@ def test_a_write_by_another_worker_makes_the_cached_window_stale(client):
                                    "actor2": {"name": "PAK", "country": "PAK", "kind": "state"},
                                    "location": {"country": "PAK"}}
 
+    def other_worker(items: list[dict]) -> None:  # same database, its own (no) cache
+        with state.write_sessionmaker() as session:
+            flow.ingest(session, state.scorer, [EventCreate.model_validate(e) for e in items])
+            session.commit()
+
     first = [between_iran_and_pakistan(f"w-{n}") for n in range(30)]
     assert client.post("/v1/events/batch", json={"items": first}).status_code == 200
     assert client.post("/v1/events/batch", json={"items": first[:3]}).status_code == 200  # unchanged: no write
-    other = [between_iran_and_pakistan(f"other-{n}") for n in range(10)]
-    with state.write_sessionmaker() as session:  # the other worker: same database, its own (no) cache
-        flow.ingest(session, state.scorer, [EventCreate.model_validate(e) for e in other])
-        session.commit()
+    last = max(first, key=lambda e: e["occurred_on"])  # in the window (a changed first event is read whole)
+    other_worker([between_iran_and_pakistan(f"other-{n}") for n in range(10)] + [last | {"fatalities": 40}])
+    with state.sessionmaker() as session:
+        changed = session.scalars(select(Assessment.changed_event_ids).order_by(Assessment.id.desc()).limit(1)).one()
+    assert len(changed) == 11 and changed == sorted(changed)
     before = state.window_cache.updated
     later = [between_iran_and_pakistan(f"w-{n}") for n in range(30, 60)]
     assert client.post("/v1/events/batch", json={"items": later}).status_code == 200
-    assert state.window_cache.updated == before  # the dyad was written by the other worker since: read whole
+    assert state.window_cache.updated == before + 1  # caught up, not read whole
     assert _check(client) == 1  # what was stored and cached equals a whole read, the other worker's events in
+
+    other_worker([between_iran_and_pakistan(f"other-{n}") for n in range(10, 20)])
+    with state.write_sessionmaker() as session:  # as if made before changes were recorded
+        session.execute(update(Assessment).where(Assessment.id == select(func.max(Assessment.id)).scalar_subquery())
+                        .values(changed_event_ids=None))
+        session.commit()
     more = [between_iran_and_pakistan(f"w-{n}") for n in range(60, 70)]
     assert client.post("/v1/events/batch", json={"items": more}).status_code == 200
-    assert state.window_cache.updated == before + 1  # this worker's own last write: answered from the cache
+    assert state.window_cache.updated == before + 1  # read whole
     assert _check(client) == 1
 
 
