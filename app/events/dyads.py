@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,6 +37,7 @@ def member_id(actor: Actor, location_country: str) -> str:
     return members.nonstate(actor.name)
 
 
+@lru_cache(maxsize=16_384)  # a batch links its events to a few hundred dyads: the same immutable links again and again
 def _link(initiator: str, target: str, territorial: bool) -> DyadLink:
     a, b = sorted((initiator, target))
     return DyadLink(members.dyad_id(a, b), a, b, members.dyad_kind(a, b), initiator, target, territorial)
