@@ -32,7 +32,11 @@ class Assessment(Base):
     # The events this assessment's transaction created, revised or retracted in the dyad's history, id order (every
     # change to a dyad's history stores an assessment of it): what another worker's cached window catches up
     # with (app.risk.service). Null on rows made before it existed.
-    changed_event_ids: Mapped[list | None] = mapped_column(JSON)
+    changed_event_ids: Mapped[list | None] = mapped_column(JSON, deferred=True)
+
+
+# What the feed, the stream and webhooks read of an assessment: every column but the write path's own bookkeeping.
+PUBLISHED = tuple(c for c in Assessment.__table__.c if c.name != "changed_event_ids")
 
 
 class DyadRisk(Base):

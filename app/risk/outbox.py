@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.events import members
 from app.ml.levels import LEVELS
-from app.risk.models import Assessment
+from app.risk.models import PUBLISHED, Assessment
 from app.risk.schemas import AssessmentRead
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.schemas import Filters
@@ -85,7 +85,7 @@ def matches(filters: Filters, message: Message) -> bool:
 def feed_rows(session: Session, first: int, last: int | None = None, limit: int | None = None) -> list[Row]:
     """Assessment rows with ids in [first, last], in id order."""
     table = Assessment.__table__
-    stmt = select(table).where(table.c.id >= first)
+    stmt = select(*PUBLISHED).where(table.c.id >= first)
     if last is not None:
         stmt = stmt.where(table.c.id <= last)
     stmt = stmt.order_by(table.c.id)

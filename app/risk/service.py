@@ -18,7 +18,7 @@ from app.ml.scorer import Score, Scorer
 from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk import outbox
 from app.risk.cache import RiskCache
-from app.risk.models import Assessment, DyadRisk
+from app.risk.models import PUBLISHED, Assessment, DyadRisk
 from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
 
 
@@ -82,8 +82,10 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
 
 
 # A cached window behind its dyad's latest assessment is caught up from the assessments in between while it is
-# within this many assessment ids of the newest (a bounded read); an older one is read whole.
+# within this many assessment ids of the newest (a bounded read), and while those name at most CATCH_UP_EVENTS
+# events (each looked up); otherwise it is read whole.
 CATCH_UP_IDS = 16_384
+CATCH_UP_EVENTS = 2_048
 
 
 def _cached_windows(session: Session, cache: event_history.WindowCache, latest: dict[str, int],
@@ -113,6 +115,7 @@ def _cached_windows(session: Session, cache: event_history.WindowCache, latest: 
                     unknown.add(dyad_id)
                 else:
                     missed[dyad_id].update(ids)
+        unknown.update(d for d, ids in missed.items() if len(ids) > CATCH_UP_EVENTS)
         for dyad_id in behind.keys() - unknown:
             versions[dyad_id] = behind[dyad_id]
             changes[dyad_id] = changed[dyad_id] | missed[dyad_id]
@@ -237,7 +240,7 @@ def feed(session: Session, after: int, limit: int) -> list[Row]:
     """
     table = Assessment.__table__
     return list(session.connection().execute(
-        select(table).where(table.c.id > after).order_by(table.c.id).limit(limit)))
+        select(*PUBLISHED).where(table.c.id > after).order_by(table.c.id).limit(limit)))
 
 
 def to_read(rows: list[Assessment] | list[Row]) -> list[AssessmentRead]:

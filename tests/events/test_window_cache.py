@@ -17,6 +17,7 @@ from app.events.models import Dyad
 from app.events.schemas import EventCreate
 from app.ml.features import LOOKBACK_DAYS
 from app.risk import flow
+from app.risk import service as risk_service
 from app.risk.models import Assessment, DyadRisk
 
 STATES = ["IRN", "PAK", "AFG"]
@@ -154,6 +155,34 @@ def test_a_write_by_another_worker_is_caught_up_from_its_assessment(client):
     more = [between_iran_and_pakistan(f"w-{n}") for n in range(60, 70)]
     assert client.post("/v1/events/batch", json={"items": more}).status_code == 200
     assert state.window_cache.updated == before + 1  # read whole
+    assert _check(client) == 1
+
+
+@pytest.mark.parametrize("bound", ["CATCH_UP_IDS", "CATCH_UP_EVENTS"])
+def test_a_catch_up_past_its_bounds_reads_whole(client, monkeypatch, bound):
+    """Too far behind the newest assessment, or too many events to look up: the window is read whole, and
+    what is stored and cached still equals a whole read."""
+    rng = random.Random(9)
+    state = client.app.state
+    one_dyad = {"actor1": {"name": "IRN", "country": "IRN", "kind": "state"},
+                "actor2": {"name": "PAK", "country": "PAK", "kind": "state"}, "location": {"country": "PAK"}}
+    assert client.post("/v1/events/batch", json={"items": [_event(rng, f"b-{n}") | one_dyad
+                                                           for n in range(20)]}).status_code == 200
+    with state.write_sessionmaker() as session:  # another worker: 3 events, 1 assessment after the cached one
+        flow.ingest(session, state.scorer, [EventCreate.model_validate(_event(rng, f"o-{n}") | one_dyad)
+                                            for n in range(3)])
+        session.commit()
+    monkeypatch.setattr(risk_service, bound, 0)  # the cached entry is 1 id behind, the assessment names 3 events
+    before = state.window_cache.updated
+    assert client.post("/v1/events/batch", json={"items": [_event(rng, "b-20") | one_dyad]}).status_code == 200
+    assert state.window_cache.updated == before
+    assert _check(client) == 1
+    monkeypatch.undo()  # within both bounds: the same situation is caught up
+    with state.write_sessionmaker() as session:
+        flow.ingest(session, state.scorer, [EventCreate.model_validate(_event(rng, "o-3") | one_dyad)])
+        session.commit()
+    assert client.post("/v1/events/batch", json={"items": [_event(rng, "b-21") | one_dyad]}).status_code == 200
+    assert state.window_cache.updated == before + 1
     assert _check(client) == 1
 
 
