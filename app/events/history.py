@@ -190,8 +190,9 @@ class WindowCache:
     dyad's latest assessment id, which every change to the dyad's history replaces in the same
     transaction): once anything else has written the dyad, in this process or another, the versions
     differ, and the caller either names the events changed since the held version (the risk service reads
-    them off the assessments in between) or reads the window whole. Entries are staged in a session and kept only if its
-    outermost transaction commits with no rollback (of a savepoint either) after they were staged.
+    them off the assessments in between) or reads the window whole. Entries are staged in a session and
+    kept only if its outermost transaction commits with no rollback (of a savepoint either) after they
+    were staged.
     Bounded by the number of facts held, each entry counted as ENTRY more; the least recently used
     dyads go first.
     """
@@ -272,9 +273,8 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
     `versions`, brought up to date with `changed`: per dyad, the ids of its events created, revised or
     retracted since that version, by this transaction or others (their live links read again, the cached
     ones dropped; those in `created`, new in this transaction, are held nowhere and need no look-up among
-    the held). Dyads the
-    cache cannot answer are left out: their window reaches back past what is held (its last event
-    went), or their first event changed (which one is first now is not held).
+    the held). Dyads the cache cannot answer are left out: their window reaches back past what is held
+    (its last event went), or their first event changed (which one is first now is not held).
 
     All the dyads at once, as a few numpy passes: the cached windows end to end, then the read links.
     """

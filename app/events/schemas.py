@@ -26,6 +26,7 @@ def _no_nul(value: str) -> str:
 # weapons) or a pattern refuse it anyway. tests/events/test_bad_input.py tries every string field.
 NoNul = AfterValidator(_no_nul)
 Name = Annotated[str, Field(min_length=1, max_length=200), NoNul]
+Label = Annotated[str, Field(max_length=64), NoNul]  # a vocabulary term as sent (action, ACLED types)
 # Strict: JSON `true` or `"3"` is refused, not read as 1 or 3.
 Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
 
@@ -115,9 +116,9 @@ class EventCreate(Strict):
     actor1: Actor
     actor2: Actor | None = None
     location: Location
-    action: Annotated[str, Field(max_length=64), NoNul] | None = Field(None, description="canonical action (see /v1/vocabulary)")
-    event_type: Annotated[str, Field(max_length=64), NoNul] | None = Field(None, description="ACLED event_type")
-    sub_event_type: Annotated[str, Field(max_length=64), NoNul] | None = Field(None, description="ACLED sub_event_type")
+    action: Label | None = Field(None, description="canonical action (see /v1/vocabulary)")
+    event_type: Label | None = Field(None, description="ACLED event_type")
+    sub_event_type: Label | None = Field(None, description="ACLED sub_event_type")
     cameo_code: Annotated[str, Field(max_length=4), NoNul] | None = Field(None, description="CAMEO event code")
     fatalities: Count | None = None
     civilian_fatalities: Count | None = None

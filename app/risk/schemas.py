@@ -89,9 +89,12 @@ def _iso_date(value):
     raise ValueError("expected an ISO 8601 date (YYYY-MM-DD)")
 
 
+MemberRef = Annotated[str, Field(min_length=3, max_length=100), NoNul]
+
+
 class WhatIfRequest(Strict):
-    a: Annotated[str, Field(min_length=3, max_length=100), NoNul] = Field(description="a member id: ISO3 for a state, e.g. PAK")
-    b: Annotated[str, Field(min_length=3, max_length=100), NoNul] = Field(description="the other member id, e.g. IRN")
+    a: MemberRef = Field(description="a member id: ISO3 for a state, e.g. PAK")
+    b: MemberRef = Field(description="the other member id, e.g. IRN")
     as_of: Annotated[date | None, BeforeValidator(_iso_date)] = Field(
         None, description="default: the day of the last hypothetical event")
     events: list[EventCreate] = Field(min_length=1, max_length=100,

@@ -42,6 +42,18 @@ def _as_read(window: history.Window) -> tuple:
     return window.last_on, window.in_window, list(window.facts), window.event_ids.tolist()
 
 
+IRN_PAK = {"actor1": {"name": "IRN", "country": "IRN", "kind": "state"},  # one dyad only: IRN--PAK
+           "actor2": {"name": "PAK", "country": "PAK", "kind": "state"}, "location": {"country": "PAK"}}
+
+
+def _other_worker(client, items: list[dict], cache: history.WindowCache | None = None) -> None:
+    """A write by another worker: the same database, its own cache (or none)."""
+    state = client.app.state
+    with state.write_sessionmaker() as session:
+        flow.ingest(session, state.scorer, [EventCreate.model_validate(e) for e in items], window_cache=cache)
+        session.commit()
+
+
 def _check(client, cache: history.WindowCache | None = None) -> int:
     """Every cached window that holds at its dyad's latest assessment equals a whole read; how many held."""
     state = client.app.state
@@ -99,10 +111,8 @@ def test_cached_windows_equal_whole_reads(client, workers):
         if cache is state.window_cache:
             r = client.post("/v1/events/batch", json={"items": items})
             assert r.status_code == 200, r.text
-        else:  # the other worker: same database, its own cache
-            with state.write_sessionmaker() as session:
-                flow.ingest(session, state.scorer, [EventCreate.model_validate(e) for e in items], window_cache=cache)
-                session.commit()
+        else:
+            _other_worker(client, items, cache)
         hits += cache.updated - before
         if step % 4 == 3:  # retract some events, among them a dyad's first and a dyad's last
             live = client.get("/v1/events", params={"limit": 1000}).json()["items"]  # retracted ones are left out
@@ -123,21 +133,14 @@ def test_a_write_by_another_worker_is_caught_up_from_its_assessment(client):
     rng = random.Random(5)
     state = client.app.state
 
-    def between_iran_and_pakistan(key: str) -> dict:  # one dyad only: IRN--PAK
-        return _event(rng, key) | {"actor1": {"name": "IRN", "country": "IRN", "kind": "state"},
-                                   "actor2": {"name": "PAK", "country": "PAK", "kind": "state"},
-                                   "location": {"country": "PAK"}}
-
-    def other_worker(items: list[dict]) -> None:  # same database, its own (no) cache
-        with state.write_sessionmaker() as session:
-            flow.ingest(session, state.scorer, [EventCreate.model_validate(e) for e in items])
-            session.commit()
+    def between_iran_and_pakistan(key: str) -> dict:
+        return _event(rng, key) | IRN_PAK
 
     first = [between_iran_and_pakistan(f"w-{n}") for n in range(30)]
     assert client.post("/v1/events/batch", json={"items": first}).status_code == 200
     assert client.post("/v1/events/batch", json={"items": first[:3]}).status_code == 200  # unchanged: no write
     last = max(first, key=lambda e: e["occurred_on"])  # in the window (a changed first event is read whole)
-    other_worker([between_iran_and_pakistan(f"other-{n}") for n in range(10)] + [last | {"fatalities": 40}])
+    _other_worker(client, [between_iran_and_pakistan(f"other-{n}") for n in range(10)] + [last | {"fatalities": 40}])
     with state.sessionmaker() as session:
         changed = session.scalars(select(Assessment.changed_event_ids).order_by(Assessment.id.desc()).limit(1)).one()
     assert len(changed) == 11 and changed == sorted(changed)
@@ -147,7 +150,7 @@ def test_a_write_by_another_worker_is_caught_up_from_its_assessment(client):
     assert state.window_cache.updated == before + 1  # caught up, not read whole
     assert _check(client) == 1  # what was stored and cached equals a whole read, the other worker's events in
 
-    other_worker([between_iran_and_pakistan(f"other-{n}") for n in range(10, 20)])
+    _other_worker(client, [between_iran_and_pakistan(f"other-{n}") for n in range(10, 20)])
     with state.write_sessionmaker() as session:  # as if made before changes were recorded
         session.execute(update(Assessment).where(Assessment.id == select(func.max(Assessment.id)).scalar_subquery())
                         .values(changed_event_ids=None))
@@ -164,24 +167,17 @@ def test_a_catch_up_past_its_bounds_reads_whole(client, monkeypatch, bound):
     what is stored and cached still equals a whole read."""
     rng = random.Random(9)
     state = client.app.state
-    one_dyad = {"actor1": {"name": "IRN", "country": "IRN", "kind": "state"},
-                "actor2": {"name": "PAK", "country": "PAK", "kind": "state"}, "location": {"country": "PAK"}}
-    assert client.post("/v1/events/batch", json={"items": [_event(rng, f"b-{n}") | one_dyad
+    assert client.post("/v1/events/batch", json={"items": [_event(rng, f"b-{n}") | IRN_PAK
                                                            for n in range(20)]}).status_code == 200
-    with state.write_sessionmaker() as session:  # another worker: 3 events, 1 assessment after the cached one
-        flow.ingest(session, state.scorer, [EventCreate.model_validate(_event(rng, f"o-{n}") | one_dyad)
-                                            for n in range(3)])
-        session.commit()
+    _other_worker(client, [_event(rng, f"o-{n}") | IRN_PAK for n in range(3)])  # 1 assessment after the cached one
     monkeypatch.setattr(risk_service, bound, 0)  # the cached entry is 1 id behind, the assessment names 3 events
     before = state.window_cache.updated
-    assert client.post("/v1/events/batch", json={"items": [_event(rng, "b-20") | one_dyad]}).status_code == 200
+    assert client.post("/v1/events/batch", json={"items": [_event(rng, "b-20") | IRN_PAK]}).status_code == 200
     assert state.window_cache.updated == before
     assert _check(client) == 1
     monkeypatch.undo()  # within both bounds: the same situation is caught up
-    with state.write_sessionmaker() as session:
-        flow.ingest(session, state.scorer, [EventCreate.model_validate(_event(rng, "o-3") | one_dyad)])
-        session.commit()
-    assert client.post("/v1/events/batch", json={"items": [_event(rng, "b-21") | one_dyad]}).status_code == 200
+    _other_worker(client, [_event(rng, "o-3") | IRN_PAK])
+    assert client.post("/v1/events/batch", json={"items": [_event(rng, "b-21") | IRN_PAK]}).status_code == 200
     assert state.window_cache.updated == before + 1
     assert _check(client) == 1
 
