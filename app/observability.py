@@ -18,6 +18,8 @@ REQUESTS = Counter("escalation_http_requests_total", "HTTP requests", ["method",
 LATENCY = Histogram("escalation_http_request_seconds", "HTTP request latency", ["method", "route"])
 EVENTS_INGESTED = Counter("escalation_events_ingested_total", "Events accepted, by outcome", ["status"])
 ASSESSMENTS = Counter("escalation_assessments_total", "Assessments stored")
+WRITE_RETRIES = Counter("escalation_write_retries_total",
+                        "Writes run again after PostgreSQL failed them to break a deadlock")
 SCORING_SECONDS = Histogram("escalation_scoring_seconds", "Time spent in the model (features, predict, drivers)")
 
 

@@ -17,7 +17,6 @@ from app.events.dyads import DyadLink
 from app.events import references, vocabulary
 from app.events.models import Dyad, Event, EventDyad, EventRevision
 from app.events.schemas import Actor, DyadRef, EventCreate, EventRead, Location
-from app.observability import EVENTS_INGESTED
 
 
 @dataclass
@@ -97,9 +96,6 @@ def ingest(session: Session, items: Sequence[EventCreate], now: datetime | None 
     results: list[Ingested] = []
     for run in references.resolved_runs(session, items):
         results += _ingest_run(session, run, links[len(results):len(results) + len(run)], now)
-    for status in ("created", "unchanged", "revised"):
-        if count := sum(r.status == status for r in results):
-            EVENTS_INGESTED.labels(status).inc(count)
     return results
 
 

@@ -96,7 +96,10 @@ def enqueue(session: Session, assessment_ids: Sequence[int]) -> int:
     """One delivery per matching (assessment, active endpoint), in the caller's transaction: the outbox."""
     if not assessment_ids:
         return 0
-    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))))
+    # FOR KEY SHARE until commit: an endpoint deleted meanwhile would fail the deliveries' foreign key (and the whole
+    # write). A delete already committed is not read; one under way is waited for, then not read either.
+    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
+                                     .with_for_update(read=True, key_share=True)))
     if not endpoints:
         return 0
     wanted = set(assessment_ids)
