@@ -36,18 +36,24 @@ def _key(item: EventCreate) -> Key:
 
 
 def check(session: Session, items: Sequence[EventCreate], prefix: str) -> None:
-    """Every reference names a stored event, or (by source_event_id) one earlier in the request; else 422."""
+    """Every reference names a stored event, or (by source_event_id) one earlier in the request, other than the
+    event itself; else 422."""
     by_id = {i.responds_to for i in items if isinstance(i.responds_to, int)}
     by_key = {_key(i) for i in items if isinstance(i.responds_to, str)}
     if not by_id and not by_key:
         return
     ids = set(session.scalars(select(Event.id).where(Event.id.in_(by_id)))) if by_id else set()
     stored = _ids_by_key(session, by_key)
+    # the ids of stored events that an item answering by id would revise: it may not name itself
+    own = _ids_by_key(session, {(i.source, i.source_event_id) for i in items if isinstance(i.responds_to, int)})
     earlier: set[Key] = set()
     problems = []
     for n, item in enumerate(items):
         ref, field = item.responds_to, f"{prefix}{n}.responds_to" if prefix else "responds_to"
-        if isinstance(ref, int) and ref not in ids:
+        itself = own.get((item.source, item.source_event_id)) if isinstance(ref, int) else item.source_event_id
+        if ref == itself:
+            problems.append({"field": field, "type": "self_reference", "detail": "an event cannot respond to itself"})
+        elif isinstance(ref, int) and ref not in ids:
             problems.append({"field": field, "detail": f"no event with id {ref}", "type": "not_found"})
         elif isinstance(ref, str) and _key(item) not in stored and _key(item) not in earlier:
             problems.append({"field": field, "type": "not_found", "detail": f"no event with source {item.source!r} "

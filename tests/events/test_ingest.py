@@ -83,6 +83,24 @@ def test_responds_to_links_a_retaliation_to_the_event_it_answers(client):
     assert bad.status_code == 422 and bad.json()["field"] == "responds_to"
 
 
+def test_an_event_cannot_respond_to_itself(client):
+    stored = client.post("/v1/events", json=IRAN_STRIKE).json()
+    key, answer = IRAN_STRIKE["source_event_id"], PAKISTAN_RETALIATION["source_event_id"]
+    cases = [  # (path, body, field): by its key, by its own key earlier in the batch, by its id on revision
+        ("/v1/events", event(PAKISTAN_RETALIATION, responds_to=answer), "responds_to"),
+        ("/v1/events/batch", {"items": [PAKISTAN_RETALIATION, event(PAKISTAN_RETALIATION, fatalities=10,
+                                                                    responds_to=answer)]}, "items.1.responds_to"),
+        ("/v1/events", event(IRAN_STRIKE, responds_to=stored["id"]), "responds_to"),
+        ("/v1/events", event(IRAN_STRIKE, responds_to=key), "responds_to"),
+    ]
+    for path, body, field in cases:
+        r = client.post(path, json=body)
+        assert r.status_code == 422 and r.json()["field"] == field, (field, r.text)
+        assert r.json()["errors"][0]["type"] == "self_reference"
+    listed = client.get("/v1/events").json()["items"]
+    assert listed == [client.get(f"/v1/events/{stored['id']}").json()]  # nothing else written
+
+
 def test_batch_stores_all_items_with_per_item_results(client):
     items = many(30)
     items.append(items[0])  # a re-send inside the same batch is recognised, not duplicated
