@@ -173,6 +173,28 @@ def test_import_into_a_fresh_embedded_database_migrates_it_first(monkeypatch, tm
     assert _count(fresh.resolved_database_url, Event) > 0
 
 
+def test_a_database_lost_mid_import_exits_4_keeping_the_batches_before(settings, monkeypatch, capsys):
+    from sqlalchemy.exc import OperationalError
+
+    from app.risk import flow
+
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    real, calls = flow.ingest, []
+
+    def second_batch_fails(session, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # as psycopg reports a server gone mid-transaction
+            raise OperationalError("COPY", None, Exception("server closed the connection unexpectedly"))
+        return real(session, *args, **kwargs)
+
+    monkeypatch.setattr(flow, "ingest", second_batch_fails)
+    assert cli.main(["import", "acled", str(FIXTURE), "--batch-size", "2"]) == 4
+    captured = capsys.readouterr()
+    said = " ".join(captured.err.split())  # as wrapped to the console's width
+    assert "database error after 2 events" in said and "server closed the connection" in said
+    assert _summary(captured.out)["created"] == 2 == _count(settings.resolved_database_url, Event)
+
+
 def test_an_unreachable_database_exits_4_with_a_message(monkeypatch, capsys):
     from app.config import Settings
 

@@ -137,6 +137,7 @@ def _target():
 
 def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     from pydantic import ValidationError
+    from sqlalchemy.exc import OperationalError
 
     from app import errors
     from app.events.history import WindowCache
@@ -165,6 +166,12 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
             except errors.AppError as exc:
                 raise fail(f"batch after {counts.total():,} events refused: {exc.detail}",
                            ExitCode.INVALID_INPUT) from None
+            except OperationalError as exc:  # the database went away, or stayed locked past its timeouts
+                bar.stop()
+                out.print(_summary(counts, result, assessments))
+                raise fail(f"database error after {counts.total():,} events, which are committed: {exc.orig}. Run the "
+                           "same import again to go on: the events already stored are recognised",
+                           ExitCode.DATABASE) from None
             counts.update(r.status for r in results)
     except KeyboardInterrupt:
         bar.stop()
