@@ -10,7 +10,9 @@ One case escapes the order: a batch whose `responds_to` names an event created e
 written in runs (app.events.references), each run taking its event locks in key order but after the runs
 before it, so two such batches sharing keys in opposite runs can wait on each other. PostgreSQL breaks the
 deadlock by failing one of them (after `deadlock_timeout`, 1 s by default); that one runs again here from a
-savepoint, once the other's locks are gone, instead of failing its request.
+savepoint, once the other's locks are gone, instead of failing its request. Only writes of several events can
+be caught so: one that holds a single event's lock (one item, a retraction) waits after it only for dyad rows
+and the feed lock, whose holders wait for no event; so those skip the savepoint (~1 ms).
 """
 
 import logging
@@ -47,7 +49,7 @@ def ingest(session: Session, scorer: Scorer, items: Sequence[EventCreate], field
         results = event_service.ingest(session, items, field_prefix=field_prefix)
         return Written(results, risk_service.reassess(session, scorer, results, window_cache))
 
-    written = _retried(session, write)
+    written = _retried(session, write) if len(items) > 1 else write()
     for status in ("created", "unchanged", "revised"):
         if count := sum(r.status == status for r in written.results):
             EVENTS_INGESTED.labels(status).inc(count)
@@ -56,11 +58,8 @@ def ingest(session: Session, scorer: Scorer, items: Sequence[EventCreate], field
 
 def retract(session: Session, scorer: Scorer, event_id: int, window_cache: WindowCache | None = None) -> Written:
     """Tombstone an event, then assess the dyads it leaves."""
-    def write() -> Written:
-        result = event_service.retract(session, event_id)
-        return Written([result], risk_service.reassess(session, scorer, [result], window_cache))
-
-    return _retried(session, write)
+    result = event_service.retract(session, event_id)
+    return Written([result], risk_service.reassess(session, scorer, [result], window_cache))
 
 
 def _retried(session: Session, write: Callable[[], T]) -> T:
