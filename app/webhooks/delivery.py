@@ -86,10 +86,18 @@ class Worker:
 
     async def run_once(self, client: httpx.AsyncClient) -> int:
         claims = await anyio.to_thread.run_sync(self.claim)
-        if claims:
-            outcomes = await asyncio.gather(*(self.send(client, c) for c in claims))
-            await anyio.to_thread.run_sync(self.record, outcomes)
+        await asyncio.gather(*(self._deliver(client, c) for c in claims))
         return len(claims)
+
+    async def _deliver(self, client: httpx.AsyncClient, claim: Claim) -> None:
+        """Send one claim and record its outcome as soon as it is known: a slow receiver holds back no other
+        delivery's record past its claim (another worker would send that one again), and an error in one
+        delivery's handling spoils no other."""
+        try:
+            outcome = await self.send(client, claim)
+            await anyio.to_thread.run_sync(self.record, [outcome])
+        except Exception:  # recorded nowhere: its claim lapses and another attempt follows
+            log.exception("webhook delivery %s attempt %s failed unexpectedly", claim.delivery_id, claim.number)
 
     def claim(self) -> list[Claim]:
         now = _now()
@@ -120,18 +128,27 @@ class Worker:
         headers = {"content-type": "application/json", "webhook-id": claim.message_id,
                    "webhook-timestamp": str(timestamp),
                    "webhook-signature": signing.sign(claim.secret, claim.message_id, timestamp, claim.body)}
+        timeout = self.settings.webhooks_timeout_seconds
         try:
-            url, host, extensions = await guard.pin(claim.url, self.settings.webhooks_allow_private)
-            async with client.stream("POST", url, content=claim.body.encode(), headers={**headers, **host},
-                                     extensions=extensions) as response:
-                # The receiver's body is never read: only its status and Retry-After matter.
-                error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-                return Outcome(claim, response.status_code, error,
-                               retry.after_header(response.headers.get("retry-after")))
+            # The whole attempt (resolving, connecting, the answer's headers) within the timeout, not each read
+            # alone: a receiver trickling its answer would otherwise outlast the claim.
+            async with asyncio.timeout(timeout):
+                urls, host, extensions = await guard.pin(claim.url, self.settings.webhooks_allow_private)
+                for n, url in enumerate(urls):
+                    try:
+                        async with client.stream("POST", url, content=claim.body.encode(),
+                                                 headers={**headers, **host}, extensions=extensions) as response:
+                            # The receiver's body is never read: only its status and Retry-After matter.
+                            error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+                            return Outcome(claim, response.status_code, error,
+                                           retry.after_header(response.headers.get("retry-after")))
+                    except httpx.ConnectError:  # not reached at this address: the next one, if any
+                        if n == len(urls) - 1:
+                            raise
         except guard.Refused as exc:
             return Outcome(claim, None, f"refused: {exc}"[:500])
-        except httpx.TimeoutException:
-            return Outcome(claim, None, f"timeout after {self.settings.webhooks_timeout_seconds:g} s")
+        except (httpx.TimeoutException, TimeoutError):
+            return Outcome(claim, None, f"timeout after {timeout:g} s")
         except httpx.HTTPError as exc:
             return Outcome(claim, None, f"{type(exc).__name__}: {exc}"[:500])
 
@@ -147,6 +164,8 @@ class Worker:
                 endpoint = session.get(WebhookEndpoint, o.claim.endpoint_id)
                 if delivery is None or endpoint is None:  # the subscription was deleted meanwhile
                     continue
+                if delivery.attempts != o.claim.number or delivery.status != "pending":
+                    continue  # a late answer to a lapsed claim: a later attempt owns the delivery now
                 delivery.last_status_code, delivery.last_error = o.status_code, o.error
                 if o.ok:
                     delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
@@ -163,7 +182,7 @@ class Worker:
                     delivery.status, delivery.next_attempt_at = "failed", None
                     delivery.last_error = (f"gave up after {o.claim.number} attempts over "
                                            f"{self.settings.webhooks_disable_after_seconds:g} s: {o.error}")[:500]
-                elif delivery.status == "pending" and delivery.attempts == o.claim.number:
+                else:
                     delivery.next_attempt_at = now + timedelta(seconds=retry.delay(o.claim.number, o.retry_after,
                                                                                    self.settings))
 

@@ -81,8 +81,9 @@ def parse(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-def _checked(host: str, infos: list, allow_private: bool) -> str:
-    addresses = sorted({info[4][0] for info in infos})
+def _checked(host: str, infos: list, allow_private: bool) -> list[str]:
+    """The host's addresses, each once, in the resolver's order of preference (RFC 6724), if all may be used."""
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
         raise Refused(f"{host} does not resolve")
     if not allow_private:
@@ -90,7 +91,7 @@ def _checked(host: str, infos: list, allow_private: bool) -> str:
         if refused:
             raise Refused(f"{host} resolves to a non-public address ({', '.join(refused)}); "
                           "set ESCALATION_WEBHOOKS_ALLOW_PRIVATE=true to allow private networks")
-    return addresses[0]
+    return addresses
 
 
 def check(url: str, allow_private: bool) -> None:
@@ -103,15 +104,15 @@ def check(url: str, allow_private: bool) -> None:
     _checked(host, infos, allow_private)
 
 
-async def pin(url: str, allow_private: bool) -> tuple[httpx.URL, dict[str, str], dict]:
-    """The URL rewritten to a checked address, with the Host header and TLS server name of the original."""
+async def pin(url: str, allow_private: bool) -> tuple[list[httpx.URL], dict[str, str], dict]:
+    """The URL rewritten to each checked address of its host (try them in order: a dual-stack receiver may be
+    reachable on one family only), with the Host header and TLS server name of the original."""
     scheme, host, port = parse(url)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError) as exc:
         raise Refused(f"{host} does not resolve: {getattr(exc, 'strerror', None) or exc}") from None
-    address = _checked(host, infos, allow_private)
     original = httpx.URL(url)
-    pinned = original.copy_with(host=address)
+    pinned = [original.copy_with(host=address) for address in _checked(host, infos, allow_private)]
     extensions = {"sni_hostname": host} if scheme == "https" and not _is_ip(host) else {}
     return pinned, {"host": original.netloc.decode("ascii")}, extensions

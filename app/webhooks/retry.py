@@ -28,7 +28,7 @@ def after_header(value: str | None) -> float | None:
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an offset or year past what datetime holds
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)

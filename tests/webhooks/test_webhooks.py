@@ -5,6 +5,8 @@ test_webhook_processes.py runs it inside real server processes."""
 import asyncio
 import base64
 import socket
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -19,6 +21,7 @@ from app.events.schemas import EventCreate
 from app.main import create_app
 from app.risk import flow
 from app.risk.models import Assessment
+from app.webhooks import delivery, retry
 from app.webhooks.delivery import Worker
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event
@@ -284,3 +287,91 @@ def test_the_outbox_commits_or_rolls_back_with_the_assessments(app_client):
     with state.sessionmaker() as s:
         assert s.scalar(select(func.count()).select_from(Assessment)) == 0
         assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+
+
+def _trickler(seconds: float) -> str:
+    """A receiver that answers one header byte every 0.2 s for `seconds`: each read is quick, the answer is not."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        end = time.monotonic() + seconds
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Pad: ")
+        try:
+            while time.monotonic() < end:
+                conn.sendall(b"a")
+                time.sleep(0.2)
+            conn.sendall(b"\r\ncontent-length: 0\r\n\r\n")
+        except OSError:  # the worker gave up and closed
+            pass
+        conn.close()
+        server.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+
+
+def test_an_unreadable_retry_after_spoils_no_other_delivery(app_client):
+    bad = "Thu, 01 Jan 1970 00:00:00 +99999999999999999999"  # parsedate_to_datetime raises OverflowError
+    assert retry.after_header(bad) is None
+    with Receiver() as good, Receiver(replies=[(503, {"Retry-After": bad})]) as odd:
+        ok, other = (_subscribe(app_client, url, dyads=["IRN--PAK"]) for url in (good.url, odd.url))
+        app_client.post("/v1/events", json=IRAN_STRIKE)
+        assert _round(app_client) == 2
+        assert [d["status"] for d in _deliveries(app_client, ok["id"])] == ["delivered"]
+        refused = _deliveries(app_client, other["id"])[0]
+        assert refused["status"] == "pending" and refused["last_status_code"] == 503  # recorded: backoff follows
+    assert len(good.received) == 1
+
+
+def test_a_receiver_trickling_its_answer_times_out_as_a_whole_and_holds_back_no_other(app_client):
+    """The timeout bounds the whole attempt, not each read: else a trickle outlasts the claim, and the round's
+    other deliveries, not yet recorded, are claimed and sent again by another worker."""
+    with Receiver() as good:
+        ok, slow = (_subscribe(app_client, url, dyads=["IRN--PAK"]) for url in (good.url, _trickler(8)))
+        app_client.post("/v1/events", json=IRAN_STRIKE)
+        started = time.monotonic()
+        assert _round(app_client, webhooks_timeout_seconds=1) == 2
+        took = time.monotonic() - started
+    assert took < 5, took  # the trickle goes on for 8 s
+    assert [d["status"] for d in _deliveries(app_client, ok["id"])] == ["delivered"]
+    trickled = _deliveries(app_client, slow["id"])[0]
+    assert trickled["status"] == "pending" and trickled["last_error"] == "timeout after 1 s"
+
+
+def test_a_receiver_not_reached_at_its_first_address_is_tried_at_the_next(app_client, monkeypatch):
+    """A dual-stack name whose first address does not answer from here (e.g. IPv6 from an IPv4-only host)."""
+    with Receiver() as receiver:
+        port = int(receiver.url.split(":")[2].split("/")[0])
+        answers = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+                   for address in ("127.0.0.0", "127.0.0.1")]
+        monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: answers)
+
+        async def resolve(self, *a, **k):
+            return answers
+
+        monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", resolve)
+        hook = _subscribe(app_client, f"http://dual.example:{port}/hook", dyads=["IRN--PAK"])
+        app_client.post("/v1/events", json=IRAN_STRIKE)
+        _round(app_client)
+        assert len(receiver.received) == 1 and receiver.received[0].headers["host"] == f"dual.example:{port}"
+    assert _deliveries(app_client, hook["id"])[0]["status"] == "delivered"
+
+
+def test_a_late_answer_to_a_lapsed_claim_changes_nothing(app_client, monkeypatch):
+    """Worker A's claim lapses mid-send; worker B delivers; A's failure arriving after must not undo that."""
+    hook = _subscribe(app_client, "http://127.0.0.1:9/hook")
+    app_client.post("/v1/events", json=IRAN_STRIKE)
+    state = app_client.app.state
+    a, b = Worker(state.engine, state.settings), Worker(state.engine, state.settings)
+    late, real = a.claim(), delivery._now
+    lapsed = timedelta(seconds=state.settings.webhooks_timeout_seconds + 31)
+    monkeypatch.setattr(delivery, "_now", lambda: real() + lapsed)
+    again = b.claim()  # the lease has lapsed
+    assert [c.number for c in late] == [1, 1] and [c.number for c in again] == [2, 2]
+    b.record([delivery.Outcome(c, 200, None) for c in again])
+    a.record([delivery.Outcome(c, 500, "HTTP 500") for c in late])
+    assert {d["status"] for d in _deliveries(app_client, hook["id"])} == {"delivered"}
+    assert {d["last_status_code"] for d in _deliveries(app_client, hook["id"])} == {200}
+    assert app_client.get(f"/v1/webhooks/{hook['id']}").json()["failing_since"] is None
