@@ -1,14 +1,18 @@
 """Lock waits and pool exhaustion answer 503 "busy" with Retry-After: retryable, distinct from "unreachable"."""
 
+import asyncio
+import socket
 import sqlite3
 import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app import database
 from app.main import create_app
+from app.risk import freshness
 from app.risk.freshness import FeedHead
 from tests.conftest import PG_URL
 from tests.factories import IRAN_STRIKE
@@ -69,3 +73,22 @@ def test_a_locked_sqlite_file_makes_a_poll_a_503_busy_at_once(client, tmp_path):
     assert r.status_code == 503 and r.json()["error"] == "database_busy", r.text
     assert r.headers["retry-after"] == "1" and took < 2
     assert client.get("/v1/risk", params={"a": "PAK", "b": "IRN"}).status_code == 200
+
+
+def test_a_feed_head_read_the_network_swallows_fails_in_seconds(monkeypatch):
+    """Every poll waits on the feed-head read under way: a database that accepts the connection and never answers
+    (a dropped link looks the same until TCP gives up, minutes later) must fail it as unavailable, soon."""
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts (the kernel's backlog), never answers
+    monkeypatch.setattr(freshness, "POSTGRES_SECONDS", 0.5)
+    head = FeedHead(f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/test")
+
+    async def read() -> float:
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="no answer from the database"):
+            await asyncio.wait_for(head.read(), 10)  # a hang fails the test instead of stalling it
+        return time.monotonic() - started
+
+    try:
+        assert asyncio.run(read()) < 3
+    finally:
+        silent.close()

@@ -19,6 +19,9 @@ from sqlalchemy.exc import OperationalError
 
 HEAD = "SELECT coalesce(max(id), 0) FROM assessment"
 SQLITE_BUSY_SECONDS = 0.1  # the read runs on the event loop: a locked file must not stall every request
+# Every poll waits on the read under way: one the network has swallowed (a dropped link answers nothing until TCP
+# gives up, minutes later) fails them all after this long instead, as the database being unavailable.
+POSTGRES_SECONDS = 5.0
 
 
 class FeedHead:
@@ -66,6 +69,13 @@ class FeedHead:
             self._running = False
 
     async def _query(self) -> int:
+        try:
+            return await asyncio.wait_for(self._read_postgres(), POSTGRES_SECONDS)
+        except TimeoutError:
+            self._conn = None  # in an unknown state: the next read connects afresh
+            raise psycopg.OperationalError(f"no answer from the database within {POSTGRES_SECONDS:g} s") from None
+
+    async def _read_postgres(self) -> int:
         for attempt in (1, 2):
             try:
                 if self._conn is None or self._conn.closed:
