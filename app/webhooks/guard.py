@@ -1,6 +1,6 @@
 """SSRF guard: webhook URLs must resolve only to public addresses, checked when created and on every delivery.
 
-At delivery the checked address is the one connected to (the Host header and TLS name stay the
+At delivery the checked addresses are the ones connected to (the Host header and TLS name stay the
 URL's), so a DNS answer that changes between the check and the connection cannot redirect it.
 """
 
@@ -19,6 +19,8 @@ class Refused(ValueError):
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: the IPv4 is the last 32 bits
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local use: the embedding is the operator's choice
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d, which some stacks still route as IPv4
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 SIIT ::ffff:0:a.b.c.d
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated (RFC 3879), still routed inside some networks
 
 
 def _embedded(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
@@ -31,7 +33,7 @@ def _embedded(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
         return [ip.sixtofour]
     if ip.teredo:
         return list(ip.teredo)  # server and client
-    if ip in _NAT64:
+    if ip in _NAT64 or ip in _IPV4_TRANSLATED:
         return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
     return []
 
@@ -54,7 +56,7 @@ def _public(address: str) -> bool:
 def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     # is_global excludes loopback, private, link-local (169.254.169.254, the cloud metadata address),
     # shared (100.64/10), reserved and unspecified ranges; some multicast ranges count as global.
-    return ip.is_global and not ip.is_multicast
+    return ip.is_global and not ip.is_multicast and not (ip.version == 6 and ip in _SITE_LOCAL)
 
 
 def _is_ip(host: str) -> bool:

@@ -88,7 +88,8 @@ def test_managing_webhooks_needs_the_admin_scope(app_client):
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/", "http://localhost/", "http://169.254.169.254/latest",
                                  "http://10.0.0.7/", "http://192.168.1.1/", "http://[::1]/", "http://[fe80::1]/",
-                                 "http://[::ffff:127.0.0.1]/", "http://224.0.0.1/", "http://0.0.0.0/",
+                                 "http://[::ffff:127.0.0.1]/", "http://[::ffff:0:7f00:1]/", "http://[fec0::1]/",
+                                 "http://224.0.0.1/", "http://0.0.0.0/",
                                  "ftp://example.org/", "http://user:pw@example.org/", "not a url",
                                  "http://exa\u0000mple.org/", "http://a..b/", "http://é.example/"])
 def test_urls_to_private_or_odd_targets_are_refused(client, url):
