@@ -3,6 +3,8 @@
 import asyncio
 import socket
 import sqlite3
+import struct
+import threading
 import time
 
 import pytest
@@ -75,20 +77,56 @@ def test_a_locked_sqlite_file_makes_a_poll_a_503_busy_at_once(client, tmp_path):
     assert client.get("/v1/risk", params={"a": "PAK", "b": "IRN"}).status_code == 200
 
 
-def test_a_feed_head_read_the_network_swallows_fails_in_seconds(monkeypatch):
-    """Every poll waits on the feed-head read under way: a database that accepts the connection and never answers
-    (a dropped link looks the same until TCP gives up, minutes later) must fail it as unavailable, soon."""
-    silent = socket.create_server(("127.0.0.1", 0))  # accepts (the kernel's backlog), never answers
+def _postgres_that_goes_silent() -> socket.socket:
+    """A server that lets a client log in (trust), then swallows every query and every cancel request."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def message(kind: bytes, body: bytes) -> bytes:
+        return kind + struct.pack("!I", len(body) + 4) + body
+
+    def session(conn: socket.socket) -> None:
+        with conn:
+            startup = conn.recv(struct.unpack("!I", conn.recv(4))[0] - 4)
+            if struct.unpack("!I", startup[:4])[0] == 80877103:  # SSLRequest: refused, then the real startup
+                conn.sendall(b"N")
+                conn.recv(struct.unpack("!I", conn.recv(4))[0] - 4)
+            conn.sendall(message(b"R", struct.pack("!I", 0)) + message(b"S", b"server_version\x0015.0\x00")
+                         + message(b"S", b"client_encoding\x00UTF8\x00") + message(b"K", struct.pack("!II", 1, 2))
+                         + message(b"Z", b"I"))
+            while conn.recv(65536):
+                pass
+
+    def serve() -> None:
+        first = True
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            if first:  # the session; later connections (psycopg's cancel requests) get no answer at all
+                threading.Thread(target=session, args=(conn,), daemon=True).start()
+                first = False
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("logs_in", [False, True], ids=["connecting", "connected"])
+def test_a_feed_head_read_the_database_never_answers_fails_in_seconds(monkeypatch, logs_in):
+    """Every poll waits on the feed-head read under way: a database that never answers (a dropped link looks the
+    same until TCP gives up, minutes later) must fail it as unavailable, soon, whether it stops answering before
+    the connection is made or after (where cancelling the query would wait on the server again)."""
+    silent = _postgres_that_goes_silent() if logs_in else socket.create_server(("127.0.0.1", 0))
     monkeypatch.setattr(freshness, "POSTGRES_SECONDS", 0.5)
-    head = FeedHead(f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/test")
+    head = FeedHead(f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/test?sslmode=disable")
 
     async def read() -> float:
         started = time.monotonic()
-        with pytest.raises(OperationalError, match="no answer from the database"):
-            await asyncio.wait_for(head.read(), 10)  # a hang fails the test instead of stalling it
+        with pytest.raises(OperationalError, match="no answer from the database within 0.5 s"):
+            await asyncio.wait_for(head.read(), 20)  # a hang fails the test instead of stalling it
         return time.monotonic() - started
 
     try:
-        assert asyncio.run(read()) < 3
+        assert asyncio.run(read()) < 2
     finally:
         silent.close()

@@ -69,19 +69,15 @@ class FeedHead:
             self._running = False
 
     async def _query(self) -> int:
-        try:
-            return await asyncio.wait_for(self._read_postgres(), POSTGRES_SECONDS)
-        except TimeoutError:
-            self._conn = None  # in an unknown state: the next read connects afresh
-            raise psycopg.OperationalError(f"no answer from the database within {POSTGRES_SECONDS:g} s") from None
-
-    async def _read_postgres(self) -> int:
         for attempt in (1, 2):
             try:
                 if self._conn is None or self._conn.closed:
-                    self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-                cur = await self._conn.execute(HEAD, prepare=True)
-                return (await cur.fetchone())[0]
+                    self._conn = await _within(psycopg.AsyncConnection.connect(self._url, autocommit=True))
+                conn = self._conn
+                return await _within(_head(conn), conn)
+            except _Silent:
+                self._conn = None
+                raise
             except psycopg.OperationalError:
                 self._conn = None  # the server restarted or dropped us: reconnect once
                 if attempt == 2:
@@ -94,3 +90,27 @@ class FeedHead:
             if asyncio.iscoroutine(close):
                 await close
             self._conn = None
+
+
+class _Silent(psycopg.OperationalError):
+    """The database did not answer in time."""
+
+
+async def _head(conn: psycopg.AsyncConnection) -> int:
+    cur = await conn.execute(HEAD, prepare=True)
+    return (await cur.fetchone())[0]
+
+
+async def _within(step, conn: psycopg.AsyncConnection | None = None):
+    """`await step`, or _Silent after POSTGRES_SECONDS. The step is then cancelled but not waited for: psycopg
+    answers the cancellation of a query by asking the server to cancel it and waiting for its end (up to ~10 s
+    more against a server that says nothing). `conn`, abandoned, is closed at once instead, which ends the step."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=POSTGRES_SECONDS)
+    if done:
+        return task.result()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # its error is ours to drop
+    task.cancel()
+    if conn is not None:
+        conn.pgconn.finish()
+    raise _Silent(f"no answer from the database within {POSTGRES_SECONDS:g} s")

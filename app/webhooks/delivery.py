@@ -161,7 +161,10 @@ class Worker:
                                        WebhookAttempt.number == o.claim.number)
                                 .values(finished_at=now, status_code=o.status_code, error=o.error))
                 delivery = session.get(WebhookDelivery, o.claim.delivery_id)
-                endpoint = session.get(WebhookEndpoint, o.claim.endpoint_id)
+                # Locked (FOR NO KEY UPDATE: writes queueing deliveries hold KEY SHARE, and do not wait): the round's
+                # outcomes are recorded concurrently, and a failure must not judge failing_since before a success
+                # on the same endpoint has cleared it.
+                endpoint = session.get(WebhookEndpoint, o.claim.endpoint_id, with_for_update={"key_share": True})
                 if delivery is None or endpoint is None:  # the subscription was deleted meanwhile
                     continue
                 if delivery.attempts != o.claim.number or delivery.status != "pending":

@@ -20,7 +20,6 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: the
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local use: the embedding is the operator's choice
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d, which some stacks still route as IPv4
 _IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 SIIT ::ffff:0:a.b.c.d
-_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated (RFC 3879), still routed inside some networks
 
 
 def _embedded(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
@@ -56,7 +55,8 @@ def _public(address: str) -> bool:
 def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     # is_global excludes loopback, private, link-local (169.254.169.254, the cloud metadata address),
     # shared (100.64/10), reserved and unspecified ranges; some multicast ranges count as global.
-    return ip.is_global and not ip.is_multicast and not (ip.version == 6 and ip in _SITE_LOCAL)
+    # fec0::/10 site-local is deprecated (RFC 3879) but still routed inside some networks
+    return ip.is_global and not ip.is_multicast and not getattr(ip, "is_site_local", False)
 
 
 def _is_ip(host: str) -> bool:
