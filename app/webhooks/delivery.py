@@ -28,6 +28,7 @@ from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger("escalation.webhooks")
 BATCH = 20
+RECORDERS = 2  # a round's outcomes recorded at once: the pooled connections a round takes from the requests'
 USER_AGENT = "escalation-risk-webhooks/1"
 
 
@@ -86,16 +87,17 @@ class Worker:
 
     async def run_once(self, client: httpx.AsyncClient) -> int:
         claims = await anyio.to_thread.run_sync(self.claim)
-        await asyncio.gather(*(self._deliver(client, c) for c in claims))
+        recorders = anyio.CapacityLimiter(RECORDERS)
+        await asyncio.gather(*(self._deliver(client, c, recorders) for c in claims))
         return len(claims)
 
-    async def _deliver(self, client: httpx.AsyncClient, claim: Claim) -> None:
+    async def _deliver(self, client: httpx.AsyncClient, claim: Claim, recorders: anyio.CapacityLimiter) -> None:
         """Send one claim and record its outcome as soon as it is known: a slow receiver holds back no other
         delivery's record past its claim (another worker would send that one again), and an error in one
         delivery's handling spoils no other."""
         try:
             outcome = await self.send(client, claim)
-            await anyio.to_thread.run_sync(self.record, [outcome])
+            await anyio.to_thread.run_sync(self.record, [outcome], limiter=recorders)
         except Exception:  # recorded nowhere: its claim lapses and another attempt follows
             log.exception("webhook delivery %s attempt %s failed unexpectedly", claim.delivery_id, claim.number)
 
