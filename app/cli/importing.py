@@ -150,6 +150,11 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     rows = _tracked(result, bar, task)
     counts: Counter[str] = Counter()
     assessments = 0
+
+    def stop() -> None:  # the bar ends, and the summary says what is committed
+        bar.stop()
+        out.print(_summary(counts, result, assessments))
+
     try:
         while chunk := list(islice(rows, batch_size)):
             try:
@@ -167,18 +172,15 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
                 raise fail(f"batch after {counts.total():,} events refused: {exc.detail}",
                            ExitCode.INVALID_INPUT) from None
             except OperationalError as exc:  # the database went away, or stayed locked past its timeouts
-                bar.stop()
-                out.print(_summary(counts, result, assessments))
+                stop()
                 raise fail(f"database error after {counts.total():,} events, which are committed: {exc.orig}. Run the "
                            "same import again to go on: the events already stored are recognised",
                            ExitCode.DATABASE) from None
             counts.update(r.status for r in results)
     except KeyboardInterrupt:
-        bar.stop()
-        out.print(_summary(counts, result, assessments))
+        stop()
         raise fail(f"interrupted: the {counts.total():,} events above are committed", ExitCode.INTERRUPTED) from None
-    bar.stop()
-    out.print(_summary(counts, result, assessments))
+    stop()
     if result.skipped:
         out.print(_skipped_table(result))
     err.print(f"imported {result.imported:,} events; skipped {sum(result.skipped.values()):,}", highlight=False)
