@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     max_connections: int = Field(1000, ge=1)
     header_timeout_seconds: float = Field(10.0, gt=0)
     keep_alive_seconds: int = Field(5, ge=1)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses or networks,
+    # e.g. "10.0.0.5" for a load balancer). Empty: none, so a client cannot pick the address its rate limit,
+    # loopback check and logs see by sending the header itself.
+    forwarded_allow_ips: str = ""
 
     @field_validator("bootstrap_api_key")
     @classmethod

@@ -5,7 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,6 +32,10 @@ class ErrorBody(BaseModel):
     detail: str
     field: str | None = None
     errors: list[FieldProblem] | None = None
+
+
+class CursorAheadBody(ErrorBody):
+    head: str = Field(description="the feed's newest cursor on this database")
 
 
 class AppError(Exception):
@@ -68,6 +72,21 @@ class UnsupportedMediaType(AppError):
 
 class InvalidInput(AppError):
     status, code = 422, "validation_error"
+
+
+class CursorAhead(AppError):
+    """A feed or stream cursor past the newest assessment: it came from another database (a restore, a new
+    deployment). The body's `head` is this database's newest cursor; start again from it or from 0."""
+
+    status, code = 409, "cursor_ahead"
+
+    def __init__(self, cursor: int, head: int):
+        super().__init__(f"cursor {cursor} is beyond this feed's newest assessment ({head}): it was not given by this "
+                         "database; start again from `head`, or from 0 to replay everything", field="after")
+        self.head = head
+
+    def body(self) -> dict:
+        return CursorAheadBody(**super().body(), head=str(self.head)).model_dump()
 
 
 class RequestTimeout(AppError):
@@ -146,7 +165,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
+        code = getattr(exc, "code", None) or {404: "not_found", 405: "method_not_allowed",
+                                               413: "payload_too_large"}.get(exc.status_code, "http_error")
         body = ErrorBody(error=code, detail=str(exc.detail)).model_dump()
         return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 

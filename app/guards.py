@@ -9,7 +9,6 @@ solving, which cost a cached poll more than everything else in the application (
 
 import asyncio
 import time
-from datetime import datetime, timezone
 
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
@@ -17,7 +16,7 @@ from starlette.responses import JSONResponse
 
 from app import errors
 from app.auth.middleware import Authenticate, may
-from app.http import BodyLimit
+from app.http import BodyLimit, utc_today
 from app.observability import RequestMetrics
 from app.risk.cache import PollAnswers
 
@@ -32,10 +31,6 @@ POLLS = frozenset({"/v1/risk", "/v1/assessments"})
 LIVE = "/health/live"
 _LIVE = JSONResponse({"status": "ok"})
 LIVE_HEADERS, LIVE_BODY = tuple(_LIVE.raw_headers), _LIVE.body
-
-
-def _today():
-    return datetime.now(timezone.utc).date()
 
 
 class Guard:
@@ -98,7 +93,7 @@ class Guard:
         """Send the stored answer of a poll the route answered before, if it holds at the feed head read now."""
         state = scope["app"].state
         answers: PollAnswers = state.answers
-        key = answers.known(scope, _today)
+        key = answers.known(scope, utc_today)
         answer = answers.get(key) if key is not None else None
         if answer is None or not may(scope, "read"):
             return False  # the route answers, or refuses (401, 403)

@@ -1,12 +1,20 @@
-"""Small HTTP helpers shared by routers and the guard: content-type check, body limit, cursors."""
+"""Small HTTP helpers shared by routers and the guard: content-type check, strict JSON bodies, body limit, cursors."""
 
+import json
 import re
+from datetime import date, datetime, timezone
 
 from fastapi import Request
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from app import errors
 from app.countries import is_iso3
+
+
+def utc_today() -> date:
+    """Today, as the service dates every answer: the UTC day."""
+    return datetime.now(timezone.utc).date()
 
 
 async def json_only(request: Request) -> None:
@@ -89,3 +97,61 @@ class BodyLimit:
             return message
 
         return counted
+
+
+class JSONProblem(HTTPException):
+    """A body FastAPI would parse but that means nothing or something else: its own error code (app.errors)."""
+
+    def __init__(self, status: int, code: str, detail: str):
+        super().__init__(status, detail)
+        self.code = code
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise JSONProblem(422, "duplicate_key", f"the key {repeated!r} appears twice in one object: which one is "
+                          "meant? (JSON parsers disagree: some keep the first, some the last)")
+    return out
+
+
+def parse_json(body: bytes):
+    """A request body as JSON, strictly: UTF-8 only (RFC 8259), no key twice in an object. Anything that is not
+    valid JSON (invalid UTF-8, a number too long to read, nesting too deep) is a JSONDecodeError, which the app
+    answers as every malformed body: 400 `malformed_json`."""
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(body) > 1 and (body[0] == 0 or body[1] == 0)):
+        raise JSONProblem(415, "unsupported_media_type", "JSON bodies must be UTF-8 (RFC 8259); this looks like "
+                          "UTF-16 or UTF-32")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError(f"invalid UTF-8 at byte {exc.start}", "", 0) from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise json.JSONDecodeError(str(exc), "", 0) from None
+
+
+class StrictJSONRequest(Request):
+    async def json(self):
+        if not hasattr(self, "_json"):
+            self._json = parse_json(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """Routes whose JSON bodies are read by `parse_json` instead of Starlette's lenient `json.loads`."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def strict(request: Request):
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict

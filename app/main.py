@@ -105,7 +105,8 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     # metrics; polls answered from the cache while the feed head says they hold.
     app.add_middleware(
         guards.Guard,
-        authenticate=Authenticate(RateLimits(settings.rate_limit_per_key, settings.rate_limit_per_address)),
+        authenticate=Authenticate(RateLimits(settings.rate_limit_per_key, settings.rate_limit_per_address),
+                                  proxies_named=bool(settings.forwarded_allow_ips.strip())),
         body=BodyLimit(settings.max_body_bytes),
         writes=guards.WriteGate(settings.write_slots, settings.write_wait_seconds, settings.body_timeout_seconds),
         max_header_bytes=settings.max_header_bytes,

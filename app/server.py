@@ -86,4 +86,7 @@ def uvicorn_options(settings: Settings) -> dict:
         "timeout_keep_alive": settings.keep_alive_seconds,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "server_header": False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only the proxies named
+        "proxy_headers": bool(settings.forwarded_allow_ips.strip()),
+        "forwarded_allow_ips": settings.forwarded_allow_ips.strip() or None,
     }

@@ -65,8 +65,11 @@ class Authenticate:
     refusal to send; `app.guards.Guard` runs it before anything reads the body.
     """
 
-    def __init__(self, limits: RateLimits):
+    def __init__(self, limits: RateLimits, proxies_named: bool = False):
         self.limits = limits
+        # Open mode behind a proxy nobody named would see every client as the proxy's loopback address: a
+        # request that says it was forwarded is then refused, not served to whoever the proxy serves.
+        self.proxies_named = proxies_named
         self._loopback: dict[str | None, bool] = {}  # per client address: an address parse per request is waste
 
     def _is_loopback(self, client: str | None) -> bool:
@@ -85,6 +88,11 @@ class Authenticate:
                 return errors.Forbidden(
                     "no API key is configured, so this service answers loopback clients only: create a key "
                     "with `escalation keys create` or set ESCALATION_BOOTSTRAP_API_KEY"), None
+            if path != "/health/live" and not self.proxies_named and _forwarded(scope["headers"]):
+                return errors.Forbidden(
+                    "no API key is configured and this request came through a proxy that is not named in "
+                    "ESCALATION_FORWARDED_ALLOW_IPS: its clients cannot be told from loopback ones; name the proxy "
+                    "or create a key"), None
             return None
         protected = path.startswith(PROTECTED) or path in ("/v1", "/metrics")
         plaintext = presented_key(scope["headers"])
@@ -100,8 +108,15 @@ class Authenticate:
         else:
             if (wait := self.limits.retry_after("key", ring.identity(plaintext))) is not None:
                 return _too_many(wait)
+            if path.rstrip("/") == "/metrics" and not scopes & {"metrics", "admin"}:
+                # what the service does and how much: for an operator's scraper, not for every client
+                return errors.Forbidden("/metrics needs a key with the metrics (or admin) scope"), None
             scope.setdefault("state", {})[SCOPES_KEY] = scopes
         return None
+
+
+def _forwarded(headers) -> bool:
+    return any(name in (b"x-forwarded-for", b"forwarded") for name, _ in headers)
 
 
 def may(scope, needed: str) -> bool:

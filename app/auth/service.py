@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import ApiKey
 
-SCOPES = ("ingest", "read", "admin")
+SCOPES = ("ingest", "read", "metrics", "admin")  # metrics: GET /metrics only (a scraper's key)
 KEY_PREFIX = "esk"
 MAX_KEY_LENGTH = 256  # issued keys are ~60 characters; a longer header is not hashed
 

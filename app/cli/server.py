@@ -68,13 +68,13 @@ def migrate(
     out.print(f"database at {revision}", highlight=False)
 
 
-keys = typer.Typer(help="Manage API keys (scopes: ingest, read, admin).", no_args_is_help=True)
+keys = typer.Typer(help="Manage API keys (scopes: ingest, read, metrics, admin).", no_args_is_help=True)
 
 
 @keys.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="who the key is for")],
-    scopes: Annotated[str, typer.Option(help="comma-separated: ingest,read,admin")] = "read",
+    scopes: Annotated[str, typer.Option(help="comma-separated: ingest,read,metrics,admin")] = "read",
 ) -> None:
     """Create a key; its secret is printed once, on the last line."""
     from app.auth import service

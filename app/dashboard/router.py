@@ -1,6 +1,6 @@
 """/dashboard: a page for analysts, served by the service; its data comes from the /v1 API with the reader's key."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from app.dashboard.schemas import Ranking, RankingRow
 from app.database import ReadSession
 from app.dependencies import RiskCacheDep, ScorerDep
 from app.events import service as event_service
-from app.http import iso3_param
+from app.http import iso3_param, utc_today
 from app.ml.levels import Level
 from app.risk import service as risk_service
 
@@ -55,11 +55,12 @@ def ranking(
     min_level: Level | None = None,
 ) -> Ranking:
     """Every dyad by current risk, in the fields the ranking table shows (a /v1/dyads item also carries its drivers)."""
-    today = datetime.now(timezone.utc).date()
+    today = utc_today()
     dyads = risk_service.ranked(session, scorer, cache, today, country=iso3_param(country), min_level=min_level,
                                 offset=0, limit=MAX_RANKED + 1)
     rows = [RankingRow(id=d.id, members=d.members, kind=d.kind, level=d.current.level,
-                       probability=d.current.probability, last_event_on=d.current.last_event_on,
+                       probability=d.current.probability, low=d.current.interval.low, high=d.current.interval.high,
+                       last_event_on=d.current.last_event_on,
                        event_count=d.current.event_count) for d in dyads[:MAX_RANKED] if d.current]
     return Ranking(items=rows, truncated=len(dyads) > MAX_RANKED)
 
@@ -71,7 +72,7 @@ def dyad_chart(dyad_id: str, session: ReadSession, scorer: ScorerDep, cache: Ris
     dyad, marker = risk_service.get_dyad(session, dyad_id)
     rows = risk_service.series(session, dyad_id, include_superseded=False, after_id=0, limit=MAX_POINTS)
     points = {a.as_of: chart.Point(a.as_of, a.probability, a.level) for a in rows}
-    today = datetime.now(timezone.utc).date()
+    today = utc_today()
     if points:
         first = min(points)
         step = max(1, (today - first).days // SAMPLES)

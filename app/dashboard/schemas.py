@@ -11,6 +11,8 @@ class RankingRow(BaseModel):
     kind: str
     level: str
     probability: float
+    low: float  # the probability's interval (GET /v1/risk: interval)
+    high: float
     last_event_on: date | None
     event_count: int
 

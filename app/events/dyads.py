@@ -1,7 +1,8 @@
 """Which dyads an event affects, and what the model sees of the event.
 
 An event affects the dyad of its two actors, and, when a state acts on another state's
-territory against anyone but that state, the interstate dyad of the two states as well.
+territory against a target that is not a state (or none), the interstate dyad of the two states as
+well: two foreign states fighting on a third's soil make no link with the host.
 Member and dyad ids are spelled in `app.events.members`.
 """
 
@@ -45,13 +46,22 @@ def _link(initiator: str, target: str, territorial: bool) -> DyadLink:
 
 def links_for(event: EventCreate) -> list[DyadLink]:
     where = event.location.country
-    initiator = member_id(event.actor1, where)
+    return links_between(member_id(event.actor1, where), event.actor1.kind is ActorKind.state,
+                         member_id(event.actor2, where) if event.actor2 else None,
+                         event.actor2 is not None and event.actor2.kind is ActorKind.state, where)
+
+
+def links_between(initiator: str, initiator_is_state: bool, target: str | None, target_is_state: bool,
+                  where: str) -> list[DyadLink]:
+    """The rule on member ids (what an event stores of its actors), so stored events can be linked again."""
     links = []
-    target = member_id(event.actor2, where) if event.actor2 else None
     if target is not None and target != initiator:
         links.append(_link(initiator, target, territorial=False))
     territory = members.state(where)
-    if event.actor1.kind is ActorKind.state and territory != initiator and target != territory:
+    # A state acting on another state's soil against a non-state or civilian target (the seed: Iran strikes
+    # Jaish al-Adl in Pakistan) is linked with the host. Against a state, the host is only the venue: Iran and
+    # Israel fighting in Syria is no act of either against Syria.
+    if initiator_is_state and territory != initiator and not target_is_state:
         links.append(_link(initiator, territory, territorial=True))
     return links
 

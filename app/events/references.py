@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import bulk, errors
+from app.events import members as member_ids
+from app.events.dyads import member_id, occurred_day
 from app.events.models import Event
 from app.events.schemas import EventCreate
 
@@ -35,9 +37,44 @@ def _key(item: EventCreate) -> Key:
     return item.source, item.responds_to  # type: ignore[return-value]
 
 
+def _of_item(item: EventCreate) -> tuple[str, object, frozenset[str]]:
+    where = item.location.country
+    people = {member_id(item.actor1, where), member_ids.state(where)}
+    if item.actor2 is not None:
+        people.add(member_id(item.actor2, where))
+    return item.source, occurred_day(item.occurred_on), frozenset(people)
+
+
+def _of_rows(session: Session, ids: set[int]) -> dict[int, tuple[Key, tuple[str, object, frozenset[str]]]]:
+    """Per stored id: its key, and what an answer is checked against (source, day, members)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Event.id, Event.source, Event.source_event_id, Event.occurred_on,
+                                  Event.actor1_member, Event.actor2_member, Event.location_country)
+                           .where(bulk.one_of(session, Event.id, sorted(ids))))
+    return {r.id: ((r.source, r.source_event_id),
+                   (r.source, r.occurred_on, frozenset(m for m in (r.actor1_member, r.actor2_member,
+                                                                   member_ids.state(r.location_country)) if m)))
+            for r in rows}
+
+
+def _nonsense(item: EventCreate, answered: tuple[str, object, frozenset[str]]) -> tuple[str, str] | None:
+    """Why `item` cannot answer that event, as (type, detail), or None."""
+    source, day, people = _of_item(item)
+    if answered[0] != source:
+        return "other_source", f"the answered event is in source {answered[0]!r}, this one in {source!r}"
+    if day < answered[1]:
+        return "answers_later_event", f"an answer ({day}) cannot be dated before the event it answers ({answered[1]})"
+    if not people & answered[2]:
+        return "unrelated", (f"the answered event involves {', '.join(sorted(answered[2]))}; this one "
+                             f"{', '.join(sorted(people))}: an answer shares at least one of them")
+    return None
+
+
 def check(session: Session, items: Sequence[EventCreate], prefix: str) -> None:
     """Every reference names a stored event, or (by source_event_id) one earlier in the request, other than the
-    event itself; else 422."""
+    event itself, in the same source, not dated after its answer and sharing a member with it (a state's
+    territory counts: Pakistan's strike in Iran answers Iran's strike in Pakistan); else 422."""
     by_id = {i.responds_to for i in items if isinstance(i.responds_to, int)}
     by_key = {_key(i) for i in items if isinstance(i.responds_to, str)}
     if not by_id and not by_key:
@@ -46,19 +83,29 @@ def check(session: Session, items: Sequence[EventCreate], prefix: str) -> None:
     stored = _ids_by_key(session, by_key)
     # the ids of stored events that an item answering by id would revise: it may not name itself
     own = _ids_by_key(session, {(i.source, i.source_event_id) for i in items if isinstance(i.responds_to, int)})
-    earlier: set[Key] = set()
+    rows = _of_rows(session, ids | set(stored.values()))
+    earlier: dict[Key, EventCreate] = {}  # the latest version of each key earlier in the request
     problems = []
     for n, item in enumerate(items):
         ref, field = item.responds_to, f"{prefix}{n}.responds_to" if prefix else "responds_to"
         itself = own.get((item.source, item.source_event_id)) if isinstance(ref, int) else item.source_event_id
-        if ref == itself:
+        answered = None
+        if ref is None:
+            pass
+        elif ref == itself:
             problems.append({"field": field, "type": "self_reference", "detail": "an event cannot respond to itself"})
         elif isinstance(ref, int) and ref not in ids:
             problems.append({"field": field, "detail": f"no event with id {ref}", "type": "not_found"})
         elif isinstance(ref, str) and _key(item) not in stored and _key(item) not in earlier:
             problems.append({"field": field, "type": "not_found", "detail": f"no event with source {item.source!r} "
                              f"and source_event_id {ref!r}, stored or earlier in this request"})
-        earlier.add((item.source, item.source_event_id))
+        else:  # the answered event as it will be: its latest version earlier in the request, else as stored
+            stored_id = ref if isinstance(ref, int) else stored.get(_key(item))
+            key = rows[stored_id][0] if stored_id is not None else _key(item)
+            answered = _of_item(earlier[key]) if key in earlier else rows[stored_id][1]
+        if answered is not None and (why := _nonsense(item, answered)):
+            problems.append({"field": field, "type": why[0], "detail": why[1]})
+        earlier[(item.source, item.source_event_id)] = item
     if problems:
         first = problems[0]
         raise errors.InvalidInput(f"{first['field']}: {first['detail']}", field=first["field"], errors=problems)

@@ -11,10 +11,11 @@ from app.database import ReadSession, WriteSession
 from app.dependencies import ScorerDep, SettingsDep, WindowCacheDep
 from app.events import service, vocabulary
 from app.events.schemas import MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
-from app.http import cursor_after, iso3_param, json_only, next_cursor
+from app.http import StrictJSONRoute, cursor_after, iso3_param, json_only, next_cursor
 from app.risk import flow
 
-router = APIRouter(prefix="/v1/events", tags=["events"], responses=errors.responses(*errors.COMMON))
+router = APIRouter(route_class=StrictJSONRoute, prefix="/v1/events", tags=["events"],
+                   responses=errors.responses(*errors.COMMON))
 EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="the event's id")]
 WRITE_ERRORS = errors.responses(errors.PayloadTooLarge, errors.UnsupportedMediaType)
 

@@ -1,7 +1,8 @@
 """The event contract (JSON, snake_case) and the shapes the API returns."""
 
 import re
-from datetime import date, datetime, timezone
+import unicodedata
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from app.events import vocabulary
 from app.countries import is_iso3
 
 MAX_ID = 2**63 - 1  # ids are BIGINT
+CLOCK_SKEW = timedelta(minutes=5)  # a datetime this far ahead of the server's clock is still accepted
 
 
 def _no_nul(value: str) -> str:
@@ -25,7 +27,16 @@ def _no_nul(value: str) -> str:
 # refused where it is, as that field's error. Fields checked against a closed list (countries, actions,
 # weapons) or a pattern refuse it anyway. tests/events/test_bad_input.py tries every string field.
 NoNul = AfterValidator(_no_nul)
-Name = Annotated[str, Field(min_length=1, max_length=200), NoNul]
+
+
+def _visible(value: str) -> str:
+    # A name made only of zero-width, combining, format or space characters is invisible on every page.
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in value):
+        raise ValueError("a name needs at least one visible character (a letter, digit, punctuation or symbol)")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), NoNul, AfterValidator(_visible)]
 Label = Annotated[str, Field(max_length=64), NoNul]  # a vocabulary term as sent (action, ACLED types)
 # Strict: JSON `true` or `"3"` is refused, not read as 1 or 3.
 Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
@@ -46,8 +57,9 @@ ResponseRef = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | Annotated[str, 
                         BeforeValidator(_event_ref)]
 
 # Extended ISO 8601 only: a bare number or "20240101" was read as a Unix time.
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:\d{2})")
+# ASCII digits only (`\d` takes any script's), and nothing around them: "2024-01-16\n" is no date.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:\d{2})", re.ASCII)
 
 
 def _iso_date_or_datetime(value):
@@ -56,7 +68,7 @@ def _iso_date_or_datetime(value):
         return value
     if not isinstance(value, str):
         raise ValueError("expected an ISO 8601 date (YYYY-MM-DD) or datetime with offset, as a string")
-    text = value.strip()
+    text = value
     if ISO_DATE.fullmatch(text):
         return date.fromisoformat(text)
     if ISO_DATETIME.fullmatch(text):
@@ -142,8 +154,9 @@ class EventCreate(Strict):
             day = v.date()
         else:
             day = v
-        if day > datetime.now(timezone.utc).date():
-            raise ValueError("occurred_on is in the future")
+        now = datetime.now(timezone.utc)
+        if v > now + CLOCK_SKEW if isinstance(v, datetime) else day > now.date():
+            raise ValueError(f"occurred_on is in the future (beyond a clock skew of {CLOCK_SKEW.seconds // 60} minutes)")
         if day.year < 1800:
             raise ValueError("occurred_on is before 1800")
         return v
@@ -166,22 +179,32 @@ class EventCreate(Strict):
         return self
 
     def resolved_action(self) -> tuple[vocabulary.Action, tuple[str, ...]]:
-        """The canonical action and the weapons its source vocabulary implies."""
+        """The canonical action and the weapons its source vocabulary implies. Where several vocabularies are
+        given they must agree on the rung: `"action": "talks", "cameo_code": "190"` means nothing."""
+        found: list[tuple[str, str, tuple[vocabulary.Action, tuple[str, ...]]]] = []
         if self.action is not None:
             if self.action not in vocabulary.ACTIONS:
                 raise ContractError("action", f"unknown action {self.action!r}; see /v1/vocabulary")
-            return vocabulary.ACTIONS[self.action], ()
+            found.append(("action", repr(self.action), (vocabulary.ACTIONS[self.action], ())))
         if self.event_type is not None or self.sub_event_type is not None:
             hit = vocabulary.action_from_acled(self.event_type or "", self.sub_event_type or "")
             if hit is None:
                 raise ContractError("sub_event_type", f"unknown ACLED event_type/sub_event_type {self.event_type!r}/{self.sub_event_type!r}")
-            return hit
+            found.append(("sub_event_type", f"{self.event_type!r}/{self.sub_event_type!r}", hit))
         if self.cameo_code is not None:
             hit = vocabulary.action_from_cameo(self.cameo_code)
             if hit is None:
                 raise ContractError("cameo_code", f"unknown CAMEO code {self.cameo_code!r}")
-            return hit
-        raise ContractError("action", "give one of action, event_type + sub_event_type, or cameo_code")
+            found.append(("cameo_code", repr(self.cameo_code), hit))
+        if not found:
+            raise ContractError("action", "give one of action, event_type + sub_event_type, or cameo_code")
+        first = found[0]
+        for other in found[1:]:
+            if other[2][0].rung != first[2][0].rung:
+                raise ContractError(other[0], f"{first[0]} {first[1]} ({first[2][0].name}, rung {first[2][0].rung}) and "
+                                    f"{other[0]} {other[1]} ({other[2][0].name}, rung {other[2][0].rung}) describe "
+                                    "different acts: send one, or ones that agree")
+        return first[2]
 
 
 class DyadRef(BaseModel):

@@ -40,10 +40,35 @@ class _Current:
     dyads: dict[str, date]  # the dyads it is linked to, with its date
 
 
+# The fields that make an event's identity (the hash that recognises a re-send), as the contract had them when the
+# first hashes were stored, so that those hashes stand. A field added to the contract later is left out: a re-send
+# of an old event without it stays `unchanged`. To make a new field count, add IDENTITY_V2 (this plus it, counted
+# only where it is set) and recognise a stored hash of either version.
+_ACTOR = ("country", "kind", "name")
+IDENTITY_V1: dict[str, tuple[str, ...] | None] = {
+    "source": None, "source_event_id": None, "occurred_on": None, "actor1": _ACTOR, "actor2": _ACTOR,
+    "location": ("admin1", "country", "latitude", "longitude"), "action": None, "event_type": None,
+    "sub_event_type": None, "cameo_code": None, "fatalities": None, "civilian_fatalities": None, "injured": None,
+    "weapons": None, "retaliation": None, "responds_to": None, "notes": None,
+}
+
+
+def identity(data: dict) -> dict:
+    """The part of an event's JSON that its re-send hash covers (IDENTITY_V1)."""
+    out = {}
+    for name, inner in IDENTITY_V1.items():
+        value = data.get(name)
+        out[name] = {k: value.get(k) for k in inner} if inner is not None and value is not None else value
+    return out
+
+
 def _payload(item: EventCreate) -> tuple[JSONText, str]:
-    """The event as JSON (kept as its revision) and the hash that recognises a re-send."""
-    canonical = canonical_json(item.model_dump(mode="json"))
-    return JSONText(canonical), hashlib.sha256(canonical.encode()).hexdigest()
+    """The event as JSON (kept as its revision) and the hash that recognises a re-send (of its identity fields)."""
+    data = item.model_dump(mode="json")
+    canonical = canonical_json(data)
+    keyed = identity(data)
+    digest_of = canonical if keyed == data else canonical_json(keyed)  # today's contract: the same bytes
+    return JSONText(canonical), hashlib.sha256(digest_of.encode()).hexdigest()
 
 
 def canonical_json(data: dict) -> str:
@@ -255,6 +280,53 @@ def _link(session: Session, events: list[tuple[int, EventCreate, list[DyadLink]]
             touched.setdefault(event_id, {})[link.dyad_id] = day
     bulk.insert_rows(session, EventDyad, link_rows)
     return touched
+
+
+def relink_candidates(session: Session, after_id: int, limit: int) -> list[int]:
+    """Ids (ascending, above `after_id`) of stored events whose links depend on where they happened: a state
+    acting outside its own country. Only these can gain or lose a territorial link when the rule changes."""
+    return list(session.scalars(
+        select(Event.id).where(Event.id > after_id, Event.actor1_kind == "state",
+                               Event.location_country != Event.actor1_country)
+        .order_by(Event.id).limit(limit)))
+
+
+def relink(session: Session, event_ids: Sequence[int]) -> list[Ingested]:
+    """Derive the dyad links of stored events again, under today's rules (`dyads.links_between`), from the member
+    ids, kinds and territory each one stores (not from its payload, which today's contract might refuse); the
+    events whose links changed come back as `relinked`, touching the dyads they left and joined (none for a
+    retracted event, which is in no history).
+
+    The locks follow the write order: the new dyads first, then the events in key order. An event revised in
+    between was linked by that revision, under the same rules, and is left as it is."""
+    rows = {r.id: r for r in session.execute(
+        select(Event.id, Event.source, Event.source_event_id, Event.revision, Event.actor1_member, Event.actor1_kind,
+               Event.actor2_member, Event.actor2_kind, Event.location_country, Event.occurred_on)
+        .where(bulk.one_of(session, Event.id, list(event_ids))))}
+    wanted = {i: dyad_rules.links_between(r.actor1_member, r.actor1_kind == "state", r.actor2_member,
+                                          r.actor2_kind == "state", r.location_country) for i, r in rows.items()}
+    _add_dyads(session, list(wanted.values()), datetime.now(timezone.utc))
+    locked = _lock(session, {(r.source, r.source_event_id) for r in rows.values()})
+    changed = []
+    for event_id, r in sorted(rows.items(), key=lambda kv: (kv[1].source, kv[1].source_event_id)):
+        event = locked.get((r.source, r.source_event_id))
+        if event is None or event.revision != r.revision:
+            continue  # revised meanwhile: that revision linked it under today's rules
+        if {link.dyad_id for link in wanted[event_id]} != set(event.dyads):
+            changed.append((event, r.occurred_on, wanted[event_id]))
+    if not changed:
+        return []
+    session.execute(delete(EventDyad).where(bulk.one_of(session, EventDyad.event_id, [e.id for e, _, _ in changed])))
+    bulk.insert_rows(session, EventDyad, [
+        {"event_id": e.id, "dyad_id": link.dyad_id, "initiator": link.initiator, "target": link.target,
+         "territorial": link.territorial, "occurred_on": day} for e, day, links in changed for link in links])
+    out = []
+    for event, day, links in changed:
+        before, after = event.dyads, {link.dyad_id: day for link in links}
+        # the content is unchanged: only the dyads it left or joined have a new history
+        touched = {d: on for d, on in (before | after).items() if (d in before) != (d in after)}
+        out.append(Ingested(event.id, "relinked", {} if event.retracted else touched))
+    return out
 
 
 def retract(session: Session, event_id: int, now: datetime | None = None) -> Ingested:

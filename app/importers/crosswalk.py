@@ -274,6 +274,8 @@ _UCDP_NAMES: dict[str, str] = {
     "tanzania": "TZA",
     "moldova": "MDA",
     "serbia (yugoslavia)": "SRB",
+    "bosnia-herzegovina": "BIH",
+    "macedonia": "MKD",  # "Macedonia, FYR": the part before the comma
 }
 
 

@@ -17,18 +17,10 @@ CARD = "escalation.card.json"
 CONTEXT = "context.json"
 
 # Every non-builtin type inside the artifact; skops refuses anything else.
+# The shipped model is plain arrays in one class of this project's (app.ml.risk_model): no scikit-learn
+# internals are read at load, so a library upgrade cannot change what a loaded model computes.
 TRUSTED: list[str] = [
-    "scipy._lib.array_api_compat.numpy._aliases.asarray",
-    "scipy.interpolate._bsplines.BSpline",
-    "sklearn.calibration.CalibratedClassifierCV",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.compose._column_transformer.ColumnTransformer",
-    "sklearn.frozen._frozen.FrozenEstimator",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.pipeline.Pipeline",
-    "sklearn.preprocessing._function_transformer.FunctionTransformer",
-    "sklearn.preprocessing._polynomial.SplineTransformer",
+    "app.ml.risk_model.AdditiveRisk",
 ]
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from app.importers.crosswalk import cow_to_iso3
 
 ICB_ACTORS = "icb-v14/icb2v14.csv"
+ICB15_ACTORS = "icb-v15/icb2v15.csv"  # crises to 2019: the episode benchmark after the cut-off (app.ml.findings)
 MID_DISPUTES = "mid5/MIDA 5.0.csv"
 MID_PARTICIPANTS = "mid5/MIDB 5.0.csv"
 TRIGGER_ACTION = {9: "attack", 8: "show_of_force", 7: "show_of_force", 1: "threat_to_use_force",
@@ -61,8 +62,8 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _icb_pairs(data_dir: Path, skipped: Counter[str]) -> Iterator[tuple[dict, str, str]]:
-    for row in _rows(data_dir / ICB_ACTORS):
+def _icb_pairs(data_dir: Path, skipped: Counter[str], path: str = ICB_ACTORS) -> Iterator[tuple[dict, str, str]]:
+    for row in _rows(data_dir / path):
         trig, actor = _int(row["trigent"]), _int(row["cracid"])
         a, b = (cow_to_iso3(trig) if trig else None), (cow_to_iso3(actor) if actor else None)
         if a is None or b is None or a == b:
@@ -71,9 +72,9 @@ def _icb_pairs(data_dir: Path, skipped: Counter[str]) -> Iterator[tuple[dict, st
         yield row, a, b
 
 
-def icb_events(data_dir: Path, skipped: Counter[str]) -> Iterator[dict]:
+def icb_events(data_dir: Path, skipped: Counter[str], path: str = ICB_ACTORS) -> Iterator[dict]:
     """Trigger acts and agreed terminations of ICB crises between two states."""
-    for row, a, b in _icb_pairs(data_dir, skipped):
+    for row, a, b in _icb_pairs(data_dir, skipped, path):
         key = f"{row['crisno']}-{row['cracno']}"
         start = _day(_int(row["yrtrig"]), _int(row["motrig"]), _int(row["datrig"]))
         action = TRIGGER_ACTION.get(_int(row["triggr"]) or 0)
@@ -84,10 +85,10 @@ def icb_events(data_dir: Path, skipped: Counter[str]) -> Iterator[dict]:
             yield _event("icb", f"{key}-end", end, a, b, "agreement", f"ICB crisis {row['crisno']} ends by agreement")
 
 
-def icb_triggers(data_dir: Path) -> list[tuple[str, str, date]]:
+def icb_triggers(data_dir: Path, path: str = ICB_ACTORS) -> list[tuple[str, str, date]]:
     """(triggering state, crisis actor, trigger date) of every ICB crisis between two states."""
     out = []
-    for row, a, b in _icb_pairs(data_dir, Counter()):
+    for row, a, b in _icb_pairs(data_dir, Counter(), path):
         start = _day(_int(row["yrtrig"]), _int(row["motrig"]), _int(row["datrig"]))
         if start:
             out.append((a, b, start))

@@ -26,7 +26,7 @@ from app.events.dyads import facts_for
 from app.events.members import dyad_id
 from app.events.schemas import EventCreate
 from app.importers import mie, ucdp_ged
-from app.ml import crises
+from app.ml import baselines, crises
 from app.ml.context import ContextTable
 from app.events.facts import EventFact
 from app.ml.features import History, build_matrix
@@ -53,21 +53,31 @@ class Source:
     coverage_end: date
     extra_files: tuple[str, ...] = ()
     crises: bool = False  # add ICB trigger dates as sample dates
+    trains: bool = True  # False: a test set only (its fit and validation samples fit its own baselines, not the model)
 
 
-def _ged(name: str, path: str, fit_end: int, val_end: int, end: date) -> Source:
-    return Source(name, path, (_file(path, ucdp_ged.iter_events),), "ged", fit_end, val_end, end)
+def _ged(name: str, path: str, test_set: str, fit_end: int, val_end: int, end: date, trains: bool) -> Source:
+    return Source(name, path, (_file(path, ucdp_ged.iter_events),), test_set, fit_end, val_end, end, trains=trains)
 
 
 MIE = "mie-1.0/mie-1.0.csv"
 SOURCES = (
     Source("mie", MIE, (_file(MIE, mie.iter_events), crises.icb_events, crises.mid_settlements),
            "mie_interstate", 1994, 2004, date(2014, 12, 31),
-           extra_files=(crises.ICB_ACTORS, crises.MID_DISPUTES, crises.MID_PARTICIPANTS), crises=True),
-    _ged("ged_mexico", "ucdp-ged-slices/netify_mexico.csv", 2013, 2017, date(2023, 12, 31)),
-    _ged("ged_myanmar", "ucdp-ged-slices/netify_myanmar.csv", 2013, 2017, date(2023, 12, 31)),
-    _ged("ged_syria", "ucdp-ged-slices/data4ds4da_ucdp_syria_df.csv", 2016, 2017, date(2019, 11, 30)),
+           extra_files=(crises.ICB_ACTORS, crises.MID_DISPUTES, crises.MID_PARTICIPANTS, crises.ICB15_ACTORS),
+           crises=True),
+    # GED global (precise locations only): state-based, non-state and one-sided dyads worldwide
+    _ged("ged_global", "ucdp-ged-21.1-reduced/ged_v21_1_whereprec12.csv.gz", "ged_global", 2013, 2017,
+         date(2020, 12, 31), trains=True),
+    # The three country slices run to 2023 with every location precision: test sets only (their countries are
+    # in GED global's fit period too, so fitting on both would count those dyads twice)
+    _ged("ged_mexico", "ucdp-ged-slices/netify_mexico.csv", "ged_slices", 2013, 2017, date(2023, 12, 31), False),
+    _ged("ged_myanmar", "ucdp-ged-slices/netify_myanmar.csv", "ged_slices", 2013, 2017, date(2023, 12, 31), False),
+    _ged("ged_syria", "ucdp-ged-slices/data4ds4da_ucdp_syria_df.csv", "ged_slices", 2016, 2017, date(2019, 11, 30),
+         False),
 )
+TEST_SETS = tuple(dict.fromkeys(s.test_set for s in SOURCES))
+TRAINING_SETS = tuple(dict.fromkeys(s.test_set for s in SOURCES if s.trains))
 # uncertainUCDP_ucdpged.csv (a random 1,000-event global sample) is left out: a dyad keeps ~1 in 100
 # of its events there, so its labels would measure the sampling, not escalation.
 
@@ -77,12 +87,14 @@ class Dataset:
     X: np.ndarray
     y: dict[str, np.ndarray]
     split: np.ndarray  # "fit" | "val" | "test"
-    test_set: np.ndarray  # "mie_interstate" | "ged"
+    test_set: np.ndarray  # one of TEST_SETS
     kind: np.ndarray
     episode: np.ndarray  # True for ICB trigger samples (the episode benchmark)
     dyad: np.ndarray  # the dyad id of each sample (for a dyad-level bootstrap)
     flare_up: np.ndarray  # True for an event day after >= 90 quiet days (GED's episode benchmark)
     y_prev: dict[str, np.ndarray]  # each target's own value over (t-30, t]: the persistence forecast's input
+    base: dict[str, np.ndarray]  # the baselines' other inputs (app.ml.baselines.inputs), point-in-time
+    day: np.ndarray  # each sample's date as an ordinal (the rolling-origin backtest splits by it)
     events_read: dict[str, int]  # "source:action" -> events read
     skipped: dict[str, dict[str, int]]
     files: list[str]
@@ -163,7 +175,8 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
             y, y_prev = label_matrix(h, days), previous_matrix(h, days)
             kind = contexts[dates[0].year].kind
             flare = flare_ups(h.day, days) if not source.crises else np.zeros(days.shape, dtype=bool)
-            parts.append((X, y, split, source.test_set, kind, np.isin(days, crisis_days), flare, y_prev, key))
+            parts.append((X, y, split, source.test_set, kind, np.isin(days, crisis_days), flare, y_prev, key,
+                          baselines.inputs(h, days), days))
         n = sum(len(p[0]) for p in parts)
         log(
             f"  {source.name}: {len(histories)} dyads, skipped {dict(counts)}, {n} samples so far "
@@ -179,6 +192,8 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
         dyad=np.concatenate([np.full(len(p[0]), p[8], dtype=object) for p in parts]),
         flare_up=np.concatenate([p[6] for p in parts]),
         y_prev={t: np.concatenate([p[7][t] for p in parts]) for t in TARGETS},
+        base={k: np.concatenate([p[9][k] for p in parts]) for k in parts[0][9]},
+        day=np.concatenate([p[10] for p in parts]),
         events_read=dict(sorted(read.items())),
         skipped=skipped,
         files=[f for s in SOURCES for f in (s.path, *s.extra_files)],

@@ -16,12 +16,12 @@ import pycountry
 
 from app.events.facts import DyadContext
 from app.events.vocabulary import HOSTILITY_LABELS
-from app.ml.features import FEATURE_NAMES, RESPONSE_WINDOW, Batch
+from app.ml.features import DECAY_HALF_LIVES, FEATURE_NAMES, RESPONSE_WINDOW, Batch
 
 THEMES: dict[str, tuple[str, ...]] = {
     "retaliation": ("responses_30d", "reciprocated_30d", "tit_for_tat_chain_30d", "response_lag_days"),
     "casualties": ("log_fatalities_30d", "log_fatalities_365d", "log_civilian_fatalities_30d", "fatal_events_30d",
-                   "fatality_trend_30d", "log_fatalities_7d"),
+                   "fatality_trend_30d", "log_fatalities_7d", *(f"decayed_deaths_{h}d" for h in DECAY_HALF_LIVES)),
     "tempo": ("events_7d", "events_30d", "events_365d", "days_since_last", "events_trend_30d", "history_days"),
     "severity": ("max_hostility_30d", "max_hostility_365d", "last_hostility", "max_rung_30d", "last_rung",
                  "hostility_trend_30d", "use_of_force_30d", "cross_border_30d", "standoff_30d"),
@@ -54,10 +54,10 @@ def _after(days: int) -> str:
 @lru_cache(maxsize=1024)
 def _structural_text(ctx: DyadContext) -> str:
     kind = ctx.kind.replace("_", " vs ").replace("nonstate", "non-state")
-    parts = [kind, "neighbours" if ctx.contiguous else "not neighbours"]
-    parts += ["strategic rivals"] * ctx.rivalry + ["fought a war or armed conflict before"] * ctx.past_armed_conflict
-    parts += ["a major power is involved"] * ctx.major_power
-    return ", ".join(parts)
+    ties = ["neighbours"] * ctx.contiguous + ["strategic rivals"] * ctx.rivalry
+    ties += ["fought a war or armed conflict before"] * ctx.past_armed_conflict
+    ties += ["a major power is involved"] * ctx.major_power
+    return f"{kind}, {', '.join(ties) or 'no structural ties'} (against an unrelated pair)"
 
 
 def _structural(ctx: DyadContext) -> tuple[str, list]:
@@ -131,24 +131,30 @@ class Drivers:
         fatal = [self._fact(i) for i in range(lo, hi) if self.fatalities[i]][-5:]
         if deaths:
             return f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else ""), fatal
-        return "no deaths in the last 30 days" + (f", {past} in the past year" if past else ""), fatal
+        return (f"{past} killed in the past year, none in the last 30 days" if past
+                else "no deaths recorded in the past year"), fatal
 
     def _tempo(self, r: int, lo: int, hi: int, t: int) -> tuple[str, list]:
         if self.none[r]:
             return "no events recorded between them", []
         quiet = t - self.day[hi - 1]
-        last = "today" if quiet == 0 else f"{quiet} days ago"
         new = " (their first recorded events)" if t - self.first_day[r] < 30 else ""
         if hi > lo:
             n = hi - lo
-            return f"{n} event{'s' * (n > 1)} in the last 30 days{new}, the last {last}", []
-        return f"quiet for {quiet} days", [self._fact(hi - 1)]
+            return f"{n} event{'s' * (n > 1)} in the last 30 days{new}, the last on {_iso(self.day[hi - 1])}", []
+        return f"last event on {_iso(self.day[hi - 1])}, {quiet} days before", [self._fact(hi - 1)]
 
-    def _severity(self, lo: int, hi: int, x: dict) -> tuple[str, list]:
+    def _act(self, i: int) -> str:
+        return (f"{name(self.members[self.initiator[i]])}'s {HOSTILITY_LABELS[self.hostility[i]].replace('_', ' ')} "
+                f"on {_iso(self.day[i])}")
+
+    def _severity(self, r: int, lo: int, hi: int, x: dict) -> tuple[str, list]:
         if hi == lo:
-            return "no hostile act in the last 30 days", []
+            if self.none[r]:
+                return "no act recorded between them", []
+            return f"the last act, {self._act(hi - 1)}", [self._fact(hi - 1)]
         top = max(range(lo, hi), key=lambda i: (self.hostility[i], self.rung[i]))  # the first of equals
-        words = [f"highest act in the last 30 days: {HOSTILITY_LABELS[self.hostility[top]].replace('_', ' ')}"]
+        words = [f"{self._act(top)}, the most severe act in the last 30 days"]
         if x["cross_border_30d"]:
             words.append("across a border")
         if x["standoff_30d"]:
@@ -169,7 +175,7 @@ class Drivers:
         lo, hi = self.lo[r], self.hi[r]  # the last 30 days: facts lo..hi
         texts = {
             "retaliation": self._retaliation(lo, hi, x), "casualties": self._casualties(lo, hi, self.past_year[r]),
-            "tempo": self._tempo(r, lo, hi, self.t[r]), "severity": self._severity(lo, hi, x),
+            "tempo": self._tempo(r, lo, hi, self.t[r]), "severity": self._severity(r, lo, hi, x),
             "deescalation": self._deescalation(lo, hi, x), "structural": _structural(self.batch.contexts[r]),
         }
         out = []

@@ -5,7 +5,8 @@ defined at 0 and for negative trends) and a cubic B-spline basis (5 uniform knot
 beyond the fit range); flags enter as they are; one L2-penalised logistic regression on top.
 Its log-odds are a sum of one term per feature, so an explanation is exact by construction.
 `boosting`: HistGradientBoostingClassifier (the v1 family), 100 trees at most.
-Both are calibrated with Platt scaling (sigmoid) on the validation period. Platt scaling is
+Both are calibrated with Platt scaling (sigmoid) on the validation period; the additive family ships as an
+`AdditiveRisk` (app.ml.risk_model), calibrated per dyad kind (interstate and the others). Platt scaling is
 affine in log-odds, so the calibrated log-odds of the additive model are still a sum of terms.
 """
 
@@ -13,8 +14,6 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from scipy.interpolate import BSpline
-from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -25,11 +24,13 @@ from sklearn.preprocessing import FunctionTransformer, SplineTransformer
 
 from app.events.facts import DyadContext
 from app.ml.features import FEATURE_NAMES, build_features
+from app.ml.risk_model import AdditiveRisk
 
 FLAGS = tuple(n for n in FEATURE_NAMES if n.startswith("kind_")) + (
     "reciprocated_30d", "deescalated_since_fighting", "major_power", "contiguous", "rivalry", "past_armed_conflict",
 )
 SMOOTH = tuple(n for n in FEATURE_NAMES if n not in FLAGS)
+GROUP_FEATURE = "kind_state_state"  # calibrated apart: interstate dyads and the others
 N_KNOTS, DEGREE = 5, 3
 N_SPLINES = N_KNOTS + DEGREE - 1
 # The reference pair's features: no events (the date is then unused), no structural ties, no kind flag.
@@ -62,72 +63,37 @@ def calibrate(model: Any, X_val: np.ndarray, y_val: np.ndarray) -> CalibratedCla
     return CalibratedClassifierCV(FrozenEstimator(model), method="sigmoid").fit(X_val, y_val)
 
 
-class AdditiveTerms:
-    """A calibrated additive pipeline read as one function per feature, for fast exact scoring.
-
-    sklearn's SplineTransformer evaluates a whole basis per call (~10 ms for one row here); the
-    fitted term of a feature is one B-spline whose coefficients are the logistic weights of its
-    basis, so it is evaluated directly, with x clipped to the fit range (extrapolation="constant"
-    is the boundary value of every basis function). Tests check it equals predict_proba.
-    """
-
-    def __init__(self, model: CalibratedClassifierCV):
-        (calibrated,) = model.calibrated_classifiers_
-        pipeline = calibrated.estimator.estimator
-        design, logit = pipeline.named_steps["design"], pipeline.named_steps["logit"]
-        spline = design.named_transformers_["smooth"].steps[-1][1]
-        coef = logit.coef_[0]
-        index = {n: i for i, n in enumerate(FEATURE_NAMES)}
-        self._smooth = []  # (feature column, lower bound, upper bound, term as a B-spline)
-        self._constant = []  # (feature column, term): a feature constant in the fit data has a constant term
-        at_fit_value = spline.transform(np.zeros((1, len(SMOOTH))))[0]
-        for k, name in enumerate(SMOOTH):
-            t, w = spline.bsplines_[k].t, coef[k * N_SPLINES:(k + 1) * N_SPLINES]
-            if t[DEGREE] == t[-DEGREE - 1]:
-                self._constant.append((index[name], float(at_fit_value[k * N_SPLINES:(k + 1) * N_SPLINES] @ w)))
-            else:
-                self._smooth.append((index[name], t[DEGREE], t[-DEGREE - 1], BSpline(t, w, DEGREE, extrapolate=False)))
-        flags = coef[len(SMOOTH) * N_SPLINES:]
-        self._flags = [(index[name], float(w)) for name, w in zip(FLAGS, flags, strict=True)]
-        self.intercept = float(logit.intercept_[0])
-        sigmoid = calibrated.calibrators[0]
-        self.slope, self.shift = -float(sigmoid.a_), -float(sigmoid.b_)  # sklearn's sigmoid: p = expit(-(a f + b))
-
-    def terms(self, X: np.ndarray) -> np.ndarray:
-        """Uncalibrated per-feature terms of the logistic layer (n x n_features)."""
-        out = np.zeros(X.shape)
-        for j, lo, hi, term in self._smooth:
-            out[:, j] = term(np.clip(np.arcsinh(X[:, j]), lo, hi))
-        for j, w in self._flags:
-            out[:, j] = w * X[:, j]
-        for j, value in self._constant:
-            out[:, j] = value
-        return out
-
-    def proba(self, X: np.ndarray) -> np.ndarray:
-        return expit(self.slope * (self.intercept + self.terms(X).sum(axis=1)) + self.shift)
+def shipped(pipeline: Pipeline, X_val: np.ndarray, y_val: np.ndarray) -> AdditiveRisk:
+    """The fitted additive pipeline as the object the service loads, calibrated per dyad kind on validation."""
+    return AdditiveRisk.from_pipeline(pipeline, list(FEATURE_NAMES), list(SMOOTH), list(FLAGS), DEGREE,
+                                      GROUP_FEATURE).calibrate(X_val, y_val)
 
 
 class Decomposer:
-    """Calibrated log-odds of a calibrated additive pipeline = baseline + one contribution per feature.
+    """Calibrated log-odds of an AdditiveRisk = baseline + one contribution per feature, row by row.
 
-    The baseline is the calibrated log-odds of the reference pair (`reference_terms`), so a
-    contribution says how far this dyad's value of a feature moves the log-odds from there.
+    The baseline is the calibrated log-odds of the reference pair (`reference_terms`) under the row's
+    calibration (interstate or other), so a contribution says how far this dyad's value of a feature moves
+    the log-odds from there.
     """
 
-    def __init__(self, model: CalibratedClassifierCV, reference: np.ndarray):
-        self._terms = AdditiveTerms(model)
-        self._slope = self._terms.slope
+    def __init__(self, model: AdditiveRisk, reference: np.ndarray):
+        self.model = model
         self._means = np.asarray(reference, dtype=np.float64)  # the reference pair's terms
-        self.baseline = self._slope * (self._terms.intercept + float(self._means.sum())) + self._terms.shift
+        self._reference_raw = model.intercept + float(self._means.sum())
+
+    def baseline(self, X: np.ndarray) -> np.ndarray:
+        slope, shift = self.model.slope_shift(X)
+        return slope * self._reference_raw + shift
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
-        out = self._slope * (self._terms.terms(X) - self._means)
+        slope, _ = self.model.slope_shift(X)
+        out = slope[:, None] * (self.model.terms(X) - self._means)
         out[X == REFERENCE_X] = 0.0  # at its reference value a term moves nothing (not float noise)
         return out
 
 
-def reference_terms(model: CalibratedClassifierCV) -> np.ndarray:
+def reference_terms(model: AdditiveRisk) -> np.ndarray:
     """Each feature's uncalibrated term for the reference pair: no recorded events, no structural ties, no
     kind flag. Contributions then read as "what this dyad's events and context add to a quiet, unrelated pair"."""
-    return AdditiveTerms(model).terms(REFERENCE_X[None, :])[0]
+    return model.terms(REFERENCE_X[None, :])[0]

@@ -15,7 +15,8 @@ from app.config import REPO_ROOT
 from app.events.facts import DyadContext
 from app.ml import artifact, explain
 from app.ml.context import ContextTable
-from app.ml.families import AdditiveTerms, Decomposer
+from app.ml.families import Decomposer
+from app.ml.risk_model import AdditiveRisk
 from app.ml.features import FEATURE_NAMES, Batch, Facts
 from app.ml.levels import LEVELS
 
@@ -27,6 +28,7 @@ _THREADS = ThreadpoolController()
 @dataclass(frozen=True)
 class Score:
     probabilities: dict[str, float]
+    interval: dict[str, float]  # {low, high, level} of the primary probability (app.ml.risk_model)
     level: str
     drivers: list[dict]  # themes: {theme, contribution (log-odds), label, facts, features}
     features: dict[str, float]  # every model input, so an assessment can be audited
@@ -43,7 +45,7 @@ class Scorer:
         self.primary: str = card["primary"]
         self._thresholds = card["thresholds"]
         self._decomposer = Decomposer(models[self.primary], np.asarray(card["term_reference"]))
-        self._secondary = {t: AdditiveTerms(models[t]) for t in self.targets if t != self.primary}
+        self._secondary = {t: models[t] for t in self.targets if t != self.primary}
 
     def context_for(self, member_a: str, member_b: str, as_of: date) -> DyadContext:
         return self._context.context_for(member_a, member_b, as_of)
@@ -66,12 +68,15 @@ class Scorer:
         X = batch.matrix()
         with _THREADS.limit(limits=1, user_api="openmp"):
             contrib = self._decomposer.contributions(X)
-            probs = {t: terms.proba(X) for t, terms in self._secondary.items()}
-        baseline = self._decomposer.baseline
-        p_primary = expit(baseline + contrib.sum(axis=1))
+            probs = {t: model.proba(X) for t, model in self._secondary.items()}
+            baselines = self._decomposer.baseline(X)
+            p_primary = expit(baselines + contrib.sum(axis=1))
+            low, high = self.models[self.primary].interval(X, p_primary)
         probs[self.primary] = p_primary
+        level = self.models[self.primary].level
         # Python floats once per matrix, not per element; dicts per row are all that remains
         rows, parts_rows = X.tolist(), contrib.tolist()
+        lows, highs, bases = low.tolist(), high.tolist(), baselines.tolist()
         columns = [probs[t].tolist() for t in self.targets]
         drivers = explain.Drivers(batch)
         out = []
@@ -81,10 +86,11 @@ class Scorer:
             probabilities = dict(zip(self.targets, (c[i] for c in columns)))
             out.append(Score(
                 probabilities=probabilities,
+                interval={"low": lows[i], "high": highs[i], "level": level},
                 level=self.level_for(probabilities[self.primary]),
                 drivers=drivers.row(i, x, x_row, parts_row, TOP_DRIVERS),
                 features=x,
-                explanation={"unit": "log_odds", "baseline": baseline, "contributions": parts},
+                explanation={"unit": "log_odds", "baseline": bases[i], "contributions": parts},
             ))
         return out
 
@@ -95,4 +101,6 @@ def load_scorer(model_dir: Path | None = None) -> Scorer:
     models, card, table = artifact.load(model_dir)
     if card.get("features") != list(FEATURE_NAMES):
         raise artifact.ArtifactError("the card's feature list differs from app.ml.features.FEATURE_NAMES")
+    if not all(isinstance(m, AdditiveRisk) and m.feature_names == list(FEATURE_NAMES) for m in models.values()):
+        raise artifact.ArtifactError("the artifact's models are not this version's AdditiveRisk")
     return Scorer(models, card, ContextTable(table))

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_limits
 
 from app.config import REPO_ROOT
-from app.ml import artifact, dataset, evaluate, families, findings, model_card
+from app.ml import artifact, baselines, dataset, evaluate, families, findings, model_card, risk_model
 from app.ml.context import ContextTable, build_table
 from app.ml.features import INDEX
 from app.ml.labels import PRIMARY, TARGETS
@@ -27,13 +28,19 @@ BOOSTING_MARGIN = 0.02
 
 
 def _weights(ds: dataset.Dataset, rows: np.ndarray, ged_weight: float) -> np.ndarray:
-    """Sample weights of the fit rows: GED (non-state) samples count `ged_weight` times an interstate sample."""
-    return np.where(ds.test_set[rows] == "ged", ged_weight, 1.0)
+    """Sample weights of the fit rows: GED samples count `ged_weight` times an interstate (MIE) sample."""
+    return np.where(ds.test_set[rows] == "mie_interstate", 1.0, ged_weight)
 
 
-def _select(candidates: list[tuple[Any, Any]], ds: dataset.Dataset, y: np.ndarray) -> tuple[Any, float, list]:
-    """Fit each (setting, estimator) on the fit period; keep the lowest validation log-loss."""
-    fit, val = ds.split == "fit", ds.split == "val"
+def periods(ds: dataset.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The model's fit and validation samples: those of the sources that train (the others are test sets only)."""
+    trains = np.isin(ds.test_set, dataset.TRAINING_SETS)
+    return trains & (ds.split == "fit"), trains & (ds.split == "val")
+
+
+def _select(candidates: list[tuple[Any, Any]], ds: dataset.Dataset, y: np.ndarray,
+            fit: np.ndarray, val: np.ndarray) -> tuple[Any, float, list, dict]:
+    """Fit each (setting, estimator) on `fit`; keep the lowest log-loss on `val`."""
     tried = []
     for setting, model in candidates:
         if "ged_weight" in setting:
@@ -42,22 +49,38 @@ def _select(candidates: list[tuple[Any, Any]], ds: dataset.Dataset, y: np.ndarra
             model.fit(ds.X[fit], y[fit])
         tried.append((float(log_loss(y[val], model.predict_proba(ds.X[val])[:, 1])), setting, model))
     loss, setting, model = min(tried, key=lambda t: t[0])
-    return model, loss, [[round(t[0], 5), t[1]] for t in tried]
+    return model, loss, [[round(t[0], 5), t[1]] for t in tried], setting
+
+
+def _candidates(family: str) -> list[tuple[dict, Any]]:
+    if family == "additive":
+        return [({"C": c, "ged_weight": w}, families.additive(c))
+                for c in families.ADDITIVE_C for w in families.GED_WEIGHTS]
+    return [(p, families.boosting(p)) for p in families.BOOSTING_GRID]
+
+
+def fit_target(ds: dataset.Dataset, family: str, target: str, fit: np.ndarray, val: np.ndarray,
+               intervals: bool = False) -> tuple[Any, float, list]:
+    """The settings procedure for one target: each candidate fitted on `fit`, the best by log-loss on `val`,
+    then calibrated on `val` (the additive family per dyad kind; with `intervals`, its interval draws too)."""
+    y = ds.y[target]
+    model, loss, tried, setting = _select(_candidates(family), ds, y, fit, val)
+    if family != "additive":
+        return families.calibrate(model, ds.X[val], y[val]), loss, tried
+    risk = families.shipped(model, ds.X[val], y[val])
+    if intervals:
+        design = model.named_steps["design"]
+        risk.fit_intervals(design.transform(ds.X[fit]), y[fit], _weights(ds, fit, setting["ged_weight"]), ds.dyad[fit],
+                           ds.X[val], design.transform(ds.X[val]), y[val], ds.dyad[val], C=setting["C"])
+    return risk, loss, tried
 
 
 def fit_family(ds: dataset.Dataset, family: str, log) -> tuple[dict[str, Any], dict]:
     """Per target: settings by validation log-loss, then Platt calibration on validation."""
-    val = ds.split == "val"
+    fit, val = periods(ds)
     models, selection = {}, {}
     for target in TARGETS:
-        y = ds.y[target]
-        if family == "additive":
-            candidates = [({"C": c, "ged_weight": w}, families.additive(c))
-                          for c in families.ADDITIVE_C for w in families.GED_WEIGHTS]
-        else:
-            candidates = [(p, families.boosting(p)) for p in families.BOOSTING_GRID]
-        model, loss, tried = _select(candidates, ds, y)
-        models[target] = families.calibrate(model, ds.X[val], y[val])
+        models[target], loss, tried = fit_target(ds, family, target, fit, val, intervals=target == PRIMARY)
         selection[target] = {"validation_log_loss": loss, "tried": tried}
         log(f"  {family} {target}: validation log-loss {loss:.4f} ({tried})")
     return models, selection
@@ -66,7 +89,7 @@ def fit_family(ds: dataset.Dataset, family: str, log) -> tuple[dict[str, Any], d
 def kind_split_check(ds: dataset.Dataset, setting: dict) -> dict[str, float]:
     """Validation log-loss (uncalibrated) on the primary target: the one additive model with kind flags against
     separate additive fits for interstate (kind_state_state) and all other dyads, with the chosen setting."""
-    y, fit, val = ds.y[PRIMARY], ds.split == "fit", ds.split == "val"
+    y, (fit, val) = ds.y[PRIMARY], periods(ds)
     interstate = ds.X[:, INDEX["kind_state_state"]] > 0
     p_one, p_split = np.zeros(len(y)), np.zeros(len(y))
     one = families.additive(setting["C"]).fit(
@@ -82,6 +105,21 @@ def kind_split_check(ds: dataset.Dataset, setting: dict) -> dict[str, float]:
             "separate_by_kind": float(log_loss(y[val], p_split[val]))}
 
 
+def calibration_check(ds: dataset.Dataset, model) -> dict[str, float]:
+    """Validation log-loss of the primary target: Platt scaling per dyad kind (shipped) against one for all."""
+    _, val = periods(ds)
+    X, y = ds.X[val], ds.y[PRIMARY][val]
+    a, b = risk_model.platt(model.raw_log_odds(X), y)
+    return {"one_calibration": float(log_loss(y, expit(a * model.raw_log_odds(X) + b))),
+            "per_kind": float(log_loss(y, model.proba(X)))}
+
+
+def _predictor(ds: dataset.Dataset, fit: np.ndarray, val: np.ndarray):
+    """The shipped family's settings procedure on other periods (the backtest): a predictor over sample masks."""
+    model, _, _ = fit_target(ds, "additive", PRIMARY, fit, val)
+    return lambda rows: model.predict_proba(ds.X[rows])[:, 1]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train, evaluate and save the escalation model."""
     parser = argparse.ArgumentParser(prog="train", description=main.__doc__)
@@ -89,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / "models")
     parser.add_argument("--families", choices=("both", "additive"), default="both",
                         help="'additive' skips the boosting comparison (the shipped model is the same)")
+    parser.add_argument("--no-backtest", action="store_true",
+                        help="skip the rolling-origin backtest (the card keeps none; the shipped model is the same)")
     args = parser.parse_args(argv)
     if not (args.data_dir / "mie-1.0").is_dir():
         print(f"error: no training data in {args.data_dir}", file=sys.stderr)
@@ -120,12 +160,23 @@ def main(argv: list[str] | None = None) -> int:
     reference = families.reference_terms(models[PRIMARY])
     contributions = families.Decomposer(models[PRIMARY], reference).contributions(ds.X)
     p_model = models[PRIMARY].predict_proba(ds.X)[:, 1]
-    val = ds.split == "val"
+    _, val = periods(ds)
+    backtest = None
+    if not args.no_backtest:
+        log("rolling-origin backtest")
+        with threadpool_limits(limits=1):
+            backtest = baselines.backtest(ds, PRIMARY, dataset.TRAINING_SETS,
+                                          lambda fit, v: _predictor(ds, fit, v), log)
+    episodes = findings.episodes(ds, p_model, evaluate.baseline_probas(ds, PRIMARY)[0])
+    episodes.update(findings.icb_v15_episodes(args.data_dir, table, models[PRIMARY],
+                                              baselines.fit_for_test_set(ds, PRIMARY, "ged_global")))
     card = model_card.build(
         argv=argv, data_dir=args.data_dir, ds=ds, metrics=metrics, selections=selections, shipped=shipped,
         losses=losses, margin=BOOSTING_MARGIN, term_reference=reference, kind_split=kind_split,
-        findings=findings.measure(ds, contributions), episodes=findings.episodes(ds, p_model, evaluate.baseline_probas(ds, PRIMARY)),
-        thresholds=evaluate.thresholds(p_model[val], ds.y[PRIMARY][val]),
+        findings=findings.measure(ds, contributions), backtest=backtest,
+        calibration_check=calibration_check(ds, models[PRIMARY]),
+        episodes=episodes,
+        thresholds=evaluate.thresholds(p_model[val], ds.y[PRIMARY][val], ds.kind[val] == evaluate.INTERSTATE),
     )
     card = artifact.save(models, card, args.model_dir)
     (args.model_dir / "MODEL_CARD.md").write_text(model_card.render(card))

@@ -62,6 +62,17 @@ def retract(session: Session, scorer: Scorer, event_id: int, window_cache: Windo
     return Written([result], risk_service.reassess(session, scorer, [result], window_cache))
 
 
+def relink(session: Session, scorer: Scorer, event_ids: Sequence[int],
+           window_cache: WindowCache | None = None) -> Written:
+    """Derive stored events' dyad links again under today's rules, then assess the dyads they left and joined
+    (several events' locks: run again after a deadlock, as a batch is)."""
+    def write() -> Written:
+        results = event_service.relink(session, event_ids)
+        return Written(results, risk_service.reassess(session, scorer, results, window_cache))
+
+    return _retried(session, write)
+
+
 def _retried(session: Session, write: Callable[[], T]) -> T:
     """`write()` on PostgreSQL in a savepoint, run again where the database failed it to break a deadlock: the
     savepoint's rollback undoes it and releases its locks, so the other writer finishes and this one follows.

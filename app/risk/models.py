@@ -18,6 +18,8 @@ class Assessment(Base):
     as_of: Mapped[date] = mapped_column(Date)
     probability: Mapped[float] = mapped_column(Float)  # the primary target's
     probabilities: Mapped[dict] = mapped_column(JSON)  # every target's, by name
+    # {low, high, level} around `probability` (app.ml.risk_model); null on rows made before it existed
+    interval: Mapped[dict | None] = mapped_column(JSON)
     level: Mapped[str] = mapped_column(String(16))
     drivers: Mapped[list] = mapped_column(JSON)
     features: Mapped[dict | None] = mapped_column(JSON)  # the model's inputs; null on rows made before 0002
@@ -25,7 +27,7 @@ class Assessment(Base):
     explanation: Mapped[dict | None] = mapped_column(JSON)
     model_version: Mapped[str] = mapped_column(String(64))
     trigger_event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
-    reason: Mapped[str] = mapped_column(String(16))  # created | revised | retracted | backdated
+    reason: Mapped[str] = mapped_column(String(16))  # created | revised | retracted | relinked | backdated
     last_event_on: Mapped[date | None] = mapped_column(Date)
     event_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

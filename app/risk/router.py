@@ -1,7 +1,7 @@
 """/v1/risk, /v1/dyads, /v1/assessments, /v1/model: what pollers read."""
 
 import hashlib
-from datetime import date, datetime, timezone
+from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -10,19 +10,15 @@ from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession
 from app.dependencies import Polling, PollingDep, RiskCacheDep, ScorerDep
-from app.http import cursor_after, iso3_param, json_only, next_offset, resume_cursor
+from app.http import StrictJSONRoute, utc_today, cursor_after, iso3_param, json_only, next_offset, resume_cursor
 from app.ml.levels import Level
 from app.risk import service, whatif
 from app.risk.cache import Answer
-from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead, WhatIfRequest
+from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead, WhatIfRequest, as_of_problem
 
-router = APIRouter(prefix="/v1", tags=["risk"], dependencies=[Depends(require("read"))],
-                   responses=errors.responses(*errors.COMMON))
+router = APIRouter(route_class=StrictJSONRoute, prefix="/v1", tags=["risk"],
+                   dependencies=[Depends(require("read"))], responses=errors.responses(*errors.COMMON))
 NOT_MODIFIED = {304: {"description": "unchanged since the ETag given in If-None-Match"}}
-
-
-def _today() -> date:
-    return datetime.now(timezone.utc).date()
 
 
 def _etag(*parts) -> str:
@@ -71,8 +67,10 @@ async def get_risk(
     """The dyad's risk of serious violence as of a date (default today), with explanation and drivers; it falls
     as the dyad stays quiet. Two members with no recorded events get their structural prior (`event_count: 0`)."""
     # On the event loop: a poll whose answer is cached costs one shared read of the feed head, no thread.
+    if as_of is not None and (problem := as_of_problem(as_of, utc_today())):
+        raise errors.InvalidInput(problem, field="as_of")
     members = whatif.members(a, b)
-    key = ("risk", members, as_of or _today())
+    key = ("risk", members, as_of or utc_today())
     head = await poll.head.read()
     answer = poll.answers.get(key)
     if answer is None or answer.head != head:
@@ -107,7 +105,7 @@ def list_dyads(
 ) -> DyadPage:
     """Dyads ranked by current risk, highest first."""
     offset = cursor_after(cursor)
-    items = service.ranked(session, scorer, cache, _today(),
+    items = service.ranked(session, scorer, cache, utc_today(),
                            country=iso3_param(country), min_level=min_level,
                            offset=offset, limit=limit)
     return DyadPage(items=items, next_cursor=next_offset(offset, len(items), limit))
@@ -117,7 +115,7 @@ def list_dyads(
 def get_dyad(dyad_id: str, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep) -> DyadRead:
     """One dyad with its current risk."""
     dyad, marker = service.get_dyad(session, dyad_id)
-    current = service.current(session, scorer, cache, dyad, _today(), marker)
+    current = service.current(session, scorer, cache, dyad, utc_today(), marker)
     return DyadRead(id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, current=current)
 
 
@@ -145,7 +143,8 @@ def _feed_answer(sessions, start: int, limit: int, head: int) -> Answer:
                   page.model_dump_json().encode())
 
 
-@router.get("/assessments", response_model=AssessmentPage, responses=NOT_MODIFIED)
+@router.get("/assessments", response_model=AssessmentPage,
+            responses={**NOT_MODIFIED, 409: {"model": errors.CursorAheadBody, "description": "cursor_ahead"}})
 async def assessment_feed(
     poll: PollingDep,
     request: Request,
@@ -155,7 +154,9 @@ async def assessment_feed(
     """Change feed: every assessment exactly once, in a strict, gap-free order; store `next_cursor`."""
     start = cursor_after(after)
     head = await poll.head.read()
-    if start >= head:  # nothing committed after the cursor: the empty page, without a query
+    if start > head:  # a cursor this database never gave (a restore, another deployment): say so, with the head
+        raise errors.CursorAhead(start, head)
+    if start == head:  # nothing committed after the cursor: the empty page, without a query
         body = AssessmentPage(items=[], next_cursor=str(start)).model_dump_json().encode()
         return _reply(request, Answer(head, _etag("feed", start, start, limit), body))
     # A full page never changes (ids are taken in commit order), so it is cached whatever the head.

@@ -7,7 +7,9 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.events.schemas import ISO_DATE, EventCreate, NoNul, Strict
+from app.http import utc_today
 from app.ml.levels import LEVELS
+from app.ml.scorer import Score, Scorer
 
 
 class DriverRead(BaseModel):
@@ -25,6 +27,13 @@ class Explanation(BaseModel):
     contributions: dict[str, float]
 
 
+class Interval(BaseModel):
+    low: float = Field(description="lower end; low <= probability <= high")
+    high: float = Field(description="upper end")
+    level: float = Field(description="the share of the model's bootstrap draws inside [low, high], e.g. 0.9 "
+                         "(how the model card checks it: GET /v1/model, metrics.*.intervals)")
+
+
 class RiskRead(BaseModel):
     dyad_id: str
     members: tuple[str, str]
@@ -32,6 +41,8 @@ class RiskRead(BaseModel):
     as_of: date
     probability: float = Field(description="probability of the primary target (serious_violence_30d: at least "
                                "25 deaths between the two within 30 days)")
+    interval: Interval = Field(description="the uncertainty of `probability`: how far it moves when the model is "
+                               "refitted on other samples of the training dyads")
     probabilities: dict[str, float]
     level: str = Field(description=" | ".join(LEVELS) + "; thresholds in /v1/model")
     drivers: list[DriverRead]
@@ -42,6 +53,18 @@ class RiskRead(BaseModel):
     event_count: int
     latest_assessment_id: int | None
 
+    @classmethod
+    def of(cls, score: "Score", scorer: "Scorer", *, dyad_id: str, members: tuple[str, str], kind: str, as_of: date,
+           last_event_on: date | None, event_count: int, marker: int | None) -> "RiskRead":
+        """The answer for one scored dyad: the one place a score becomes a risk answer (current risk, what-if)."""
+        # Validated, not model_construct: pydantic-core checks these in ~19 us a dyad, and model_construct
+        # of the answer and its nested models was slower (bench/RESULTS.md).
+        return cls(
+            dyad_id=dyad_id, members=members, kind=kind, as_of=as_of, probability=score.probabilities[scorer.primary],
+            interval=score.interval, probabilities=score.probabilities, level=score.level, drivers=score.drivers,
+            explanation=score.explanation, features=score.features, model_version=scorer.version,
+            last_event_on=last_event_on, event_count=event_count, latest_assessment_id=marker)
+
 
 class AssessmentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -50,6 +73,7 @@ class AssessmentRead(BaseModel):
     dyad_id: str
     as_of: date
     probability: float
+    interval: Interval | None = Field(description="null on assessments made before intervals existed")
     probabilities: dict[str, float]
     level: str
     drivers: list[DriverRead] | list[dict]
@@ -80,13 +104,29 @@ class DyadPage(BaseModel):
     next_cursor: str | None
 
 
+EARLIEST_AS_OF = date(1800, 1, 1)  # as for events: nothing is known before it
+
+
+def as_of_problem(value: date, today: date) -> str | None:
+    """Why an as-of date cannot be answered, or None: a risk needs a date between 1800 and today."""
+    if value < EARLIEST_AS_OF:
+        return f"as_of must be on or after {EARLIEST_AS_OF.isoformat()}"
+    if value > today:
+        return f"as_of must not be after today ({today.isoformat()}, UTC): the model scores what is known"
+    return None
+
+
 def _iso_date(value):
     """As for events: an extended ISO 8601 date string only (a bare number would be read as a Unix time)."""
     if value is None or isinstance(value, date):
-        return value
-    if isinstance(value, str) and ISO_DATE.fullmatch(value.strip()):
-        return date.fromisoformat(value.strip())
-    raise ValueError("expected an ISO 8601 date (YYYY-MM-DD)")
+        day = value
+    elif isinstance(value, str) and ISO_DATE.fullmatch(value):
+        day = date.fromisoformat(value)
+    else:
+        raise ValueError("expected an ISO 8601 date (YYYY-MM-DD)")
+    if day is not None and (problem := as_of_problem(day, utc_today())):
+        raise ValueError(problem)
+    return day
 
 
 MemberRef = Annotated[str, Field(min_length=3, max_length=100), NoNul]

@@ -138,7 +138,7 @@ def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reas
     return {
         "dyad_id": dyad_id, "as_of": as_of, "probability": score.probabilities[scorer.primary],
         # serialised here, once: the rows go to the database as they are
-        "probabilities": bulk.dumps(score.probabilities), "level": score.level,
+        "probabilities": bulk.dumps(score.probabilities), "interval": bulk.dumps(score.interval), "level": score.level,
         "drivers": bulk.dumps(score.drivers), "explanation": bulk.dumps(score.explanation),
         "features": bulk.dumps(score.features),
         "model_version": scorer.version,
@@ -192,15 +192,8 @@ def _current_many(session: Session, scorer: Scorer, cache: RiskCache, dyads: lis
 
 
 def _risk_read(dyad: Dyad | Row, as_of: date, score: Score, scorer: Scorer, window, marker) -> RiskRead:
-    # Validated, not model_construct: pydantic-core checks these in ~19 us a dyad, and model_construct
-    # of the answer and its eight nested models took ~31 us (measured; bench/RESULTS.md).
-    return RiskRead(
-        dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind, as_of=as_of,
-        probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
-        drivers=score.drivers, explanation=score.explanation, features=score.features, model_version=scorer.version,
-        last_event_on=window.last_on, event_count=window.in_window,
-        latest_assessment_id=marker,
-    )
+    return RiskRead.of(score, scorer, dyad_id=dyad.id, members=(dyad.member_a, dyad.member_b), kind=dyad.kind,
+                       as_of=as_of, last_event_on=window.last_on, event_count=window.in_window, marker=marker)
 
 
 def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, country: str | None,

@@ -47,13 +47,9 @@ def _read(scorer: Scorer, a: str, b: str, facts: Sequence[EventFact], as_of: dat
     with SCORING_SECONDS.time():
         score = scorer.score(known, as_of, scorer.context_for(a, b, as_of))
     first, second = sorted((a, b))
-    return RiskRead(
-        dyad_id=member_ids.dyad_id(a, b), members=(first, second), kind=member_ids.dyad_kind(a, b), as_of=as_of,
-        probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
-        drivers=score.drivers, explanation=score.explanation, features=score.features,
-        model_version=scorer.version, last_event_on=known[-1].occurred_on if known else None,
-        event_count=len(known), latest_assessment_id=marker,
-    )
+    return RiskRead.of(score, scorer, dyad_id=member_ids.dyad_id(a, b), members=(first, second),
+                       kind=member_ids.dyad_kind(a, b), as_of=as_of,
+                       last_event_on=known[-1].occurred_on if known else None, event_count=len(known), marker=marker)
 
 
 def prior(scorer: Scorer, a: str, b: str, as_of: date) -> RiskRead:

@@ -22,7 +22,8 @@ router = APIRouter(prefix="/v1", tags=["stream"], dependencies=[Depends(require(
 @router.get("/stream", response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "events `assessment.created` / `risk.level_changed`, "
-                                            "data `{type, timestamp, data}` as webhooks deliver it"}})
+                                            "data `{type, timestamp, data}` as webhooks deliver it"},
+                       409: {"model": errors.CursorAheadBody, "description": "cursor_ahead"}})
 async def stream_assessments(
     request: Request,
     sessions: ReadSessionsDep,
@@ -45,7 +46,10 @@ async def stream_assessments(
         field = {"dyads": "dyad", "countries": "country"}.get(str(first["loc"][0]), str(first["loc"][0]))
         raise errors.InvalidInput(first["msg"].removeprefix("Value error, "), field=field) from None
     start = last_event_id if last_event_id is not None else after
-    cursor = cursor_after(start) if start else await head.read()
+    newest = await head.read()
+    cursor = cursor_after(start) if start else newest
+    if cursor > newest:  # a cursor this database never gave: waiting for it would wait forever
+        raise errors.CursorAhead(cursor, newest)
     key = presented_key(request.scope["headers"])
     return EventSourceResponse(service.follow(sessions, head, cursor, filters, settings.stream_poll_seconds,
                                               allowed=lambda: ring.allows(key, "read")),

@@ -8,12 +8,12 @@ from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession, WriteSession
 from app.dependencies import SettingsDep
-from app.http import cursor_after, json_only
+from app.http import StrictJSONRoute, cursor_after, json_only
 from app.webhooks import service
 from app.webhooks.schemas import DeliveryPage, WebhookCreate, WebhookCreated, WebhookRead
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=[Depends(require("admin"))],
-                   responses=errors.responses(*errors.COMMON))
+router = APIRouter(route_class=StrictJSONRoute, prefix="/v1/webhooks", tags=["webhooks"],
+                   dependencies=[Depends(require("admin"))], responses=errors.responses(*errors.COMMON))
 WebhookId = Annotated[int, Path(ge=1, le=2**53, description="the subscription's id")]
 NOT_FOUND = errors.responses(errors.NotFound)
 

@@ -52,6 +52,19 @@ class Explanation:
 
 
 @dataclass(frozen=True, slots=True)
+class Interval:
+    """The uncertainty of a probability: low <= probability <= high, at `level` (e.g. 0.9)."""
+
+    low: float
+    high: float
+    level: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Interval | None":
+        return cls(**_known(cls, data)) if data else None
+
+
+@dataclass(frozen=True, slots=True)
 class Risk:
     dyad_id: str
     members: tuple[str, str]
@@ -67,11 +80,13 @@ class Risk:
     event_count: int
     latest_assessment_id: int | None = None
     explanation: Explanation | None = None
+    interval: Interval | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Risk":
         d = _known(cls, data)
         return cls(**{**d, "members": tuple(d["members"]), "as_of": _date(d["as_of"]),
+                      "interval": Interval.from_dict(d.get("interval")),
                       "drivers": [Driver.from_dict(x) for x in d.get("drivers") or []],
                       "explanation": Explanation.from_dict(d.get("explanation")),
                       "last_event_on": _date(d.get("last_event_on"))})
@@ -94,6 +109,7 @@ class Assessment:
     last_event_on: date | None = None
     features: dict[str, float] | None = None
     explanation: Explanation | None = None
+    interval: Interval | None = None  # None on assessments made before intervals existed
 
     @property
     def cursor(self) -> str:
@@ -104,6 +120,7 @@ class Assessment:
     def from_dict(cls, data: dict[str, Any]) -> "Assessment":
         d = _known(cls, data)
         return cls(**{**d, "as_of": _date(d["as_of"]), "created_at": _datetime(d["created_at"]),
+                      "interval": Interval.from_dict(d.get("interval")),
                       "drivers": [Driver.from_dict(x) for x in d.get("drivers") or []],
                       "explanation": Explanation.from_dict(d.get("explanation")),
                       "last_event_on": _date(d.get("last_event_on"))})

@@ -3,6 +3,7 @@ the open-mode guard in the app itself, rate limits, the docs, and response heade
 
 import re
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -26,6 +27,8 @@ def keyed(settings, scorer):
     with TestClient(app) as c:
         with c.app.state.write_sessionmaker.begin() as session:
             c.reader = service.create(session, "reader", ["read"])[1]
+            c.scraper = service.create(session, "scraper", ["metrics"])[1]
+        c.admin = BOOTSTRAP
         c.app.state.keyring.load()
         yield c
 
@@ -39,7 +42,13 @@ def test_malformed_json_without_a_key_is_a_401_not_a_parse_error(keyed):
 @pytest.mark.parametrize("path", ["/v1/vocabulary", "/v1/model", "/v1/events", "/v1/assessments", "/metrics"])
 def test_every_v1_route_and_metrics_need_a_key(keyed, path):
     assert keyed.get(path).status_code == 401
-    assert keyed.get(path, headers={"X-API-Key": keyed.reader}).status_code == 200
+    if path == "/metrics":  # a scraper's key, or admin: not every client's
+        r = keyed.get(path, headers={"X-API-Key": keyed.reader})
+        assert r.status_code == 403 and "metrics" in r.json()["detail"]
+        assert keyed.get(path, headers={"X-API-Key": keyed.scraper}).status_code == 200
+        assert keyed.get(path, headers={"X-API-Key": keyed.admin}).status_code == 200
+    else:
+        assert keyed.get(path, headers={"X-API-Key": keyed.reader}).status_code == 200
 
 
 def test_readiness_details_only_for_a_caller_with_a_key(keyed):
@@ -121,3 +130,41 @@ def test_oversized_headers_are_a_431_before_the_key_is_hashed(keyed, monkeypatch
     assert r.status_code == 431 and r.json()["error"] == "headers_too_large"
     assert keyed.get("/v1/events", headers={"X-Padding": "p" * 17_000}).status_code == 431
     assert hashed == []
+
+
+def test_forwarded_headers_are_believed_only_from_the_proxies_named(database_url):
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 by default: a local client could then pose as any address
+    (and walk around the per-address rate limit). Through `escalation serve`, as users run it."""
+    from tests.servers import Server
+
+    spoofed = {"X-Forwarded-For": "203.0.113.9"}
+    plain = Server(database_url)
+    try:  # nothing named: the header is not believed, and in open mode a request forwarded by anyone is refused
+        assert httpx.get(f"{plain.base}/v1/events", timeout=10).status_code == 200
+        r = httpx.get(f"{plain.base}/v1/events", headers=spoofed, timeout=10)
+        assert r.status_code == 403 and "ESCALATION_FORWARDED_ALLOW_IPS" in r.json()["detail"]
+    finally:
+        plain.stop()
+    proxied = Server(database_url, env={"ESCALATION_FORWARDED_ALLOW_IPS": "127.0.0.1"})
+    try:  # 127.0.0.1 named as a proxy: its claim is believed, and a non-loopback client is refused in open mode
+        r = httpx.get(f"{proxied.base}/v1/events", headers=spoofed, timeout=10)
+        assert r.status_code == 403 and "loopback clients only" in r.json()["detail"]
+        assert httpx.get(f"{proxied.base}/v1/events", headers={"X-Forwarded-For": "127.0.0.1"},
+                         timeout=10).status_code == 200  # a local client through the named proxy
+    finally:
+        proxied.stop()
+
+
+def test_with_keys_a_rotating_forwarded_header_gets_around_no_rate_limit(database_url):
+    """The attack the hardening review ran: requests without a key are limited per address, and through
+    `escalation serve` the address is the peer's, whatever X-Forwarded-For says (nothing named, nothing believed)."""
+    from tests.servers import Server
+
+    server = Server(database_url, env={"ESCALATION_BOOTSTRAP_API_KEY": BOOTSTRAP,
+                                       "ESCALATION_RATE_LIMIT_PER_ADDRESS": "3/minute"})
+    try:
+        codes = [httpx.get(f"{server.base}/v1/events", headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                           timeout=10).status_code for i in range(6)]
+    finally:
+        server.stop()
+    assert codes[:3] == [401, 401, 401] and set(codes[3:]) == {429}

@@ -59,8 +59,9 @@ def test_ranking_is_compact_filtered_and_read_scoped(client, settings, scorer):
     full = client.get("/v1/dyads").json()["items"]
     assert [r["id"] for r in ranking["items"]] == [d["id"] for d in full]  # the same order as the API's
     row = next(r for r in ranking["items"] if r["id"] == "IRN--PAK")
-    assert set(row) == {"id", "members", "kind", "level", "probability", "last_event_on", "event_count"}
+    assert set(row) == {"id", "members", "kind", "level", "probability", "low", "high", "last_event_on", "event_count"}
     assert row["event_count"] == 2 and row["members"] == ["IRN", "PAK"]
+    assert row["low"] <= row["probability"] <= row["high"]
     assert [r["id"] for r in client.get("/dashboard/ranking", params={"country": "irn"}).json()["items"]] == [
         d["id"] for d in client.get("/v1/dyads", params={"country": "IRN"}).json()["items"]]
     assert client.get("/dashboard/ranking", params={"min_level": "critical"}).json()["items"] == []

@@ -98,3 +98,49 @@ def test_multi_day_events_are_dated_when_their_deaths_are_known():
     event = ucdp_ged.convert(netify(date_start="2012-01-05", date_end="2012-01-20", date_prec=3))
     assert event["occurred_on"] == "2012-01-20"
     assert ucdp_ged.convert(netify())["occurred_on"] == "2012-01-05"  # no date_end: the start
+
+
+def reduced(**kw) -> dict[str, str]:
+    """The reduced global 21.1 layout: year/month/day, the country and type of violence as text, best_death."""
+    base = {"id": "244657", "year": "2017", "month": "7", "day": "31", "country": "Bosnia-Herzegovina",
+            "type_of_violence": "State-based violence", "conflict_name": "Bosnia-Herzegovina: Serb",
+            "side_a": "Government of Bosnia-Herzegovina", "side_b": "Serbian Republic of Bosnia-Herzegovina",
+            "latitude": "43.8", "longitude": "18.4", "low_death": "5.0", "best_death": "6.0", "high_death": "9.0"}
+    return base | {k: str(v) for k, v in kw.items()}
+
+
+def test_the_reduced_global_layout_converts():
+    event = ucdp_ged.convert(reduced())
+    assert event["occurred_on"] == "2017-07-31" and event["fatalities"] == 6 and event["action"] == "clash"
+    assert event["actor1"] == {"name": "Government of Bosnia-Herzegovina", "country": "BIH", "kind": "state"}
+    assert event["location"]["country"] == "BIH" and event["civilian_fatalities"] == 0
+    one_sided = ucdp_ged.convert(reduced(type_of_violence="One-sided violence", side_b="Civilians",
+                                         country="Macedonia, FYR", side_a="NLA"))
+    assert one_sided["action"] == "attack" and one_sided["actor2"] == {"name": "Civilians", "country": "MKD",
+                                                                       "kind": "civilians"}
+    assert ucdp_ged.convert(reduced(country="Atlantis")) == "no_iso3"
+
+
+def test_a_gzipped_file_is_read(tmp_path: Path):
+    import csv
+    import gzip
+
+    path = tmp_path / "ged.csv.gz"
+    with gzip.open(path, "wt", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(reduced()))
+        writer.writeheader()
+        writer.writerow(reduced())
+        writer.writerow(reduced(id="2", country="Atlantis"))
+    skipped: Counter[str] = Counter()
+    assert [e["source_event_id"] for e in ucdp_ged.iter_events(path, skipped)] == ["244657"]
+    assert skipped == {"no_iso3": 1}
+
+
+@pytest.mark.shared_data
+def test_the_shared_global_file_converts_almost_whole():
+    path = SLICES.parent / "ucdp-ged-21.1-reduced" / "ged_v21_1_whereprec12.csv.gz"
+    if not path.is_file():
+        pytest.skip("../shared/data is absent")
+    skipped: Counter[str] = Counter()
+    n = sum(1 for _ in ucdp_ged.iter_events(path, skipped))
+    assert n == 176_579 - sum(skipped.values()) and sum(skipped.values()) < 0.001 * n

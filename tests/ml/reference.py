@@ -265,25 +265,32 @@ def _casualties(recent: list[EventFact], x: dict, year: list[EventFact]) -> tupl
     if deaths:
         return f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else ""), fatal
     past = sum(f.fatalities for f in year)
-    return "no deaths in the last 30 days" + (f", {past} in the past year" if past else ""), fatal
+    return (f"{past} killed in the past year, none in the last 30 days" if past
+            else "no deaths recorded in the past year"), fatal
 
 
 def _tempo(facts: list[EventFact], recent: list[EventFact], as_of: date) -> tuple[str, list]:
     if not facts:
         return "no events recorded between them", []
     quiet = (as_of - facts[-1].occurred_on).days
-    last = "today" if quiet == 0 else f"{quiet} days ago"
     new = " (their first recorded events)" if (as_of - facts[0].occurred_on).days < 30 else ""
     if recent:
-        return f"{len(recent)} event{'s' * (len(recent) > 1)} in the last 30 days{new}, the last {last}", []
-    return f"quiet for {quiet} days", [_fact(facts[-1])]
+        return (f"{len(recent)} event{'s' * (len(recent) > 1)} in the last 30 days{new}, "
+                f"the last on {facts[-1].occurred_on.isoformat()}"), []
+    return f"last event on {facts[-1].occurred_on.isoformat()}, {quiet} days before", [_fact(facts[-1])]
 
 
-def _severity(recent: list[EventFact], x: dict) -> tuple[str, list]:
+def _act(f: EventFact) -> str:
+    return f"{name(f.initiator)}'s {HOSTILITY_LABELS[int(f.hostility)].replace('_', ' ')} on {f.occurred_on.isoformat()}"
+
+
+def _severity(known: list[EventFact], recent: list[EventFact], x: dict) -> tuple[str, list]:
     if not recent:
-        return "no hostile act in the last 30 days", []
+        if not known:
+            return "no act recorded between them", []
+        return f"the last act, {_act(known[-1])}", [_fact(known[-1])]
     top = max(recent, key=lambda f: (f.hostility, f.rung))
-    words = [f"highest act in the last 30 days: {HOSTILITY_LABELS[int(top.hostility)].replace('_', ' ')}"]
+    words = [f"{_act(top)}, the most severe act in the last 30 days"]
     if x["cross_border_30d"]:
         words.append("across a border")
     if x["standoff_30d"]:
@@ -302,10 +309,10 @@ def _deescalation(facts: list[EventFact], x: dict) -> tuple[str, list]:
 
 def _structural(ctx: DyadContext) -> tuple[str, list]:
     kind = ctx.kind.replace("_", " vs ").replace("nonstate", "non-state")
-    parts = [kind, "neighbours" if ctx.contiguous else "not neighbours"]
-    parts += ["strategic rivals"] * ctx.rivalry + ["fought a war or armed conflict before"] * ctx.past_armed_conflict
-    parts += ["a major power is involved"] * ctx.major_power
-    return ", ".join(parts), [{"kind": ctx.kind, "contiguous": ctx.contiguous, "rivalry": ctx.rivalry,
+    ties = ["neighbours"] * ctx.contiguous + ["strategic rivals"] * ctx.rivalry
+    ties += ["fought a war or armed conflict before"] * ctx.past_armed_conflict
+    ties += ["a major power is involved"] * ctx.major_power
+    return f"{kind}, {', '.join(ties) or 'no structural ties'} (against an unrelated pair)", [{"kind": ctx.kind, "contiguous": ctx.contiguous, "rivalry": ctx.rivalry,
                                "past_armed_conflict": ctx.past_armed_conflict, "major_power": ctx.major_power}]
 
 
@@ -317,7 +324,7 @@ def drivers(facts: Sequence[EventFact], as_of: date, ctx: DyadContext, x: dict[s
     year = [f for f in known if (as_of - f.occurred_on).days < 365]
     texts = {
         "retaliation": _retaliation(recent, x), "casualties": _casualties(recent, x, year),
-        "tempo": _tempo(known, recent, as_of), "severity": _severity(recent, x),
+        "tempo": _tempo(known, recent, as_of), "severity": _severity(known, recent, x),
         "deescalation": _deescalation(recent, x), "structural": _structural(ctx),
     }
     out = []
@@ -428,8 +435,9 @@ def score_many(scorer, items) -> list:
     with _THREADS.limit(limits=1, user_api="openmp"):
         contrib = scorer._decomposer.contributions(X)
         probs = {t: terms.proba(X) for t, terms in scorer._secondary.items()}
-    baseline = scorer._decomposer.baseline
-    p_primary = expit(baseline + contrib.sum(axis=1))
+        baseline = scorer._decomposer.baseline(X)  # per row since v3: calibration by dyad kind
+        p_primary = expit(baseline + contrib.sum(axis=1))
+        low, high = scorer.models[scorer.primary].interval(X, p_primary)
     probs[scorer.primary] = p_primary
     out = []
     for i, (facts, as_of, context) in enumerate(items):
@@ -437,10 +445,11 @@ def score_many(scorer, items) -> list:
         parts = dict(zip(names, contrib[i].tolist()))
         out.append(Score(
             probabilities={t: float(probs[t][i]) for t in scorer.targets},
+            interval={"low": float(low[i]), "high": float(high[i]), "level": scorer.models[scorer.primary].level},
             level=scorer.level_for(float(p_primary[i])),
             drivers=drivers(facts, as_of, context, x, parts, TOP_DRIVERS),
             features=x,
-            explanation={"unit": "log_odds", "baseline": baseline, "contributions": parts},
+            explanation={"unit": "log_odds", "baseline": float(baseline[i]), "contributions": parts},
         ))
     return out
 
@@ -458,8 +467,8 @@ def ranked(session: Session, scorer, as_of: date) -> list:
                                  for d, _ in rows])
     risks = [(d, RiskRead(
         dyad_id=d.id, members=(d.member_a, d.member_b), kind=d.kind, as_of=as_of,
-        probability=s.probabilities[scorer.primary], probabilities=s.probabilities, level=s.level,
-        drivers=s.drivers, explanation=s.explanation, features=s.features, model_version=scorer.version,
+        probability=s.probabilities[scorer.primary], interval=s.interval, probabilities=s.probabilities,
+        level=s.level, drivers=s.drivers, explanation=s.explanation, features=s.features, model_version=scorer.version,
         last_event_on=found[d.id].last_on, event_count=found[d.id].in_window, latest_assessment_id=m))
         for (d, m), s in zip(rows, scores)]
     risks.sort(key=lambda dr: (-dr[1].probability, dr[0].id))

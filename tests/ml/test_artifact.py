@@ -58,7 +58,7 @@ def test_missing_card_is_refused(model_copy: Path):
 
 
 def test_types_outside_the_trusted_list_are_refused(model_copy: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(artifact, "TRUSTED", [t for t in artifact.TRUSTED if "BSpline" not in t])
+    monkeypatch.setattr(artifact, "TRUSTED", [t for t in artifact.TRUSTED if "AdditiveRisk" not in t])
     with pytest.raises(artifact.ArtifactError, match="cannot load"):
         load_scorer(model_copy)
 

@@ -4,9 +4,10 @@ import random
 from datetime import date, timedelta
 
 import numpy as np
+import pytest
 
 from app.events.facts import DyadContext
-from app.ml.features import FEATURE_NAMES, INDEX, NEVER, build_features, build_matrix
+from app.ml.features import DECAY_HALF_LIVES, FEATURE_NAMES, INDEX, NEVER, build_features, build_matrix
 from tests.ml.helpers import fact
 
 CTX = DyadContext(kind="state_state", contiguous=True)
@@ -93,6 +94,15 @@ def test_deaths_of_the_last_seven_days_count_from_t_minus_6_to_t():
     x = build_features(history + [fact(d + timedelta(days=1), fatalities=50)], d, CTX)
     assert x[INDEX["log_fatalities_7d"]] == np.log1p(8)
     assert build_features(history, d - timedelta(days=8), CTX)[INDEX["log_fatalities_7d"]] == 0
+
+
+def test_decayed_deaths_halve_each_half_life_over_the_past_year():
+    d = date(2020, 5, 31)
+    history = [fact(d - timedelta(days=k), fatalities=n) for k, n in ((0, 8), (30, 4), (365, 2), (366, 1000))]
+    x = build_features(history + [fact(d + timedelta(days=1), fatalities=50)], d, CTX)
+    for h in DECAY_HALF_LIVES:  # the year's window (t-365, t]: day 365 back is out, as for events_365d
+        assert x[INDEX[f"decayed_deaths_{h}d"]] == pytest.approx(8 + 4 * 2 ** (-30 / h), rel=1e-12)
+    assert build_features([], d, CTX)[INDEX["decayed_deaths_30d"]] == 0
 
 
 def test_build_matrix_equals_build_features():

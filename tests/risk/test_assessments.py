@@ -204,3 +204,26 @@ def test_member_ids_are_matched_case_insensitively_and_star_etag_matches(client)
     r = client.get("/v1/risk", params={"a": "irn", "b": "NSA:Jaish-Al-Adl"})
     assert r.status_code == 200 and r.json()["dyad_id"] == "IRN--nsa:jaish-al-adl"
     assert client.get("/v1/risk", params={"a": "IRN", "b": "PAK"}, headers={"If-None-Match": "*"}).status_code == 304
+
+
+def _inside(answer: dict) -> None:
+    interval = answer["interval"]
+    assert interval["level"] == 0.9
+    assert 0 <= interval["low"] <= answer["probability"] <= interval["high"] <= 1
+
+
+def test_every_probability_is_served_with_its_interval(client):
+    _seed(client)
+    for a in client.get("/v1/assessments").json()["items"]:  # stored, and so in the feed, stream and webhooks
+        _inside(a)
+    risk = client.get("/v1/risk", params={"a": "IRN", "b": "PAK", "as_of": "2024-01-18"}).json()
+    _inside(risk)
+    assert risk["interval"]["high"] > risk["interval"]["low"]
+    _inside(client.get("/v1/risk", params={"a": "IND", "b": "PAK"}).json())  # a pair with no events
+    for d in client.get("/v1/dyads").json()["items"]:
+        _inside(d["current"])
+    for a in client.get("/v1/dyads/IRN--PAK/assessments").json()["items"]:
+        _inside(a)
+    what_if = client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "events": [
+        event(source="what-if", source_event_id="1", occurred_on="2024-01-20", fatalities=30)]}).json()
+    _inside(what_if)

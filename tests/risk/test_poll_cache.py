@@ -63,7 +63,7 @@ def test_an_answer_for_today_is_not_served_the_next_day(client, monkeypatch):
     client.post("/v1/events", json=IRAN_STRIKE)
     routed = _count_route_answers(client.app)
     client.get("/v1/risk", params=RISK)
-    monkeypatch.setattr(guards, "_today", lambda: date.today() + timedelta(days=1))
+    monkeypatch.setattr(guards, "utc_today", lambda: date.today() + timedelta(days=1))
     assert client.get("/v1/risk", params=RISK).status_code == 200
     assert len(routed) == 2  # no stored answer for that day: the route answered
     dated = {**RISK, "as_of": "2024-01-20"}

@@ -22,7 +22,8 @@ def _expected(session, scorer, dyad_ids: list[str], markers: dict[str, int], as_
         score = scorer.score(window.facts, as_of, scorer.context_for(a, b, as_of))
         out[d] = RiskRead(
             dyad_id=d, members=(a, b), kind=member_ids.dyad_kind(a, b), as_of=as_of,
-            probability=score.probabilities[scorer.primary], probabilities=score.probabilities, level=score.level,
+            probability=score.probabilities[scorer.primary], interval=score.interval,
+            probabilities=score.probabilities, level=score.level,
             drivers=score.drivers, explanation=score.explanation, features=score.features,
             model_version=scorer.version, last_event_on=window.last_on, event_count=window.in_window,
             latest_assessment_id=markers[d]).model_dump_json().encode()

@@ -77,7 +77,8 @@ async function showRanking() {
     `<tr data-dyad="${esc(d.id)}"><td class="num">${i + 1}</td>` +
     `<td><a href="#dyad=${encodeURIComponent(d.id)}">${esc(d.members.join(" – "))}</a></td>` +
     `<td>${esc(d.kind.replaceAll("_", " "))}</td><td>${levelBadge(d.level)}</td>` +
-    `<td class="num">${pct(d.probability)}</td><td>${esc(d.last_event_on)}</td>` +
+    `<td class="num">${pct(d.probability)} <span class="hint">${pct(d.low)}–${pct(d.high)}</span></td>` +
+    `<td>${esc(d.last_event_on)}</td>` +
     `<td class="num">${esc(d.event_count)}</td></tr>`);
   $("ranking").tBodies[0].innerHTML = rows.join("");
   const ms = performance.now() - started;
@@ -112,7 +113,8 @@ async function showDyad(id) {
   $("dyad-title").textContent = `${dyad.members.join(" – ")} (${dyad.kind.replaceAll("_", " ")})`;
   const r = dyad.current;
   $("dyad-summary").innerHTML = r
-    ? `${levelBadge(r.level)} ${pct(r.probability)} probability of ` +
+    ? `${levelBadge(r.level)} ${pct(r.probability)} probability ` +
+      `<span class="hint">(${Math.round(r.interval.level * 100)}% interval ${pct(r.interval.low)}–${pct(r.interval.high)})</span> of ` +
       `<abbr title="${esc(target.definition)}">${esc(target.name)}</abbr>, as of ${esc(r.as_of)}; ` +
       `${esc(r.event_count)} events, the last on ${esc(r.last_event_on)} <span class="hint">(model ${esc(r.model_version)})</span>`
     : "not assessed yet";
