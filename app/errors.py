@@ -139,7 +139,8 @@ def _validation_error(errors: list[dict]) -> JSONResponse:
     items = problems(errors)
     kind = items[0]["type"] if items else ""
     if kind == "json_invalid":
-        err = AppError("malformed JSON body: " + items[0]["detail"], field="body")
+        why = (errors[0].get("ctx") or {}).get("error")  # the parser's own words: "invalid UTF-8 at byte 5", ...
+        err = AppError("malformed JSON body: " + (str(why) if why else items[0]["detail"]), field="body")
         err.code = "malformed_json"
         return JSONResponse(err.body(), status_code=400)
     first = items[0] if items else {"field": "body", "detail": "invalid request"}

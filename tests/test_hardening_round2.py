@@ -80,15 +80,16 @@ def test_a_utf16_body_is_a_415(client):
     _nothing_stored(client)
 
 
-@pytest.mark.parametrize("body", [
-    b'{"source_event_id": ',  # truncated
-    b'{"fatalities": ' + b"9" * 5000 + b"}",  # an integer too long to read
-    b"[" * 10_000 + b"]" * 10_000,  # nested too deep
-    b'{"notes": "\xff\xfe\xfd"}',  # invalid UTF-8
+@pytest.mark.parametrize("body, why", [
+    (b'{"source_event_id": ', "Expecting value"),  # truncated
+    (b'{"fatalities": ' + b"9" * 5000 + b"}", "4300 digits"),  # an integer too long to read
+    (b"[" * 10_000 + b"]" * 10_000, "nested too deeply"),
+    (b'{"notes": "\xff\xfe\xfd"}', "invalid UTF-8"),
 ])
-def test_every_body_that_is_not_json_is_malformed_json(client, body):
+def test_every_body_that_is_not_json_is_malformed_json_and_says_why(client, body, why):
     r = client.post("/v1/events", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error"] == "malformed_json", r.text
+    assert why in r.json()["detail"]
 
 
 def test_a_feed_or_stream_cursor_beyond_the_head_is_a_409_with_the_head(client):

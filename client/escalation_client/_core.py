@@ -29,7 +29,7 @@ def error(response: httpx.Response) -> EscalationError:
     if not isinstance(body, dict) or "error" not in body:
         return EscalationError(response.status_code, "http_error", response.text[:500] or response.reason_phrase)
     return EscalationError(response.status_code, body["error"], body.get("detail", ""), body.get("field"),
-                           body.get("errors"))
+                           body.get("errors"), body.get("head"))
 
 
 def unreachable(exc: Exception) -> EscalationError:

@@ -45,6 +45,11 @@ def test_the_seed_scenario_through_the_client(database_url):
         page = client.assessments(after=0)
         assert [a.id for a in page.items] == sorted(a.id for a in page.items) and page.next_cursor == page.items[-1].cursor
         assert client.assessments(after=page.next_cursor).items == []
+        with pytest.raises(EscalationError) as ahead:  # a cursor from another database: the head to start from
+            client.assessments(after=int(page.next_cursor) + 1000)
+        assert (ahead.value.status, ahead.value.error, ahead.value.head) == (409, "cursor_ahead", page.next_cursor)
+        assert after.interval is not None and after.interval.low <= after.probability <= after.interval.high
+        assert all(a.interval is not None for a in page.items)
 
         with pytest.raises(EscalationError) as missing:
             client.risk("IRN", "XXX")
