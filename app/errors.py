@@ -66,6 +66,12 @@ class PayloadTooLarge(AppError):
     status, code = 413, "payload_too_large"
 
 
+class MalformedJSON(AppError):
+    """A body that is not JSON (truncated, invalid UTF-8, a number too long, nesting too deep)."""
+
+    status, code = 400, "malformed_json"
+
+
 class UnsupportedMediaType(AppError):
     status, code = 415, "unsupported_media_type"
 
@@ -140,9 +146,8 @@ def _validation_error(errors: list[dict]) -> JSONResponse:
     kind = items[0]["type"] if items else ""
     if kind == "json_invalid":
         why = (errors[0].get("ctx") or {}).get("error")  # the parser's own words: "invalid UTF-8 at byte 5", ...
-        err = AppError("malformed JSON body: " + (str(why) if why else items[0]["detail"]), field="body")
-        err.code = "malformed_json"
-        return JSONResponse(err.body(), status_code=400)
+        err = MalformedJSON("malformed JSON body: " + (str(why) if why else items[0]["detail"]), field="body")
+        return JSONResponse(err.body(), status_code=err.status)
     first = items[0] if items else {"field": "body", "detail": "invalid request"}
     err = InvalidInput(f"{first['field']}: {first['detail']}", field=first["field"], errors=items)
     return JSONResponse(err.body(), status_code=422)

@@ -17,7 +17,7 @@ from app.risk import flow
 router = APIRouter(route_class=StrictJSONRoute, prefix="/v1/events", tags=["events"],
                    responses=errors.responses(*errors.COMMON))
 EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="the event's id")]
-WRITE_ERRORS = errors.responses(errors.PayloadTooLarge, errors.UnsupportedMediaType)
+WRITE_ERRORS = errors.responses(errors.MalformedJSON, errors.PayloadTooLarge, errors.UnsupportedMediaType)
 
 
 @router.post("", response_model=EventRead, status_code=201, responses={200: {"model": EventRead}, **WRITE_ERRORS},

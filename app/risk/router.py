@@ -81,7 +81,7 @@ async def get_risk(
 
 
 @router.post("/risk/what-if", response_model=RiskRead, dependencies=[Depends(json_only)],
-             responses=errors.responses(errors.InvalidInput, errors.UnsupportedMediaType))
+             responses=errors.responses(errors.MalformedJSON, errors.InvalidInput, errors.UnsupportedMediaType))
 def what_if(body: WhatIfRequest, session: ReadSession, scorer: ScorerDep) -> RiskRead:
     """The dyad's stored history plus hypothetical events, scored as of a date with explanation and drivers.
     Nothing is stored: no event, no assessment, no feed entry."""

@@ -19,7 +19,8 @@ NOT_FOUND = errors.responses(errors.NotFound)
 
 
 @router.post("", response_model=WebhookCreated, status_code=201,
-             responses=errors.responses(errors.UnsupportedMediaType), dependencies=[Depends(json_only)])
+             responses=errors.responses(errors.MalformedJSON, errors.UnsupportedMediaType),
+             dependencies=[Depends(json_only)])
 def create_webhook(body: WebhookCreate, settings: SettingsDep, session: WriteSession) -> WebhookCreated:
     """Subscribe a URL; the answer carries the signing secret, shown this once."""
     return service.create(session, body, allow_private=settings.webhooks_allow_private)
