@@ -27,12 +27,13 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from scipy.special import logit
+from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 from app.ml.features import INDEX, History
 from app.ml.labels import HORIZON
+from app.ml.risk_model import platt
 
 HALF_LIVES = (7, 14, 30, 60, 90, 180, 365)
 NAMES = ("climatology", "persistence", "deaths_30d", "decayed_deaths", "deaths_and_events", "recent_violence")
@@ -102,13 +103,14 @@ def _logistic(name: str) -> LogisticRegression:
     return LogisticRegression(max_iter=1000) if name == "recent_violence" else LogisticRegression(C=1e6, max_iter=1000)
 
 
-def platt(p: np.ndarray, y: np.ndarray) -> LogisticRegression:
-    """Platt scaling of probabilities: a logistic fit on their log-odds."""
-    return LogisticRegression(C=1e6, max_iter=1000).fit(logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1), y)
+def _log_odds(p: np.ndarray) -> np.ndarray:
+    return logit(np.clip(p, _EPS, 1 - _EPS))
 
 
-def recalibrated(model: LogisticRegression, p: np.ndarray) -> np.ndarray:
-    return model.predict_proba(logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1))[:, 1]
+def recalibrated(slope_shift: tuple[float, float], p: np.ndarray) -> np.ndarray:
+    """Probabilities through Platt scaling (the model's own, `risk_model.platt`, fitted on their log-odds)."""
+    slope, shift = slope_shift
+    return expit(slope * _log_odds(p) + shift)
 
 
 @dataclass
@@ -119,7 +121,7 @@ class Baseline:
     target: str
     half_life: int | None
     model: LogisticRegression
-    calibrator: LogisticRegression | None
+    calibrator: tuple[float, float] | None  # Platt's (slope, shift) on the log-odds, where it was kept
     validation_log_loss: float
     tried: dict[str, float] = field(default_factory=dict)  # half-life -> validation log-loss (decayed_deaths)
 
@@ -145,7 +147,7 @@ def _fit_one(ds: Any, fit: np.ndarray, val: np.ndarray, name: str, target: str,
     p_val = raw.predict(ds, val)
     raw.validation_log_loss = float(log_loss(y[val], p_val, labels=[0, 1]))
     if len(np.unique(y[val])) == 2:
-        calibrator = platt(p_val, y[val])
+        calibrator = platt(_log_odds(p_val), y[val])
         loss = float(log_loss(y[val], recalibrated(calibrator, p_val), labels=[0, 1]))
         if loss < raw.validation_log_loss:
             raw.calibrator, raw.validation_log_loss = calibrator, loss

@@ -23,13 +23,13 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 INTERSTATE, OTHER = "interstate", "other"
+GROUPS = (INTERSTATE, OTHER)
+DRAWS = 20
+LEVEL = 0.9
 # Per loaded model, its knots as arrays over all features, built on first use: kept beside the object, not in it,
 # so the skops file holds plain arrays only.
 _GRIDS: "WeakKeyDictionary[AdditiveRisk, dict]" = WeakKeyDictionary()
 _CHUNK = 4096  # rows whose interval draws are summed at once (~4096 x 28 x 4 x 20 floats)
-GROUPS = (INTERSTATE, OTHER)
-DRAWS = 20
-LEVEL = 0.9
 
 
 def platt(z: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
@@ -70,7 +70,6 @@ class AdditiveRisk:
         self.intercept = float(logit.intercept_[0])
         self.group_column = index[group_feature]
         self.calibration = {g: (1.0, 0.0) for g in GROUPS}
-        self.draws: dict[str, np.ndarray] | None = None
         self.level = LEVEL
         return self
 
@@ -93,12 +92,13 @@ class AdditiveRisk:
         rng = np.random.default_rng(seed)
         _, fit_group = np.unique(dyads_fit, return_inverse=True)
         _, val_group = np.unique(dyads_val, return_inverse=True)
+        n_fit, n_val = fit_group.max() + 1, val_group.max() + 1
         inter = self.groups(X_val)
         n_smooth, n_basis = self.spline_coef.shape
         out = {"spline_coef": np.empty((draws, n_smooth, n_basis)), "flag_coef": np.empty((draws, len(self.flag_coef))),
                "intercept": np.empty(draws), "calibration": np.empty((draws, 2, 2))}
         for k in range(draws):
-            counts = rng.multinomial(fit_group.max() + 1, np.full(fit_group.max() + 1, 1 / (fit_group.max() + 1)))
+            counts = rng.multinomial(n_fit, np.full(n_fit, 1 / n_fit))
             w = weights_fit * counts[fit_group]
             keep = w > 0
             lr = LogisticRegression(C=C, max_iter=5000).fit(design_fit[keep], y_fit[keep], sample_weight=w[keep])
@@ -107,7 +107,7 @@ class AdditiveRisk:
             out["flag_coef"][k] = coef[n_smooth * n_basis:]
             out["intercept"][k] = lr.intercept_[0]
             z = lr.decision_function(design_val)
-            val_counts = rng.multinomial(val_group.max() + 1, np.full(val_group.max() + 1, 1 / (val_group.max() + 1)))
+            val_counts = rng.multinomial(n_val, np.full(n_val, 1 / n_val))
             vw = val_counts[val_group].astype(np.float64)
             for g, part in enumerate((inter, ~inter)):
                 use = part & (vw > 0)
