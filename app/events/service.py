@@ -235,7 +235,7 @@ def _create(session: Session, batch: list[tuple[EventCreate, list[DyadLink], tup
     bulk.insert_rows(session, EventRevision, [
         {"event_id": i, "revision": 1, "change": "created", "content_hash": digest, "payload": payload,
          "recorded_at": now} for i, _, _, payload, digest in made])
-    touched = _link(session, [(i, item, links) for i, item, links, _, _ in made])
+    touched = _link(session, [(i, dyad_rules.occurred_day(item.occurred_on), links) for i, item, links, _, _ in made])
     return {(item.source, item.source_event_id): Ingested(i, "created", touched.get(i, {}))
             for i, item, _, _, _ in made}
 
@@ -256,7 +256,8 @@ def _revise(session: Session, batch: list[tuple[_Current, EventCreate, list[Dyad
         {"event_id": event.id, "revision": event.revision, "change": "revised", "content_hash": digest,
          "payload": payload, "recorded_at": now} for event, _, _, (payload, digest) in batch])
     session.execute(delete(EventDyad).where(bulk.one_of(session, EventDyad.event_id, [b[0].id for b in batch])))
-    linked = _link(session, [(event.id, item, links) for event, item, links, _ in batch])
+    linked = _link(session, [(event.id, dyad_rules.occurred_day(item.occurred_on), links)
+                             for event, item, links, _ in batch])
     out = []
     for event, _, _, _ in batch:
         before, after = event.dyads, linked.get(event.id, {})
@@ -268,12 +269,11 @@ def _revise(session: Session, batch: list[tuple[_Current, EventCreate, list[Dyad
     return out
 
 
-def _link(session: Session, events: list[tuple[int, EventCreate, list[DyadLink]]]) -> dict[int, dict[str, date]]:
-    """Link events to their dyads (created by _add_dyads); the dyads each event touched, with its date."""
+def _link(session: Session, events: list[tuple[int, date, list[DyadLink]]]) -> dict[int, dict[str, date]]:
+    """Link events (id, day) to their dyads (created by _add_dyads); the dyads each event touched, with its date."""
     link_rows = []
     touched: dict[int, dict[str, date]] = {}
-    for event_id, item, links in events:
-        day = dyad_rules.occurred_day(item.occurred_on)
+    for event_id, day, links in events:
         for link in links:
             link_rows.append({"event_id": event_id, "dyad_id": link.dyad_id, "initiator": link.initiator,
                               "target": link.target, "territorial": link.territorial, "occurred_on": day})
@@ -317,12 +317,10 @@ def relink(session: Session, event_ids: Sequence[int]) -> list[Ingested]:
     if not changed:
         return []
     session.execute(delete(EventDyad).where(bulk.one_of(session, EventDyad.event_id, [e.id for e, _, _ in changed])))
-    bulk.insert_rows(session, EventDyad, [
-        {"event_id": e.id, "dyad_id": link.dyad_id, "initiator": link.initiator, "target": link.target,
-         "territorial": link.territorial, "occurred_on": day} for e, day, links in changed for link in links])
+    linked = _link(session, [(e.id, day, links) for e, day, links in changed])
     out = []
-    for event, day, links in changed:
-        before, after = event.dyads, {link.dyad_id: day for link in links}
+    for event, _, _ in changed:
+        before, after = event.dyads, linked.get(event.id, {})
         # the content is unchanged: only the dyads it left or joined have a new history
         touched = {d: on for d, on in (before | after).items() if (d in before) != (d in after)}
         out.append(Ingested(event.id, "relinked", {} if event.retracted else touched))

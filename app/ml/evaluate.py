@@ -24,16 +24,26 @@ LEVEL_CUTS = {"elevated": 0.05, "high": 0.2, "critical": 0.5}
 INTERSTATE = "state_state"
 
 
-def baseline_probas(ds: dataset.Dataset, target: str) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-    """Every baseline's probability for every sample of ds, each from its own test set's fit, and the fitted
-    settings per test set."""
+Fitted = dict[str, dict[str, dict[str, baselines.Baseline]]]  # target -> test set -> name -> baseline
+
+
+def fit_baselines(ds: dataset.Dataset) -> Fitted:
+    """Every baseline of every target, each on its own test set's fit period: fitted once, read by the
+    evaluation of each family and by the episode benchmarks."""
+    return {target: {test_set: baselines.fit_for_test_set(ds, target, test_set) for test_set in TEST_SETS}
+            for target in TARGETS}
+
+
+def baseline_probas(ds: dataset.Dataset, fitted: dict[str, dict[str, baselines.Baseline]]
+                    ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """Every baseline's probability for every sample of ds, each from its own test set's fit (`fitted`, one
+    target's), and the fitted settings per test set."""
     out = {name: np.zeros(len(ds.X)) for name in baselines.NAMES}
     settings: dict[str, dict] = {}
     for test_set in TEST_SETS:
         rows = ds.test_set == test_set
-        fitted = baselines.fit_for_test_set(ds, target, test_set)
-        settings[test_set] = {name: b.describe() for name, b in fitted.items()}
-        for name, b in fitted.items():
+        settings[test_set] = {name: b.describe() for name, b in fitted[test_set].items()}
+        for name, b in fitted[test_set].items():
             out[name][rows] = b.predict(ds, rows)
     return out, settings
 
@@ -57,12 +67,14 @@ def interval_check(p: np.ndarray, low: np.ndarray, high: np.ndarray, y: np.ndarr
             "mean_width": round(float((high - low).mean()), 4) if len(y) else None}
 
 
-def evaluate(ds: dataset.Dataset, models: dict[str, Any]) -> dict[str, dict[str, dict]]:
-    """metrics[target][test_set] = baselines.compare(...) with the baselines' settings and the interstate subset."""
+def evaluate(ds: dataset.Dataset, models: dict[str, Any], fitted: Fitted | None = None) -> dict[str, dict[str, dict]]:
+    """metrics[target][test_set] = baselines.compare(...) with the baselines' settings and the interstate subset
+    (`fitted`: the baselines, when the caller has them already)."""
+    fitted = fitted or fit_baselines(ds)
     out: dict[str, dict[str, dict]] = {}
     for target in TARGETS:
         out[target] = {}
-        p_base, settings = baseline_probas(ds, target)
+        p_base, settings = baseline_probas(ds, fitted[target])
         p_model = models[target].predict_proba(ds.X)[:, 1]
         for test_set in TEST_SETS:
             test = (ds.split == "test") & (ds.test_set == test_set)

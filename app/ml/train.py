@@ -143,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     ds = dataset.build(args.data_dir, table, log=log)
     fitted, selections, metrics = {}, {}, {}
     with threadpool_limits(limits=1):  # OpenMP threads spin badly on a shared 2-core machine; one is steadier
+        fitted_baselines = evaluate.fit_baselines(ds)  # once: every family's evaluation and the episodes read them
         for family in ("additive", "boosting") if args.families == "both" else ("additive",):
             fitted[family], selections[family] = fit_family(ds, family, log)
-            metrics[family] = evaluate.evaluate(ds, fitted[family])
+            metrics[family] = evaluate.evaluate(ds, fitted[family], fitted_baselines)
             print(f"{family}:\n{evaluate.table(metrics[family])}")
     losses = {f: selections[f][PRIMARY]["validation_log_loss"] for f in fitted}
     boosting = losses.get("boosting", float("inf"))
@@ -167,9 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         with threadpool_limits(limits=1):
             backtest = baselines.backtest(ds, PRIMARY, dataset.TRAINING_SETS,
                                           lambda fit, v: _predictor(ds, fit, v), log)
-    episodes = findings.episodes(ds, p_model, evaluate.baseline_probas(ds, PRIMARY)[0])
+    episodes = findings.episodes(ds, p_model, evaluate.baseline_probas(ds, fitted_baselines[PRIMARY])[0])
     episodes.update(findings.icb_v15_episodes(args.data_dir, table, models[PRIMARY],
-                                              baselines.fit_for_test_set(ds, PRIMARY, "ged_global")))
+                                              fitted_baselines[PRIMARY]["ged_global"]))
     card = model_card.build(
         argv=argv, data_dir=args.data_dir, ds=ds, metrics=metrics, selections=selections, shipped=shipped,
         losses=losses, margin=BOOSTING_MARGIN, term_reference=reference, kind_split=kind_split,
