@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     # Writers in flight per process (default: `write_slots`). Beyond what the database runs at once,
     # more would only hold pooled connections and threads that reads and probes need.
     max_concurrent_writes: int | None = Field(None, ge=1)
+    # PostgreSQL only. A statement under way this long makes the server probe the database; when the probe gets no
+    # answer in as long, the statements under way fail as 503 database_unavailable (app.watchdog), ~5 s in all.
+    database_silence_seconds: float = Field(2.0, gt=0)
+    # PostgreSQL's own limits for the server's sessions: one statement, and a transaction left idle (a client
+    # gone behind a partition keeps its locks until then).
+    database_statement_timeout_seconds: float = Field(60.0, gt=0)
     # How long a write waits for its turn before a 503 with Retry-After.
     write_wait_seconds: float = Field(10.0, ge=0)
     # A write's whole body must arrive within this time (408), read before it takes a write slot.

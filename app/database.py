@@ -74,7 +74,12 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writer") else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
+POOL_WAIT = 5.0  # seconds a request waits for a free pooled connection before a 503 database_busy
+
+
+def make_engine(url: str, statement_timeout: float | None = None) -> Engine:
+    """An engine for `url`; on PostgreSQL, `statement_timeout` (seconds) bounds each statement and each idle
+    transaction on the server (the service sets it; maintenance commands, whose statements run long, do not)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -85,7 +90,17 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    limits = {}
+    if statement_timeout is not None:
+        ms = int(statement_timeout * 1000)
+        limits["options"] = f"-c statement_timeout={ms} -c idle_in_transaction_session_timeout={ms}"
+    # A connection attempt is bounded (libpq's connect_timeout), and a peer that vanished is found by TCP
+    # (keepalives; tcp_user_timeout for data sent and never acknowledged). A peer that keeps the socket open
+    # and answers nothing is app.watchdog's. A request waits at most POOL_WAIT for a pooled connection.
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=POOL_WAIT,
+                           connect_args={"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 10,
+                                         "keepalives_interval": 2, "keepalives_count": 3,
+                                         "tcp_user_timeout": 10_000, **limits})
     event.listen(engine, "connect", _postgres_settings)
     return engine
 

@@ -15,6 +15,7 @@ from app.events.history import WindowCache
 from app.ml.scorer import Scorer
 from app.risk.cache import RiskCache
 from app.risk.freshness import FeedHead
+from app.watchdog import Watchdog
 
 # async: a plain attribute read needs no worker thread, which FastAPI would spend on a sync dependency.
 
@@ -24,6 +25,11 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
+
+
+async def get_watchdog(request: Request) -> Watchdog | None:
+    """The database watchdog (PostgreSQL), or None (SQLite)."""
+    return request.app.state.watchdog
 
 
 async def get_feed_head(request: Request) -> FeedHead:
@@ -70,4 +76,5 @@ FeedHeadDep = Annotated[FeedHead, Depends(get_feed_head)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 RiskCacheDep = Annotated[RiskCache, Depends(get_risk_cache)]
 WindowCacheDep = Annotated[WindowCache, Depends(get_window_cache)]
+WatchdogDep = Annotated[Watchdog | None, Depends(get_watchdog)]
 PollingDep = Annotated[Polling, Depends(get_polling)]

@@ -29,6 +29,7 @@ from app.risk.cache import PollAnswers, RiskCache
 from app.risk.freshness import FeedHead
 from app.risk.router import router as risk_router
 from app.stream.router import router as stream_router
+from app.watchdog import Watchdog
 from app.webhooks.delivery import Worker
 from app.webhooks.router import router as webhooks_router
 
@@ -55,7 +56,10 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         map_large_blocks()  # a write's large arrays go back to the OS when freed (app.memory)
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, settings.database_statement_timeout_seconds)
+        # PostgreSQL can stop answering without closing its sockets; a SQLite file cannot.
+        watchdog = Watchdog(engine, settings.database_silence_seconds) if engine.dialect.name != "sqlite" else None
+        app.state.watchdog = watchdog
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
@@ -67,11 +71,12 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.risk_cache = RiskCache()
         app.state.window_cache = WindowCache()  # dyad windows as last assessed: a write reads only what it changed
         app.state.answers = PollAnswers()  # serialised poll answers, checked against the feed head
-        app.state.feed_head = FeedHead(settings.resolved_database_url)
+        app.state.feed_head = FeedHead(settings.resolved_database_url, watchdog)
         log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))
         if app.state.keyring.open:
             log.warning("no API key configured: serving WITHOUT authentication (allowed on loopback only)")
         refresher = asyncio.create_task(app.state.keyring.run())
+        watching = asyncio.create_task(watchdog.run(), name="database-watchdog") if watchdog else None
         worker = None
         if settings.webhooks_worker:
             # Every server process delivers; claims keep them from sending the same attempt twice.
@@ -83,6 +88,8 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         gc.freeze()
         yield
         refresher.cancel()
+        if watching is not None:
+            watching.cancel()
         if worker is not None:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import KeyRingDep, authenticated
-from app.dependencies import EngineDep, ScorerDep
+from app.dependencies import EngineDep, ScorerDep, WatchdogDep
 from app.health import service
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -17,9 +17,11 @@ async def live() -> dict:
 
 
 @router.get("/ready", responses={503: {"description": "database unreachable or migrations not at head"}})
-def ready(request: Request, engine: EngineDep, scorer: ScorerDep, ring: KeyRingDep) -> JSONResponse:
-    """The database answers, its schema is at the migrations' head, and a model is loaded (checks: with a key)."""
-    checks = service.readiness(engine, scorer)
+async def ready(request: Request, engine: EngineDep, scorer: ScorerDep, ring: KeyRingDep,
+                watchdog: WatchdogDep) -> JSONResponse:
+    """The database answers, its schema is at the migrations' head, and a model is loaded (checks: with a key).
+    Answered within 2 s either way."""
+    checks = await service.readiness(engine, scorer, watchdog)
     ok = all(c["ok"] for c in checks.values())
     body: dict = {"status": "ok" if ok else "unavailable"}
     if ring.open or authenticated(request):

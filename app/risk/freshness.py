@@ -17,6 +17,8 @@ import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from app.watchdog import SILENT, DatabaseSilent, Watchdog, within
+
 HEAD = "SELECT coalesce(max(id), 0) FROM assessment"
 SQLITE_BUSY_SECONDS = 0.1  # the read runs on the event loop: a locked file must not stall every request
 # Every poll waits on the read under way: one the network has swallowed (a dropped link answers nothing until TCP
@@ -25,8 +27,9 @@ POSTGRES_SECONDS = 5.0
 
 
 class FeedHead:
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, watchdog: Watchdog | None = None):
         url = make_url(database_url)
+        self._watchdog = watchdog
         self._sqlite = url.get_backend_name() == "sqlite"
         self._url = url.database if self._sqlite else url.set(drivername="postgresql").render_as_string(False)
         self._conn = None
@@ -46,6 +49,8 @@ class FeedHead:
                     self._conn = sqlite3.connect(self._url, isolation_level=None, check_same_thread=False,
                                                  timeout=SQLITE_BUSY_SECONDS)
                 return self._conn.execute(HEAD).fetchone()[0]
+            if self._watchdog is not None and self._watchdog.silent:
+                raise DatabaseSilent(f"{SILENT}: the last probe got none")  # not another wait of POSTGRES_SECONDS
             if self._next is None:
                 self._next = asyncio.get_running_loop().create_future()
                 if not self._running:
@@ -63,6 +68,11 @@ class FeedHead:
                 waiting, self._next = self._next, None
                 try:
                     waiting.set_result(await self._query())
+                except DatabaseSilent as exc:  # and so would the next read: its waiters need not wait to learn it
+                    waiting.set_exception(exc)
+                    if self._next is not None:
+                        self._next.set_exception(exc)
+                        self._next = None
                 except Exception as exc:  # every waiter gets the database error
                     waiting.set_exception(exc)
         finally:
@@ -72,10 +82,11 @@ class FeedHead:
         for attempt in (1, 2):
             try:
                 if self._conn is None or self._conn.closed:
-                    self._conn = await _within(psycopg.AsyncConnection.connect(self._url, autocommit=True))
+                    self._conn = await within(psycopg.AsyncConnection.connect(self._url, autocommit=True),
+                                              POSTGRES_SECONDS)
                 conn = self._conn
-                return await _within(_head(conn), conn)
-            except _Silent:
+                return await within(_head(conn), POSTGRES_SECONDS, conn)
+            except DatabaseSilent:
                 self._conn = None
                 raise
             except psycopg.OperationalError:
@@ -92,25 +103,6 @@ class FeedHead:
             self._conn = None
 
 
-class _Silent(psycopg.OperationalError):
-    """The database did not answer in time."""
-
-
 async def _head(conn: psycopg.AsyncConnection) -> int:
     cur = await conn.execute(HEAD, prepare=True)
     return (await cur.fetchone())[0]
-
-
-async def _within(step, conn: psycopg.AsyncConnection | None = None):
-    """`await step`, or _Silent after POSTGRES_SECONDS. The step is then cancelled but not waited for: psycopg
-    answers the cancellation of a query by asking the server to cancel it and waiting for its end (up to ~10 s
-    more against a server that says nothing). `conn`, abandoned, is closed at once instead, which ends the step."""
-    task = asyncio.ensure_future(step)
-    done, _ = await asyncio.wait({task}, timeout=POSTGRES_SECONDS)
-    if done:
-        return task.result()
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # its error is ours to drop
-    task.cancel()
-    if conn is not None:
-        conn.pgconn.finish()
-    raise _Silent(f"no answer from the database within {POSTGRES_SECONDS:g} s")
