@@ -8,3 +8,7 @@ ISO3: frozenset[str] = frozenset(c.alpha_3 for c in pycountry.countries) | {"XKX
 
 def is_iso3(code: str) -> bool:
     return code in ISO3
+
+# For the OpenAPI document: the codes a client may send (lower case is accepted too, and surrounding spaces).
+CODES: list[str] = sorted(ISO3)
+ALTERNATION = "(?:" + "|".join(CODES) + ")"

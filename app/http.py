@@ -3,13 +3,14 @@
 import json
 import re
 from datetime import date, datetime, timezone
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from app import errors
-from app.countries import is_iso3
+from app.countries import CODES, is_iso3
 
 
 def utc_today() -> date:
@@ -36,6 +37,22 @@ def iso3_param(country: str | None) -> str | None:
 
 # Cursors are decimal numbers this service issued: the last id seen, or a ranking offset.
 _CURSOR = re.compile(r"[0-9]{1,18}")
+CURSOR_PATTERN = f"^{_CURSOR.pattern}$"
+Cursor = Annotated[str | None, Query(max_length=18, json_schema_extra={"pattern": CURSOR_PATTERN},
+                                     description="the `next_cursor` of the previous page")]
+Country = Annotated[str | None, Query(min_length=3, max_length=3, json_schema_extra={"enum": CODES},
+                                      description="ISO 3166-1 alpha-3")]
+
+
+def dates_through(last_year: int) -> str:
+    """A pattern of ISO dates from 1800-01-01 to the end of `last_year` (2000-2099), for the OpenAPI document:
+    JSON Schema cannot say "not after today", so the year the server started bounds it instead."""
+    tens, units = divmod(last_year - 2000, 10)
+    years = ["1[89][0-9]{2}"] + ([f"20[0-{tens - 1}][0-9]"] if tens else []) + [f"20{tens}[0-{units}]"]
+    return f"(?:{'|'.join(years)})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+
+
+DATE_PATTERN = dates_through(utc_today().year)
 
 
 def cursor_after(cursor: str | None) -> int:

@@ -15,9 +15,10 @@ from app.dashboard.schemas import Ranking, RankingRow
 from app.database import ReadSession
 from app.dependencies import RiskCacheDep, ScorerDep
 from app.events import service as event_service
-from app.http import iso3_param, utc_today
+from app.http import Country, iso3_param, utc_today
 from app.ml.levels import Level
 from app.risk import service as risk_service
+from app.risk.schemas import DyadId
 
 STATIC = Path(__file__).parent / "static"
 # The page loads nothing from elsewhere; the chart is SVG markup from this service.
@@ -51,7 +52,7 @@ def ranking(
     session: ReadSession,
     scorer: ScorerDep,
     cache: RiskCacheDep,
-    country: str | None = Query(None, min_length=3, max_length=3, description="ISO3 of a member"),
+    country: Country = None,
     min_level: Level | None = None,
 ) -> Ranking:
     """Every dyad by current risk, in the fields the ranking table shows (a /v1/dyads item also carries its drivers)."""
@@ -67,7 +68,7 @@ def ranking(
 
 @router.get("/dashboard/dyads/{dyad_id}/chart.svg", dependencies=[Depends(require("read"))],
             responses={200: {"content": {"image/svg+xml": {}}}, **errors.responses(errors.NotFound)})
-def dyad_chart(dyad_id: str, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep) -> Response:
+def dyad_chart(dyad_id: DyadId, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep) -> Response:
     """The dyad's risk over time (stored assessments, then today's) with its events on the time axis, as SVG."""
     dyad, marker = risk_service.get_dyad(session, dyad_id)
     rows = risk_service.series(session, dyad_id, include_superseded=False, after_id=0, limit=MAX_POINTS)

@@ -9,9 +9,15 @@ member ids, sorted, joined by `--` (`IRN--PAK`); slugs never hold `--`.
 import hashlib
 import re
 
+from app import countries
+
 NONSTATE = "nsa:"
 CIVILIANS = "civ:"
 SEPARATOR = "--"
+# A member id as the OpenAPI document spells it (unanchored, to be combined): a slug is at most 80 characters.
+PATTERN = (rf"(?:{countries.ALTERNATION}|{CIVILIANS}{countries.ALTERNATION}"
+           rf"|{NONSTATE}(?=[a-z0-9-]{{1,80}}(?:$|--))[a-z0-9]+(?:-[a-z0-9]+)*)")
+DYAD_PATTERN = f"^{PATTERN}{SEPARATOR}{PATTERN}$"
 # Kinds in the order a dyad kind names them (`state_nonstate`, never `nonstate_state`).
 KINDS = ("state", "nonstate", "civilians")
 

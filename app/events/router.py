@@ -9,9 +9,9 @@ from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession, WriteSession
 from app.dependencies import ScorerDep, SettingsDep, WindowCacheDep
-from app.events import service, vocabulary
+from app.events import members, service, vocabulary
 from app.events.schemas import MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
-from app.http import StrictJSONRoute, cursor_after, iso3_param, json_only, next_cursor
+from app.http import Country, Cursor, StrictJSONRoute, cursor_after, iso3_param, json_only, next_cursor
 from app.risk import flow
 
 router = APIRouter(route_class=StrictJSONRoute, prefix="/v1/events", tags=["events"],
@@ -49,12 +49,13 @@ def post_batch(batch: EventBatch, session: WriteSession, scorer: ScorerDep, sett
 @router.get("", response_model=EventPage, dependencies=[Depends(require("read"))])
 def list_events(
     session: ReadSession,
-    dyad: str | None = Query(None, max_length=210, description="dyad id, e.g. IRN--PAK"),
-    country: str | None = Query(None, min_length=3, max_length=3, description="actor or location country"),
+    dyad: str | None = Query(None, max_length=210, description="dyad id, e.g. IRN--PAK",
+                             json_schema_extra={"pattern": members.DYAD_PATTERN}),
+    country: Country = None,
     since: date | None = None,
     until: date | None = None,
     include_retracted: bool = False,
-    cursor: str | None = Query(None, max_length=64),
+    cursor: Cursor = None,
     limit: int = Query(50, ge=1, le=1000),
 ) -> EventPage:
     """Events in id order, filtered; follow `next_cursor` for more."""

@@ -6,13 +6,16 @@ from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator,
+                      model_validator)
+from pydantic_core import core_schema
 
+from app.countries import CODES, is_iso3
 from app.errors import ContractError
 from app.events import vocabulary
-from app.countries import is_iso3
+from app.http import DATE_PATTERN
 
-MAX_ID = 2**63 - 1  # ids are BIGINT
+MAX_ID = 2**53 - 1  # ids are BIGINT; no more than a JSON number holds exactly in every client (JavaScript's too)
 CLOCK_SKEW = timedelta(minutes=5)  # a datetime this far ahead of the server's clock is still accepted
 
 
@@ -23,10 +26,26 @@ def _no_nul(value: str) -> str:
     return value
 
 
-# On every free-text field of a request (after its length limits, which pydantic checks natively): NUL is
-# refused where it is, as that field's error. Fields checked against a closed list (countries, actions,
-# weapons) or a pattern refuse it anyway. tests/events/test_bad_input.py tries every string field.
-NoNul = AfterValidator(_no_nul)
+class _NoNul:
+    """On every free-text field of a request (after its length limits, which pydantic checks natively): NUL is
+    refused where it is, as that field's error, and the OpenAPI document says so (`blank=False`: and that the
+    field is more than spaces, which are stripped before its minimum length is checked). Fields checked against
+    a closed list (countries, actions, weapons) or a pattern refuse NUL anyway, and their pattern is the one the
+    document shows. tests/events/test_bad_input.py tries every string field."""
+
+    def __init__(self, blank: bool):
+        self.pattern = "^[^\\x00]*$" if blank else "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+
+    def __get_pydantic_core_schema__(self, source, handler):
+        return core_schema.no_info_after_validator_function(_no_nul, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema, handler):
+        out = handler(schema)
+        out.setdefault("pattern", self.pattern)
+        return out
+
+
+NoNul, NotBlank = _NoNul(blank=True), _NoNul(blank=False)
 
 
 def _visible(value: str) -> str:
@@ -36,14 +55,23 @@ def _visible(value: str) -> str:
     return value
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200), NoNul, AfterValidator(_visible)]
+Name = Annotated[str, Field(min_length=1, max_length=200), NotBlank, AfterValidator(_visible)]
 Label = Annotated[str, Field(max_length=64), NoNul]  # a vocabulary term as sent (action, ACLED types)
+def _integral(value):
+    # JSON Schema counts 3.0 as an integer, and so does a data frame whose column has a missing value somewhere.
+    # Only up to 2**53, where every integer is a float exactly: a larger one may not be the number that was sent.
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
 # Strict: JSON `true` or `"3"` is refused, not read as 1 or 3.
-Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True), BeforeValidator(_integral)]
 
 
 def _event_ref(value):
-    # Checked before the union so that `true` or `1.0` is one clear error, not read as event 1.
+    # Checked before the union so that `true` is one clear error, not read as event 1.
+    value = _integral(value)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("expected an event id (a JSON integer) or a source_event_id (a string)")
     if isinstance(value, str):  # here, not in the union's string branch, whose errors would name the branch
@@ -53,7 +81,7 @@ def _event_ref(value):
     return value
 
 
-ResponseRef = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | Annotated[str, Field(min_length=1, max_length=128)],
+ResponseRef = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | Annotated[str, Field(min_length=1, max_length=128), NotBlank],
                         BeforeValidator(_event_ref)]
 
 # Extended ISO 8601 only: a bare number or "20240101" was read as a Unix time.
@@ -96,8 +124,13 @@ class Strict(BaseModel):
 
 
 class Actor(Strict):
+    # What JSON Schema can say of "a state actor needs its country", for the OpenAPI document.
+    model_config = ConfigDict(json_schema_extra={"if": {"properties": {"kind": {"const": "state"}}, "required": ["kind"]},
+                                                 "then": {"required": ["country"],
+                                                          "properties": {"country": {"enum": CODES}}}})
     name: Name
-    country: str | None = Field(None, description="ISO 3166-1 alpha-3; required for states")
+    country: str | None = Field(None, description="ISO 3166-1 alpha-3; required for states",
+                                json_schema_extra={"enum": [*CODES, None]})
     kind: ActorKind
 
     _check_country = field_validator("country")(classmethod(lambda cls, v: _country(v)))
@@ -110,7 +143,8 @@ class Actor(Strict):
 
 
 class Location(Strict):
-    country: str = Field(description="ISO 3166-1 alpha-3 of the territory where it happened")
+    country: str = Field(description="ISO 3166-1 alpha-3 of the territory where it happened",
+                         json_schema_extra={"enum": CODES})
     admin1: Name | None = None
     latitude: float | None = Field(None, ge=-90, le=90, strict=True)
     longitude: float | None = Field(None, ge=-180, le=180, strict=True)
@@ -118,24 +152,48 @@ class Location(Strict):
     _check_country = field_validator("country")(classmethod(lambda cls, v: _country(v)))
 
 
+def _string_given(*fields: str) -> dict:
+    return {"required": list(fields), "properties": {f: {"type": "string"} for f in fields}}
+
+
+# What JSON Schema can say of the rules on the vocabularies, for the OpenAPI document: an action in one of them,
+# and ACLED's two types together. Which ACLED pairs exist, and that two vocabularies agree, it cannot say.
+_ONE_VOCABULARY = {
+    "anyOf": [_string_given("action"), _string_given("event_type", "sub_event_type"), _string_given("cameo_code")],
+    "allOf": [{"if": _string_given(a), "then": _string_given(b)}
+              for a, b in (("event_type", "sub_event_type"), ("sub_event_type", "event_type"))],
+}
+_TIME = r"T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+_OCCURRED_ON = WithJsonSchema({"anyOf": [{"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$"},
+                                         {"type": "string", "format": "date-time",
+                                          "pattern": f"^{DATE_PATTERN}{_TIME}$"}]})
+
+
 class EventCreate(Strict):
     """One event record. `actor1` is the initiator; give `action`, ACLED types or `cameo_code`."""
 
+    model_config = ConfigDict(json_schema_extra=_ONE_VOCABULARY)
+
     source: str = Field("api", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    source_event_id: Annotated[str, Field(min_length=1, max_length=128), NoNul]
-    occurred_on: Annotated[date | datetime, BeforeValidator(_iso_date_or_datetime)] = Field(
+    source_event_id: Annotated[str, Field(min_length=1, max_length=128), NotBlank]
+    occurred_on: Annotated[date | datetime, BeforeValidator(_iso_date_or_datetime), _OCCURRED_ON] = Field(
         description="ISO 8601 date, or datetime with offset: kept in UTC as occurred_at and dated by its UTC day")
     actor1: Actor
     actor2: Actor | None = None
     location: Location
-    action: Label | None = Field(None, description="canonical action (see /v1/vocabulary)")
-    event_type: Label | None = Field(None, description="ACLED event_type")
-    sub_event_type: Label | None = Field(None, description="ACLED sub_event_type")
-    cameo_code: Annotated[str, Field(max_length=4), NoNul] | None = Field(None, description="CAMEO event code")
+    action: Label | None = Field(None, description="canonical action (see /v1/vocabulary)",
+                                 json_schema_extra={"enum": [*vocabulary.ACTIONS, None]})
+    event_type: Label | None = Field(None, description="ACLED event_type",
+                                     json_schema_extra={"enum": [*sorted({k[0] for k in vocabulary.ACLED}), None]})
+    sub_event_type: Label | None = Field(None, description="ACLED sub_event_type",
+                                         json_schema_extra={"enum": [*sorted({k[1] for k in vocabulary.ACLED}), None]})
+    cameo_code: Annotated[str, Field(max_length=4), NoNul] | None = Field(
+        None, description="CAMEO event code", json_schema_extra={"pattern": "^(?:0[1-9]|1[0-9]|20)[0-9]{0,2}$"})
     fatalities: Count | None = None
     civilian_fatalities: Count | None = None
     injured: Count | None = None
-    weapons: list[str] = Field(default_factory=list, max_length=20)
+    weapons: list[str] = Field(default_factory=list, max_length=20,
+                               json_schema_extra={"items": {"type": "string", "enum": sorted(vocabulary.WEAPONS)}})
     retaliation: bool = Field(False, strict=True)
     responds_to: ResponseRef | None = Field(
         None, description="the event this one answers: its id (a number), or its `source_event_id` (a string) in the "

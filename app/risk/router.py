@@ -2,6 +2,7 @@
 
 import hashlib
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -10,11 +11,12 @@ from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession
 from app.dependencies import Polling, PollingDep, RiskCacheDep, ScorerDep
-from app.http import StrictJSONRoute, utc_today, cursor_after, iso3_param, json_only, next_offset, resume_cursor
+from app.http import (DATE_PATTERN, Country, Cursor, StrictJSONRoute, cursor_after, iso3_param, json_only, next_offset,
+                      resume_cursor, utc_today)
 from app.ml.levels import Level
 from app.risk import service, whatif
 from app.risk.cache import Answer
-from app.risk.schemas import AssessmentPage, DyadPage, DyadRead, RiskRead, WhatIfRequest, as_of_problem
+from app.risk.schemas import MEMBER, AssessmentPage, DyadId, DyadPage, DyadRead, RiskRead, WhatIfRequest, as_of_problem
 
 router = APIRouter(route_class=StrictJSONRoute, prefix="/v1", tags=["risk"],
                    dependencies=[Depends(require("read"))], responses=errors.responses(*errors.COMMON))
@@ -60,9 +62,12 @@ def _risk_answer(poll: Polling, members: tuple[str, str], as_of: date, head: int
 async def get_risk(
     poll: PollingDep,
     request: Request,
-    a: str = Query(min_length=3, max_length=100, description="a member id: ISO3 for a state, e.g. PAK"),
-    b: str = Query(min_length=3, max_length=100, description="the other member id, e.g. IRN"),
-    as_of: date | None = Query(None, description="default: today (UTC)"),
+    a: Annotated[str, Query(min_length=3, max_length=100, json_schema_extra=MEMBER,
+                            description="a member id: ISO3 for a state, e.g. PAK")],
+    b: Annotated[str, Query(min_length=3, max_length=100, json_schema_extra=MEMBER,
+                            description="the other member id, e.g. IRN")],
+    as_of: Annotated[date | None, Query(json_schema_extra={"pattern": f"^{DATE_PATTERN}$"},
+                                        description="default: today (UTC)")] = None,
 ):
     """The dyad's risk of serious violence as of a date (default today), with explanation and drivers; it falls
     as the dyad stays quiet. Two members with no recorded events get their structural prior (`event_count: 0`)."""
@@ -98,9 +103,9 @@ def list_dyads(
     session: ReadSession,
     scorer: ScorerDep,
     cache: RiskCacheDep,
-    country: str | None = Query(None, min_length=3, max_length=3, description="ISO3 of a member"),
+    country: Country = None,
     min_level: Level | None = None,
-    cursor: str | None = Query(None, max_length=18),
+    cursor: Cursor = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> DyadPage:
     """Dyads ranked by current risk, highest first."""
@@ -112,7 +117,7 @@ def list_dyads(
 
 
 @router.get("/dyads/{dyad_id}", response_model=DyadRead, responses=errors.responses(errors.NotFound))
-def get_dyad(dyad_id: str, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep) -> DyadRead:
+def get_dyad(dyad_id: DyadId, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep) -> DyadRead:
     """One dyad with its current risk."""
     dyad, marker = service.get_dyad(session, dyad_id)
     current = service.current(session, scorer, cache, dyad, utc_today(), marker)
@@ -122,9 +127,9 @@ def get_dyad(dyad_id: str, session: ReadSession, scorer: ScorerDep, cache: RiskC
 @router.get("/dyads/{dyad_id}/assessments", response_model=AssessmentPage, responses=errors.responses(errors.NotFound))
 def dyad_assessments(
     session: ReadSession,
-    dyad_id: str,
+    dyad_id: DyadId,
     include_superseded: bool = Query(False, description="also assessments redone after a back-dated event"),
-    cursor: str | None = Query(None, max_length=18),
+    cursor: Cursor = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> AssessmentPage:
     """The dyad's assessment time series, in the order they were made."""
@@ -148,7 +153,7 @@ def _feed_answer(sessions, start: int, limit: int, head: int) -> Answer:
 async def assessment_feed(
     poll: PollingDep,
     request: Request,
-    after: str | None = Query(None, max_length=18, description="the next_cursor of the previous poll"),
+    after: Cursor = None,
     limit: int = Query(100, ge=1, le=1000),
 ):
     """Change feed: every assessment exactly once, in a strict, gap-free order; store `next_cursor`."""

@@ -4,10 +4,12 @@ from datetime import date, datetime
 
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.events import members as member_ids
 from app.events.schemas import ISO_DATE, EventCreate, NoNul, Strict
-from app.http import utc_today
+from app.http import DATE_PATTERN, utc_today
 from app.ml.levels import LEVELS
 from app.ml.scorer import Score, Scorer
 
@@ -129,13 +131,17 @@ def _iso_date(value):
     return day
 
 
-MemberRef = Annotated[str, Field(min_length=3, max_length=100), NoNul]
+DyadId = Annotated[str, Path(description="a dyad id, e.g. IRN--PAK",
+                            json_schema_extra={"pattern": member_ids.DYAD_PATTERN})]
+MEMBER = {"pattern": f"^{member_ids.PATTERN}$"}  # in the OpenAPI document; spaces and case are forgiven
+MemberRef = Annotated[str, Field(min_length=3, max_length=100, json_schema_extra=MEMBER), NoNul]
 
 
 class WhatIfRequest(Strict):
     a: MemberRef = Field(description="a member id: ISO3 for a state, e.g. PAK")
     b: MemberRef = Field(description="the other member id, e.g. IRN")
     as_of: Annotated[date | None, BeforeValidator(_iso_date)] = Field(
-        None, description="default: the day of the last hypothetical event")
+        None, description="default: the day of the last hypothetical event",
+        json_schema_extra={"pattern": f"^{DATE_PATTERN}$"})
     events: list[EventCreate] = Field(min_length=1, max_length=100,
                                       description="hypothetical events (the event contract); each must affect a-b")

@@ -8,9 +8,10 @@ from sse_starlette import EventSourceResponse
 
 from app import errors
 from app.auth.dependencies import KeyRingDep, require
+from app.events.members import DYAD_PATTERN
 from app.auth.middleware import presented_key
 from app.dependencies import FeedHeadDep, ReadSessionsDep, SettingsDep
-from app.http import cursor_after
+from app.http import CURSOR_PATTERN, Cursor, cursor_after
 from app.stream import service
 from app.ml.levels import Level
 from app.webhooks.schemas import Filters
@@ -30,10 +31,11 @@ async def stream_assessments(
     head: FeedHeadDep,
     ring: KeyRingDep,
     settings: SettingsDep,
-    after: str | None = Query(None, max_length=18, description="start after this feed cursor (default: now)"),
-    last_event_id: Annotated[str | None, Header(max_length=18, description="set by a reconnecting client; "
-                                                "wins over `after`")] = None,
-    dyad: list[str] | None = Query(None, description="dyad ids; repeat for several"),
+    after: Cursor = None,
+    last_event_id: Annotated[str | None, Header(max_length=18, json_schema_extra={"pattern": CURSOR_PATTERN},
+                                                description="set by a reconnecting client; wins over `after`")] = None,
+    dyad: list[str] | None = Query(None, description="dyad ids; repeat for several",
+                                   json_schema_extra={"items": {"type": "string", "pattern": DYAD_PATTERN}}),
     country: list[str] | None = Query(None, description="ISO3 codes; repeat for several"),
     min_level: Level | None = None,
     level_changes_only: bool = False,

@@ -8,7 +8,7 @@ from app import errors
 from app.auth.dependencies import require
 from app.database import ReadSession, WriteSession
 from app.dependencies import SettingsDep
-from app.http import StrictJSONRoute, cursor_after, json_only
+from app.http import Cursor, StrictJSONRoute, cursor_after, json_only
 from app.webhooks import service
 from app.webhooks.schemas import DeliveryPage, WebhookCreate, WebhookCreated, WebhookRead
 
@@ -50,7 +50,7 @@ def list_deliveries(
     webhook_id: WebhookId,
     session: ReadSession,
     status: Literal["pending", "delivered", "failed"] | None = None,
-    cursor: str | None = Query(None, max_length=18),
+    cursor: Cursor = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> DeliveryPage:
     """Deliveries, newest first: attempts with their status codes, the next retry, why one failed."""

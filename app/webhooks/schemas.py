@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.countries import is_iso3
+from app.countries import CODES, is_iso3
 from app.events import members
 from app.ml.levels import Level
 
@@ -17,8 +17,10 @@ class Filters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    dyads: list[str] | None = Field(None, max_length=1000, description="dyad ids, e.g. IRN--PAK")
-    countries: list[str] | None = Field(None, max_length=300, description="ISO3 codes; a dyad matches if a member is one")
+    dyads: list[str] | None = Field(None, max_length=1000, description="dyad ids, e.g. IRN--PAK", json_schema_extra={
+        "items": {"type": "string", "pattern": members.DYAD_PATTERN}})
+    countries: list[str] | None = Field(None, max_length=300, description="ISO3 codes; a dyad matches if a member is one",
+                                        json_schema_extra={"items": {"type": "string", "enum": CODES}})
     min_level: Level | None = Field(None, description="only assessments at this level or above")
     level_changes_only: bool = Field(False, strict=True, description="only `risk.level_changed`: the level differs from the "
                                      "dyad's previous assessment (a dyad's first assessment counts)")
@@ -48,10 +50,18 @@ class Filters(BaseModel):
         return codes
 
 
+# What JSON Schema can say of a webhook URL: http(s), ASCII, a host name (or IPv4 address) without credentials, a
+# port that exists (an IPv6 literal is accepted too, but left out here: its pattern would be longer than useful).
+# That its host resolves, and only to public addresses, is checked when it is created (app.webhooks.guard).
+_PORT = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+URL_PATTERN = rf"^https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?(?::{_PORT})?(?:[/?#][!-~]*)?$"
+
+
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=2000, description="http(s) URL resolving to public addresses")
+    url: str = Field(min_length=1, max_length=2000, description="http(s) URL resolving to public addresses",
+                     json_schema_extra={"pattern": URL_PATTERN})
     filters: Filters = Field(default_factory=Filters)
 
 
