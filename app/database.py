@@ -90,27 +90,31 @@ def make_engine(url: str, statement_timeout: float | None = None) -> Engine:
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    limits = {}
-    if statement_timeout is not None:
-        ms = int(statement_timeout * 1000)
-        limits["options"] = f"-c statement_timeout={ms} -c idle_in_transaction_session_timeout={ms}"
     # A connection attempt is bounded (libpq's connect_timeout), and a peer that vanished is found by TCP
     # (keepalives; tcp_user_timeout for data sent and never acknowledged). A peer that keeps the socket open
     # and answers nothing is app.watchdog's. A request waits at most POOL_WAIT for a pooled connection.
+    # Defaults only: what the URL's query string says wins.
     engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=POOL_WAIT,
-                           connect_args={"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 10,
-                                         "keepalives_interval": 2, "keepalives_count": 3,
-                                         "tcp_user_timeout": 10_000, **limits})
-    event.listen(engine, "connect", _postgres_settings)
+                           connect_args={k: v for k, v in CONNECT_DEFAULTS.items() if k not in parsed.query})
+    event.listen(engine, "connect", lambda dbapi, _record: _postgres_settings(dbapi, statement_timeout))
     return engine
 
 
-def _postgres_settings(dbapi_connection, _record) -> None:
+CONNECT_DEFAULTS = {"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 2,
+                    "keepalives_count": 3, "tcp_user_timeout": 10_000}
+
+
+def _postgres_settings(dbapi_connection, statement_timeout: float | None) -> None:
     # Assessments carry ~4 KB of JSON each, compressed as they are stored: lz4 takes about half the
     # server time of the default pglz (bench_ingest). Only where the server was built with it.
+    # Set per session, not as a startup `options` parameter, which PgBouncer refuses.
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings"
                        " WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")
+        if statement_timeout is not None:
+            ms = f"{int(statement_timeout * 1000)}"
+            cursor.execute("SELECT set_config('statement_timeout', %s, false),"
+                           " set_config('idle_in_transaction_session_timeout', %s, false)", (ms, ms))
     dbapi_connection.commit()
 
 

@@ -180,8 +180,9 @@ def install(app: FastAPI) -> None:
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
         if _is_lock_wait(exc):
             log.warning("database busy on %s %s: %s", request.method, request.url.path, exc.orig)
-            body = ErrorBody(error="database_busy", detail="the database is locked by other writers; nothing was "
-                             "applied, retry").model_dump()
+            why = ("a statement ran past the database's statement_timeout"
+                   if getattr(exc.orig, "sqlstate", None) == "57014" else "the database is locked by other writers")
+            body = ErrorBody(error="database_busy", detail=f"{why}; nothing was applied, retry").model_dump()
             return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
         log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
         body = ErrorBody(error="database_unavailable", detail="the database cannot be reached; retry").model_dump()

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +22,7 @@ from app.events.router import router as events_router
 from app.events.router import vocabulary_router
 from app.health.router import router as health_router
 from app.http import BodyLimit
-from app.memory import map_large_blocks
+from app.memory import freeze_startup, map_large_blocks
 from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import PollAnswers, RiskCache
 from app.risk.freshness import FeedHead
@@ -81,21 +80,19 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         if settings.webhooks_worker:
             # Every server process delivers; claims keep them from sending the same attempt twice.
             worker = asyncio.create_task(Worker(engine, settings).run(), name="webhook-delivery")
-        # What start-up built (the model, the context table, the app) lives as long as the process:
-        # kept out of the collector's sight, so that each collection a write's many small objects
-        # trigger no longer walks it (it was ~40% of a 1,000-event batch's Python time; bench_ingest).
-        gc.collect()  # start-up's garbage goes first: freezing it would keep it for the process's life
-        gc.freeze()
+        freeze_startup()
         yield
         refresher.cancel()
-        if watching is not None:
-            watching.cancel()
         if worker is not None:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         await app.state.feed_head.close()
         engine.dispose()
+        if watching is not None:  # last: until here it still frees threads a silent database holds
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
 
     # The docs' assets (Swagger UI, ReDoc) are served from the fastapi-offline package, not a CDN.
     app = FastAPIOffline(

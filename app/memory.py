@@ -2,8 +2,8 @@
 
 A batch write reads and featurises tens of thousands of history rows; Python and numpy free them
 when the request ends, but glibc's allocator keeps the freed pages in its arenas (the automatic
-trim only releases the top of the main heap). In-process, after 60 dense batches, 223 of 541 MiB
-of RSS were such pages (bench/RESULTS.md); `malloc_trim(0)` (glibc >= 2.8) releases free pages
+trim only releases the top of the main heap). In-process, after 60 dense batches, about 40% of the
+RSS was such pages (bench/RESULTS.md); `malloc_trim(0)` (glibc >= 2.8) releases free pages
 anywhere in every arena. (The chunked history read, app.events.history, lowers the high-water mark.)
 Throttled: at most once per `interval` seconds per process, by one thread at a time, so that a
 stream of small writes does not pay it each time. A no-op where the C library is not glibc.
@@ -11,11 +11,12 @@ stream of small writes does not pay it each time. A no-op where the C library is
 Large blocks (a write's numpy arrays: a dense batch's window columns are ~700 kB each) are mapped on
 their own and unmapped when freed (`map_large_blocks`): by default glibc raises its mmap threshold
 each time such a block is freed, up to 32 MiB, after which they come from the heap and leave holes
-there. In the 1,000,000-event backfill the worker ended at 262–265 MiB with it against 285–302 MiB
-without (bench/RESULTS.md); the runs took 352 and 370 s with it, 333 and 366 s without.
+there. In the 1,000,000-event backfill the worker ended smaller with it, at a similar run time
+(bench/RESULTS.md, 26 Nov).
 """
 
 import ctypes
+import gc
 import threading
 import time
 
@@ -68,3 +69,11 @@ class Trimmer:
 
 
 release_free_memory = Trimmer()
+
+
+def freeze_startup() -> None:
+    """Keep what start-up built (the model, the context table, the app) out of the collector's sight for the
+    process's life, so that each collection a write's many small objects trigger no longer walks it (a large
+    share of a batch's Python time; bench/RESULTS.md). Start-up's garbage goes first: frozen, it would stay."""
+    gc.collect()
+    gc.freeze()

@@ -20,13 +20,18 @@ def config(url: str) -> Config:
 
 
 @lru_cache
+@lru_cache(maxsize=1)
 def heads() -> tuple[str, ...]:
     return tuple(ScriptDirectory.from_config(config("sqlite://")).get_heads())
 
 
 def head_check(connection: Connection) -> dict:
     """Whether the database's revisions are the migrations' heads: `{ok, current, head}`."""
-    current = set(MigrationContext.configure(connection).get_current_heads())
+    return compare(set(MigrationContext.configure(connection).get_current_heads()))
+
+
+def compare(current: set[str]) -> dict:
+    """`{ok, current, head}` for the revisions a database is at."""
     head = set(heads())
     return {"ok": current == head, "current": sorted(current), "head": sorted(head)}
 

@@ -31,9 +31,12 @@ from psycopg import pq
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
+from app.database import CONNECT_DEFAULTS
+
 log = logging.getLogger(__name__)
 
 TICK = 0.5  # how often pooled connections are looked at; a stuck statement is noticed this much late at most
+KEEP_WARM = 30.0  # the probe's own connection answers a probe at least this often, so it is never a stale one
 SILENT = "no answer from the database"
 
 
@@ -62,18 +65,22 @@ class Watchdog:
     def __init__(self, engine: Engine, silence: float):
         self.silence = silence
         self.silent = False  # the last probe got no answer
-        self._url = make_url(engine.url).set(drivername="postgresql").render_as_string(False)
-        self._connections: weakref.WeakSet = weakref.WeakSet()  # added to from worker threads
+        url = make_url(engine.url)
+        self._url = url.set(drivername="postgresql").render_as_string(False)
+        self._connect_args = {k: v for k, v in CONNECT_DEFAULTS.items() if k not in url.query}
+        # each pooled connection and its socket's local address (added to from worker threads)
+        self._connections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._busy_since: dict[int, float] = {}  # id of a connection seen mid-statement -> when it was first seen so
         self._probe_conn: psycopg.AsyncConnection | None = None
         self._probed_at = 0.0
-        event.listen(engine, "connect", self._add)
+        # first among the connect listeners: the session settings the others send are watched too
+        event.listen(engine, "connect", self._add, insert=True)
         event.listen(engine, "do_connect", self._refuse_while_silent)
 
     def _add(self, dbapi_connection, _record) -> None:
         with self._lock:
-            self._connections.add(dbapi_connection)
+            self._connections[dbapi_connection] = _local_address(dbapi_connection)
 
     def _refuse_while_silent(self, *_args) -> None:
         if self.silent:  # not another connect_timeout for each request while the probe says nobody answers
@@ -81,6 +88,8 @@ class Watchdog:
 
     async def run(self) -> None:
         try:
+            await self.probe(self.silence)  # the probe's connection, opened before any statement needs it
+            self._probed_at = time.monotonic()
             while True:
                 await asyncio.sleep(TICK)
                 try:
@@ -93,8 +102,14 @@ class Watchdog:
     async def check(self) -> None:
         now = time.monotonic()
         stuck = self._stuck(now)
-        due = self.silent or (stuck and now - self._probed_at >= self.silence)
-        if due:
+        if not (self.silent or stuck) and now - self._probed_at >= KEEP_WARM:
+            self._probed_at = now
+            # nothing waits on this one: an answer lost on a connection gone stale is asked again on a new one
+            if not await self.probe(self.silence) and not await self.probe(self.silence):
+                log.error("database silent: no answer to two probes of %g s", self.silence)
+                self.silent = True
+            return
+        if self.silent or (stuck and now - self._probed_at >= self.silence):
             self._probed_at = now
             answered = await self.probe(self.silence)
             if answered and self.silent:
@@ -104,36 +119,45 @@ class Watchdog:
                           self.silence)
             self.silent = not answered
         if self.silent:  # every statement under way waits on a database that does not answer
-            for conn in self._under_way():
-                _shut(conn)
+            for conn, address in self._under_way():
+                _shut(conn, address)
 
-    def _under_way(self) -> list[psycopg.Connection]:
+    def _under_way(self) -> list[tuple[psycopg.Connection, tuple | None]]:
         with self._lock:
-            connections = list(self._connections)
-        return [c for c in connections if not c.closed and c.pgconn.transaction_status == pq.TransactionStatus.ACTIVE]
+            connections = list(self._connections.items())
+        return [(c, a) for c, a in connections
+                if not c.closed and c.pgconn.transaction_status == pq.TransactionStatus.ACTIVE]
 
     def _stuck(self, now: float) -> bool:
         """Whether some statement has been under way for `silence` seconds (as far as samples every TICK show)."""
-        seen = {id(c): self._busy_since.get(id(c), now) for c in self._under_way()}
+        seen = {id(c): self._busy_since.get(id(c), now) for c, _ in self._under_way()}
         self._busy_since = seen
         return any(now - since >= self.silence for since in seen.values())
+
+    async def ask(self, sql: str, seconds: float) -> list[tuple]:
+        """`sql`'s rows on the watchdog's own connection, or DatabaseSilent after `seconds` (also readiness's read:
+        no pooled connection, no thread)."""
+        try:
+            if self._probe_conn is None or self._probe_conn.closed:
+                self._probe_conn = None
+                self._probe_conn = await within(psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True, **self._connect_args), seconds)
+            conn = self._probe_conn
+            cursor = await within(conn.execute(sql), seconds, conn)
+            return await cursor.fetchall()
+        except (DatabaseSilent, psycopg.OperationalError):
+            self._probe_conn = None
+            raise
 
     async def probe(self, seconds: float) -> bool:
         """Whether the database answers `SELECT 1` within `seconds` (an error it sends back is an answer too)."""
         try:
-            if self._probe_conn is None or self._probe_conn.closed:
-                self._probe_conn = None
-                self._probe_conn = await within(psycopg.AsyncConnection.connect(self._url, autocommit=True),
-                                                seconds)
-            conn = self._probe_conn
-            await within(conn.execute("SELECT 1"), seconds, conn)
+            await self.ask("SELECT 1", seconds)
             return True
         except DatabaseSilent:
-            self._probe_conn = None
             return False
         except psycopg.Error:
             # Refused, reset, or an error the server sent: every socket sees that at once; nothing waits silently.
-            self._probe_conn = None
             return True
 
     async def close(self) -> None:
@@ -142,14 +166,25 @@ class Watchdog:
             self._probe_conn = None
 
 
-def _shut(conn: psycopg.Connection) -> None:
-    """End the statement `conn` waits on: its socket is shut down, so libpq reads an end of stream at once."""
+def _local_address(conn: psycopg.Connection) -> tuple | None:
     try:
-        fd = conn.pgconn.socket
-    except psycopg.OperationalError:  # closed meanwhile
+        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+            return sock.getsockname()
+    except (OSError, psycopg.OperationalError):
+        return None
+
+
+def _shut(conn: psycopg.Connection, address: tuple | None) -> None:
+    """End the statement `conn` waits on: its socket is shut down, so libpq reads an end of stream at once. Only
+    if the descriptor is still that socket (same local address): a connection closed meanwhile may have left its
+    number to another one."""
+    try:
+        sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
+    except (OSError, psycopg.OperationalError):  # closed meanwhile
         return
-    with socket.socket(fileno=os.dup(fd)) as sock:
+    with sock:
         try:
-            sock.shutdown(socket.SHUT_RDWR)
+            if address is not None and sock.getsockname() == address:
+                sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass

@@ -1,6 +1,5 @@
 """`escalation import`: a file (or standard input) into the service's database, with progress and a summary."""
 
-import gc
 import shutil
 import sys
 import tempfile
@@ -126,12 +125,12 @@ def import_events(
 
 
 def _target():
+    from app.memory import freeze_startup
     from app.ml.scorer import load_scorer
 
     current = settings()
     scorer = load_scorer(current.model_dir)
-    gc.collect()
-    gc.freeze()  # the model outlives the import: the collector need not walk it on every batch (see app.main)
+    freeze_startup()  # the model outlives the import, as a server's does (app.memory)
     return scorer, sessions(current)
 
 

@@ -63,7 +63,7 @@ _SELECT = ("SELECT w.i, ed.initiator, ed.target, {day}, e.action, CAST(e.weapons
            " WHERE e.retracted_at IS NULL")
 # each dyad's window, then its first event where that lies before the window. Unordered: the rows are
 # put in (dyad, day, event id) order in numpy, where PostgreSQL sorted a dense batch's ~85,000 rows
-# on disk past the default work_mem (~65 of the statement's ~190 ms; bench/RESULTS.md).
+# on disk past the default work_mem, a third of the statement's time (bench/RESULTS.md).
 _WINDOWS = " UNION ALL ".join(_SELECT.replace("{which}", which) for which in (
     "ed.occurred_on BETWEEN w.lo AND w.hi", "ed.event_id = w.first AND ed.occurred_on < w.lo"))
 

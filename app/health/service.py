@@ -13,17 +13,24 @@ READY_SECONDS = 1.5  # a load balancer's probe waits ~2 s: "not ready" must come
 async def readiness(engine: Engine, scorer, watchdog: Watchdog | None) -> dict[str, dict]:
     checks: dict[str, dict] = {}
     try:
-        if watchdog is not None and watchdog.silent:
-            raise ConnectionError(SILENT)
-        # In a thread of its own: one the database leaves hanging is the watchdog's to end, not this answer's.
-        migrations = await within(asyncio.to_thread(_head_check, engine), READY_SECONDS)
+        checks["migrations"] = await _migrations(engine, watchdog)
         checks["database"] = {"ok": True}
-        checks["migrations"] = migrations
     except Exception as exc:  # any failure to reach the database means not ready
         checks["database"] = {"ok": False, "detail": type(exc).__name__}
         checks["migrations"] = {"ok": False}
     checks["model"] = {"ok": scorer is not None, "version": getattr(scorer, "version", None)}
-    return checks
+    return {name: checks[name] for name in ("database", "migrations", "model")}
+
+
+async def _migrations(engine: Engine, watchdog: Watchdog | None) -> dict:
+    if watchdog is None:  # SQLite: a local file, read in a thread
+        return await within(asyncio.to_thread(_head_check, engine), READY_SECONDS)
+    if watchdog.silent:
+        raise ConnectionError(SILENT)
+    # PostgreSQL: on the watchdog's own connection, so a database that does not answer holds no pooled
+    # connection and no thread, however often a load balancer asks
+    rows = await watchdog.ask("SELECT version_num FROM alembic_version", READY_SECONDS)
+    return migrate.compare({row[0] for row in rows})
 
 
 def _head_check(engine: Engine) -> dict:

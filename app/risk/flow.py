@@ -12,7 +12,7 @@ before it, so two such batches sharing keys in opposite runs can wait on each ot
 deadlock by failing one of them (after `deadlock_timeout`, 1 s by default); that one runs again here from a
 savepoint, once the other's locks are gone, instead of failing its request. Only writes of several events can
 be caught so: one that holds a single event's lock (one item, a retraction) waits after it only for dyad rows
-and the feed lock, whose holders wait for no event; so those skip the savepoint (~1 ms).
+and the feed lock, whose holders wait for no event; so those skip the savepoint (a round trip each).
 """
 
 import logging

@@ -149,11 +149,8 @@ def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reas
 
 
 def resolve_dyad(session: Session, a: str, b: str) -> tuple[Row, int | None]:
-    """The dyad of two member ids in either order (ISO3 codes for states)."""
-    first, second = member_ids.normalise(a), member_ids.normalise(b)
-    if first == second:
-        raise errors.InvalidInput("a and b must differ", field="b")
-    return get_dyad(session, member_ids.dyad_id(first, second))
+    """The dyad of two distinct member ids as stored, in either order (`whatif.members` checks what clients send)."""
+    return get_dyad(session, member_ids.dyad_id(a, b))
 
 
 def get_dyad(session: Session, dyad_id: str) -> tuple[Row, int | None]:
