@@ -34,7 +34,12 @@ BEYOND_SCHEMA = {
     "describe different acts": "two vocabularies that disagree (two fields)",
     "a and b must differ": "two parameters",
     "does not affect dyad": "an event and the what-if pair (two fields)",
-    "responds_to:": "the stored event it names",
+    "an event cannot respond to itself": "the event it names (stored data)",
+    "no event with": "the event it names (stored data)",
+    "responds_to names an event later in this request": "the order of a batch's items",
+    "the answered event is in source": "the event it names (stored data)",
+    "cannot be dated before the event it answers": "the event it names (stored data)",
+    "an answer shares at least one of them": "the event it names (stored data)",
     "does not resolve": "DNS",
     "resolves to a non-public address": "DNS",
 }

@@ -60,7 +60,7 @@ Label = Annotated[str, Field(max_length=64), NoNul]  # a vocabulary term as sent
 def _integral(value):
     # JSON Schema counts 3.0 as an integer, and so does a data frame whose column has a missing value somewhere.
     # Only up to 2**53, where every integer is a float exactly: a larger one may not be the number that was sent.
-    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
 

@@ -59,8 +59,8 @@ class RiskRead(BaseModel):
     def of(cls, score: "Score", scorer: "Scorer", *, dyad_id: str, members: tuple[str, str], kind: str, as_of: date,
            last_event_on: date | None, event_count: int, marker: int | None) -> "RiskRead":
         """The answer for one scored dyad: the one place a score becomes a risk answer (current risk, what-if)."""
-        # Validated, not model_construct: pydantic-core checks these in ~19 us a dyad, and model_construct
-        # of the answer and its nested models was slower (bench/RESULTS.md).
+        # Validated, not model_construct: pydantic-core's checks cost less than model_construct of the answer and
+        # its nested models did (bench/RESULTS.md).
         return cls(
             dyad_id=dyad_id, members=members, kind=kind, as_of=as_of, probability=score.probabilities[scorer.primary],
             interval=score.interval, probabilities=score.probabilities, level=score.level, drivers=score.drivers,

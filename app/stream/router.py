@@ -8,6 +8,7 @@ from sse_starlette import EventSourceResponse
 
 from app import errors
 from app.auth.dependencies import KeyRingDep, require
+from app.countries import CODES
 from app.events.members import DYAD_PATTERN
 from app.auth.middleware import presented_key
 from app.dependencies import FeedHeadDep, ReadSessionsDep, SettingsDep
@@ -36,7 +37,8 @@ async def stream_assessments(
                                                 description="set by a reconnecting client; wins over `after`")] = None,
     dyad: list[str] | None = Query(None, description="dyad ids; repeat for several",
                                    json_schema_extra={"items": {"type": "string", "pattern": DYAD_PATTERN}}),
-    country: list[str] | None = Query(None, description="ISO3 codes; repeat for several"),
+    country: list[str] | None = Query(None, description="ISO3 codes; repeat for several",
+                                      json_schema_extra={"items": {"type": "string", "enum": CODES}}),
     min_level: Level | None = None,
     level_changes_only: bool = False,
 ) -> EventSourceResponse:

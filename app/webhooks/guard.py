@@ -78,6 +78,8 @@ def parse(url: str) -> tuple[str, str, int]:
         raise Refused(f"not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused("the URL must be http:// or https:// with a host name")
+    if port == 0:
+        raise Refused("the URL's port must be 1 to 65535")
     if parts.username or parts.password:
         raise Refused("the URL must not carry credentials; use the signing secret to authenticate deliveries")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)

@@ -53,8 +53,8 @@ class Filters(BaseModel):
 # What JSON Schema can say of a webhook URL: http(s), ASCII, a host name (or IPv4 address) without credentials, a
 # port that exists (an IPv6 literal is accepted too, but left out here: its pattern would be longer than useful).
 # That its host resolves, and only to public addresses, is checked when it is created (app.webhooks.guard).
-_PORT = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
-URL_PATTERN = rf"^https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?(?::{_PORT})?(?:[/?#][!-~]*)?$"
+_PORT = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?(?::{_PORT})?(?:[/?#][!-~]*)?$"
 
 
 class WebhookCreate(BaseModel):
