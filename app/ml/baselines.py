@@ -33,7 +33,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 
 from app.ml.features import INDEX, History
 from app.ml.labels import HORIZON
-from app.ml.risk_model import platt
+from app.ml.risk_model import logistic, platt
 
 HALF_LIVES = (7, 14, 30, 60, 90, 180, 365)
 NAMES = ("climatology", "persistence", "deaths_30d", "decayed_deaths", "deaths_and_events", "recent_violence")
@@ -99,8 +99,9 @@ def _design(ds: Any, rows: np.ndarray, name: str, target: str, half_life: int | 
 
 
 def _logistic(name: str) -> LogisticRegression:
-    # recent_violence keeps v2's definition (default L2); the one- and two-input baselines are all but unpenalised
-    return LogisticRegression(max_iter=1000) if name == "recent_violence" else LogisticRegression(C=1e6, max_iter=1000)
+    # recent_violence keeps v2's definition (default L2); the one- and two-input baselines are all but unpenalised.
+    # Solved to convergence like the model (risk_model.CONVERGED): the same definitions, the same answer anywhere.
+    return logistic() if name == "recent_violence" else logistic(C=1e6)
 
 
 def _log_odds(p: np.ndarray) -> np.ndarray:
@@ -183,12 +184,22 @@ def reliability(p: np.ndarray, y: np.ndarray) -> tuple[float, list[list[float]]]
     return float(ece), rows
 
 
+def _ranked(p: np.ndarray) -> np.ndarray:
+    """Scores for the ranking metrics: equal to 12 decimals counts as tied. Below that, two samples' order is the
+    machine's rounding (a baseline's many near-equal scores came out tied on one CPU and not on another)."""
+    return np.round(p, 12)
+
+
+def auc(y: np.ndarray, p: np.ndarray) -> float:
+    return float(roc_auc_score(y, _ranked(p)))
+
+
 def scores(p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     ece, bins = reliability(p, y)
     both = len(np.unique(y)) == 2
     return {
-        "roc_auc": float(roc_auc_score(y, p)) if both else None,
-        "pr_auc": float(average_precision_score(y, p)) if both else None,
+        "roc_auc": auc(y, p) if both else None,
+        "pr_auc": float(average_precision_score(y, _ranked(p))) if both else None,
         "brier": float(brier_score_loss(y, p, labels=[0, 1])),
         "ece": ece,
         "reliability": bins,
@@ -220,7 +231,7 @@ def bootstrap(y: np.ndarray, p_model: np.ndarray, p_auc: np.ndarray, p_brier: np
         b = brier_score_loss(yy, p_brier[take], labels=[0, 1])
         skills.append(1 - brier_score_loss(yy, p_model[take], labels=[0, 1]) / b if b > 0 else 0.0)
         if yy.min() != yy.max():
-            diffs.append(roc_auc_score(yy, p_model[take]) - roc_auc_score(yy, p_auc[take]))
+            diffs.append(auc(yy, p_model[take]) - auc(yy, p_auc[take]))
     tail = (1 - LEVEL) / 2 * 100
     q = lambda v: [round(float(x), 4) for x in np.percentile(v, [tail, 100 - tail])] if v else None  # noqa: E731
     return {"auc_diff_ci90": q(diffs), "bss_ci90": q(skills), "resamples": n, "auc_resamples": len(diffs),

@@ -16,20 +16,11 @@ import pycountry
 
 from app.events.facts import DyadContext
 from app.events.vocabulary import HOSTILITY_LABELS
-from app.ml.features import DECAY_HALF_LIVES, FEATURE_NAMES, RESPONSE_WINDOW, Batch
+from app.ml.features import FEATURE_NAMES, FEATURES, RESPONSE_WINDOW, THEME_NAMES, Batch
 
-THEMES: dict[str, tuple[str, ...]] = {
-    "retaliation": ("responses_30d", "reciprocated_30d", "tit_for_tat_chain_30d", "response_lag_days"),
-    "casualties": ("log_fatalities_30d", "log_fatalities_365d", "log_civilian_fatalities_30d", "fatal_events_30d",
-                   "fatality_trend_30d", "log_fatalities_7d", *(f"decayed_deaths_{h}d" for h in DECAY_HALF_LIVES)),
-    "tempo": ("events_7d", "events_30d", "events_365d", "days_since_last", "events_trend_30d", "history_days"),
-    "severity": ("max_hostility_30d", "max_hostility_365d", "last_hostility", "max_rung_30d", "last_rung",
-                 "hostility_trend_30d", "use_of_force_30d", "cross_border_30d", "standoff_30d"),
-    "deescalation": ("deescalation_30d", "deescalated_since_fighting"),
-    "structural": tuple(n for n in FEATURE_NAMES if n.startswith("kind_"))
-    + ("major_power", "contiguous", "rivalry", "past_armed_conflict"),
-}
-assert sorted(f for fs in THEMES.values() for f in fs) == sorted(FEATURE_NAMES), "every feature has one theme"
+# the features of each driver theme, as the registry declares them
+THEMES: dict[str, tuple[str, ...]] = {theme: tuple(f.name for f in FEATURES if f.theme == theme) for theme in THEME_NAMES}
+assert all(THEMES.values()), "every theme has a feature"
 # per theme, a C-level getter of its features' values from a row in FEATURE_NAMES order
 _PICK = {theme: (lambda row, i=FEATURE_NAMES.index(fs[0]): (row[i],)) if len(fs) == 1
          else itemgetter(*(FEATURE_NAMES.index(f) for f in fs)) for theme, fs in THEMES.items()}

@@ -18,18 +18,15 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, SplineTransformer
 
 from app.events.facts import DyadContext
-from app.ml.features import FEATURE_NAMES, build_features
-from app.ml.risk_model import AdditiveRisk
+from app.ml.features import FEATURE_NAMES, FEATURES, FLAG_TERM, SMOOTH_TERM, build_features
+from app.ml.risk_model import AdditiveRisk, logistic
 
-FLAGS = tuple(n for n in FEATURE_NAMES if n.startswith("kind_")) + (
-    "reciprocated_30d", "deescalated_since_fighting", "major_power", "contiguous", "rivalry", "past_armed_conflict",
-)
-SMOOTH = tuple(n for n in FEATURE_NAMES if n not in FLAGS)
+FLAGS = tuple(f.name for f in FEATURES if f.shape == FLAG_TERM)  # one coefficient each
+SMOOTH = tuple(f.name for f in FEATURES if f.shape == SMOOTH_TERM)  # a spline each
 GROUP_FEATURE = "kind_state_state"  # calibrated apart: interstate dyads and the others
 N_KNOTS, DEGREE = 5, 3
 N_SPLINES = N_KNOTS + DEGREE - 1
@@ -52,7 +49,7 @@ def additive(c: float) -> Pipeline:
     design = ColumnTransformer(
         [("smooth", smooth, [index[n] for n in SMOOTH]), ("flag", "passthrough", [index[n] for n in FLAGS])]
     )
-    return Pipeline([("design", design), ("logit", LogisticRegression(C=c, max_iter=5000))])
+    return Pipeline([("design", design), ("logit", logistic(C=c))])
 
 
 def boosting(params: dict) -> HistGradientBoostingClassifier:

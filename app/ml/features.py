@@ -10,13 +10,14 @@ after the dyad's last use of force, and that use of force was within the last ye
 
 Vectorised over a whole batch: the histories of all rows are laid end to end as `FactColumns`,
 each row's windows are index ranges found by one `searchsorted`, sums come from one running
-sum, maxima from one `reduceat`. A feature is one line in `_fill` (`out[:, INDEX[name]] = ...`
-over the `Batch`'s per-row arrays); a new per-event quantity is a `FactColumns` column, set in
-`events.dyads.make_fact` / `make_columns`. `tests/ml/reference.py` keeps the per-event
-implementation this must equal.
+sum, maxima from one `reduceat`. A feature is one entry of FEATURES: its name, theme, shape, the event
+fields it reads, its unit and its column as one expression over the batch's `Windows`. A new per-event
+quantity is a `FactColumns` column, set in `events.dyads.make_fact` / `make_columns`.
+`tests/ml/reference.py` keeps the per-event implementation this must equal, for every feature.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -37,47 +38,109 @@ LOOKBACK_DAYS = 365 + 2 * RESPONSE_WINDOW
 DECAY_HALF_LIVES = (7, 30, 90)
 _PAIRS_PER_CHUNK = 2_000_000  # (row, fact) pairs summed at once by Batch.decayed
 
-FEATURE_NAMES: tuple[str, ...] = (
-    # tempo
-    "events_7d",
-    "events_30d",
-    "events_365d",
-    "days_since_last",
-    "events_trend_30d",
-    "history_days",
-    # severity
-    "max_hostility_30d",
-    "max_hostility_365d",
-    "last_hostility",
-    "max_rung_30d",
-    "last_rung",
-    "hostility_trend_30d",
-    "use_of_force_30d",
-    # casualties
-    "log_fatalities_30d",
-    "log_fatalities_365d",
-    "log_civilian_fatalities_30d",
-    "fatal_events_30d",
-    "fatality_trend_30d",
-    "log_fatalities_7d",
-    *(f"decayed_deaths_{h}d" for h in DECAY_HALF_LIVES),
-    # reciprocity / retaliation
-    "responses_30d",
-    "reciprocated_30d",
-    "tit_for_tat_chain_30d",
-    "response_lag_days",
-    # who is involved
-    *(f"kind_{k}" for k in DYAD_KINDS),
-    "cross_border_30d",
-    "standoff_30d",
-    "deescalation_30d",
-    "deescalated_since_fighting",
-    "major_power",
-    # structural context
-    "contiguous",
-    "rivalry",
-    "past_armed_conflict",
+THEME_NAMES = ("retaliation", "casualties", "tempo", "severity", "deescalation", "structural")  # drivers, in this order
+SMOOTH_TERM, FLAG_TERM = "smooth", "flag"
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input, declared once. The scorer's columns, the drivers' themes, the model's smooth and flag
+    terms, the card's inputs tables and the reference test's list are all read from FEATURES."""
+
+    name: str
+    theme: str  # the driver it is explained under (one of THEME_NAMES)
+    shape: str  # SMOOTH_TERM: a spline of its value; FLAG_TERM: 0 or 1, one coefficient
+    reads: tuple[str, ...]  # the event fields (or the context table) it is computed from, besides the dates
+    unit: str  # what its value is, in plain words
+    value: Callable[["Windows"], np.ndarray | list]  # its column over a batch, from the batch's windows
+
+    def __post_init__(self) -> None:
+        if self.theme not in THEME_NAMES or self.shape not in (SMOOTH_TERM, FLAG_TERM) or not self.reads:
+            raise ValueError(f"feature {self.name}: a theme of {THEME_NAMES}, a term, and what it reads")
+
+
+def _kind(kind: str) -> Feature:
+    return Feature(f"kind_{kind}", "structural", FLAG_TERM, ("actor kind",), f"1 if the dyad is {kind.replace('_', '-')}",
+                   lambda w: [c.kind == kind for c in w.contexts])
+
+
+def _decayed(j: int, h: int) -> Feature:
+    return Feature(f"decayed_deaths_{h}d", "casualties", SMOOTH_TERM, ("fatalities",),
+                   f"deaths over the past year, each weighing half as much every {h} days",
+                   lambda w: w.decayed[:, j])
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("events_7d", "tempo", SMOOTH_TERM, ("occurred_on",), "events in the last 7 days", lambda w: w.end - w.i7),
+    Feature("events_30d", "tempo", SMOOTH_TERM, ("occurred_on",), "events in the last 30 days", lambda w: w.w30[:, _N]),
+    Feature("events_365d", "tempo", SMOOTH_TERM, ("occurred_on",), "events in the last year", lambda w: w.w365[:, _N]),
+    Feature("days_since_last", "tempo", SMOOTH_TERM, ("occurred_on",), f"days since the last event ({NEVER} if none)",
+            lambda w: np.where(w.known, np.minimum(w.t - w.f.day[w.end - 1], NEVER), NEVER)),
+    Feature("events_trend_30d", "tempo", SMOOTH_TERM, ("occurred_on",), "events in the last 30 days minus the 30 before",
+            lambda w: w.w30[:, _N] - w.prev30[:, _N]),
+    Feature("history_days", "tempo", SMOOTH_TERM, ("occurred_on",), f"days since the first event (at most {NEVER})",
+            lambda w: np.where(w.known, np.minimum(w.t - w.f.day[w.start], NEVER), 0)),
+    Feature("max_hostility_30d", "severity", SMOOTH_TERM, ("action",), "highest hostility level (1-5) in 30 days",
+            lambda w: w.max30),
+    Feature("max_hostility_365d", "severity", SMOOTH_TERM, ("action",), "highest hostility level (1-5) in a year",
+            lambda w: w.b.max(w.f.hostility, w.i365, w.end)),
+    Feature("last_hostility", "severity", SMOOTH_TERM, ("action",), "hostility level (1-5) of the last event",
+            lambda w: np.where(w.known, w.f.hostility[w.end - 1], 0)),
+    Feature("max_rung_30d", "severity", SMOOTH_TERM, ("action",), "highest escalation rung (0-10) in 30 days",
+            lambda w: w.b.max(w.f.rung, w.i30, w.end)),
+    Feature("last_rung", "severity", SMOOTH_TERM, ("action",), "escalation rung (0-10) of the last event",
+            lambda w: np.where(w.known, w.f.rung[w.end - 1], 0)),
+    Feature("hostility_trend_30d", "severity", SMOOTH_TERM, ("action",),
+            "highest hostility in the last 30 days minus the 30 before",
+            lambda w: w.max30 - w.b.max(w.f.hostility, w.i60, w.i30)),
+    Feature("use_of_force_30d", "severity", SMOOTH_TERM, ("action",), "uses of force (hostility 4 or 5) in 30 days",
+            lambda w: w.w30[:, _UOF]),
+    Feature("log_fatalities_30d", "casualties", SMOOTH_TERM, ("fatalities",), "log(1 + deaths in 30 days)",
+            lambda w: np.log1p(w.w30[:, _FAT])),
+    Feature("log_fatalities_365d", "casualties", SMOOTH_TERM, ("fatalities",), "log(1 + deaths in a year)",
+            lambda w: np.log1p(w.w365[:, _FAT])),
+    Feature("log_civilian_fatalities_30d", "casualties", SMOOTH_TERM, ("civilian_fatalities",),
+            "log(1 + civilian deaths in 30 days)", lambda w: np.log1p(w.w30[:, _CIV])),
+    Feature("fatal_events_30d", "casualties", SMOOTH_TERM, ("fatalities",), "events with deaths in 30 days",
+            lambda w: w.w30[:, _FATAL]),
+    Feature("fatality_trend_30d", "casualties", SMOOTH_TERM, ("fatalities",),
+            "log(1 + deaths in the last 30 days) minus the same for the 30 before",
+            lambda w: np.log1p(w.w30[:, _FAT]) - np.log1p(w.prev30[:, _FAT])),
+    Feature("log_fatalities_7d", "casualties", SMOOTH_TERM, ("fatalities",), "log(1 + deaths in 7 days)",
+            lambda w: np.log1p(w.b.window(w.i7, w.end)[:, _FAT])),
+    *(_decayed(j, h) for j, h in enumerate(DECAY_HALF_LIVES)),
+    Feature("responses_30d", "retaliation", SMOOTH_TERM, ("actors", "retaliation"),
+            f"strikes answering one the other way within {RESPONSE_WINDOW} days, or flagged as retaliation, "
+            "in 30 days", lambda w: w.w30[:, _RESP]),
+    Feature("reciprocated_30d", "retaliation", FLAG_TERM, ("actors", "retaliation"),
+            "1 if both sides struck within 30 days, or a strike was flagged as retaliation",
+            lambda w: w.recent & (_two_initiators(w.b, w.i30, w.end) | (w.w30[:, _FLAGGED] > 0))),
+    Feature("tit_for_tat_chain_30d", "retaliation", SMOOTH_TERM, ("actors", "retaliation"),
+            "longest chain of strikes each answering the last, in 30 days", lambda w: w.b.max(w.b.chain, w.i30, w.end)),
+    Feature("response_lag_days", "retaliation", SMOOTH_TERM, ("actors",),
+            f"days the last response in 30 days took ({RESPONSE_WINDOW + 1} if none)", lambda w: w.response_lag),
+    *(_kind(k) for k in DYAD_KINDS),
+    Feature("cross_border_30d", "severity", SMOOTH_TERM, ("location.country",),
+            "events in 30 days where a state acted outside its own territory", lambda w: w.w30[:, _CROSS]),
+    Feature("standoff_30d", "severity", SMOOTH_TERM, ("weapons",),
+            "events in 30 days with a standoff weapon (drone, missile, artillery, airstrike...)",
+            lambda w: w.w30[:, _STANDOFF]),
+    Feature("deescalation_30d", "deescalation", SMOOTH_TERM, ("action",),
+            "talks, agreements, ceasefires and withdrawals in 30 days", lambda w: w.w30[:, _DEESC]),
+    Feature("deescalated_since_fighting", "deescalation", FLAG_TERM, ("action",),
+            f"1 if a de-escalation in the last {CALM_WINDOW} days came on or after the last use of force, "
+            f"itself within {FIGHTING_WINDOW} days", lambda w: w.calmed),
+    Feature("major_power", "structural", FLAG_TERM, ("context",), "1 if a member is a major power (COW)",
+            lambda w: [c.major_power for c in w.contexts]),
+    Feature("contiguous", "structural", FLAG_TERM, ("context",), "1 if the two states border (COW contiguity)",
+            lambda w: [c.contiguous for c in w.contexts]),
+    Feature("rivalry", "structural", FLAG_TERM, ("context",), "1 if the two states are strategic rivals",
+            lambda w: [c.rivalry for c in w.contexts]),
+    Feature("past_armed_conflict", "structural", FLAG_TERM, ("context",),
+            "1 if the pair had an armed conflict before (UCDP/PRIO)", lambda w: [c.past_armed_conflict for c in w.contexts]),
 )
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+assert len(set(FEATURE_NAMES)) == len(FEATURES), "feature names are unique"
 INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
@@ -260,55 +323,30 @@ def _reciprocity(f: FactColumns, history: np.ndarray, n: int) -> tuple[np.ndarra
     return resp, lag, chain
 
 
+class Windows:
+    """What the features of a batch share, computed once: each row's window bounds and the sums over them."""
+
+    def __init__(self, b: Batch):
+        self.b, self.f, self.t, self.end, self.start, self.contexts = b, b.facts, b.t, b.end, b.start, b.contexts
+        self.i7, self.i30, self.i60, self.i365 = (b.upto(d) for d in (7, 30, 60, 365))
+        self.w30, self.prev30, self.w365 = b.window(self.i30, self.end), b.window(self.i60, self.i30), b.window(
+            self.i365, self.end)
+        self.known, self.recent = self.end > self.start, self.end > self.i30
+        self.max30 = b.max(self.f.hostility, self.i30, self.end)
+        self.decayed = b.decayed(self.f.fatalities, self.i365, self.end, DECAY_HALF_LIVES)
+        lagged = b.last(~np.isnan(b.lag))[self.end - 1]  # the last response's lag; "no response" sorts after the slowest
+        self.response_lag = np.where(self.recent & (lagged >= self.i30), b.lag[lagged], RESPONSE_WINDOW + 1)
+        calm, force = b.last(self.f.deescalation)[self.end - 1], b.last(self.f.hostility >= 4)[self.end - 1]
+        day = self.f.day
+        self.calmed = ((calm >= self.start) & (force >= self.start) & (self.t - day[calm] <= CALM_WINDOW)
+                       & (day[calm] >= day[force]) & (self.t - day[force] <= FIGHTING_WINDOW))
+
+
 def _fill(out: np.ndarray, b: Batch) -> None:
-    """The features of every row of `b` (`out` starts at zero)."""
-    f, t, end, start = b.facts, b.t, b.end, b.start
-    i7, i30, i60, i365 = (b.upto(d) for d in (7, 30, 60, 365))
-    w30, prev30, w365 = b.window(i30, end), b.window(i60, i30), b.window(i365, end)
-    known, recent = end > start, end > i30
-    out[:, INDEX["events_7d"]] = end - i7
-    out[:, INDEX["events_30d"]] = w30[:, _N]
-    out[:, INDEX["events_365d"]] = w365[:, _N]
-    out[:, INDEX["events_trend_30d"]] = w30[:, _N] - prev30[:, _N]
-    out[:, INDEX["days_since_last"]] = np.where(known, np.minimum(t - f.day[end - 1], NEVER), NEVER)
-    out[:, INDEX["history_days"]] = np.where(known, np.minimum(t - f.day[start], NEVER), 0)
-    out[:, INDEX["last_hostility"]] = np.where(known, f.hostility[end - 1], 0)
-    out[:, INDEX["last_rung"]] = np.where(known, f.rung[end - 1], 0)
-    out[:, INDEX["max_hostility_365d"]] = b.max(f.hostility, i365, end)
-    max30 = b.max(f.hostility, i30, end)
-    out[:, INDEX["max_hostility_30d"]] = max30
-    out[:, INDEX["max_rung_30d"]] = b.max(f.rung, i30, end)
-    out[:, INDEX["hostility_trend_30d"]] = max30 - b.max(f.hostility, i60, i30)
-    out[:, INDEX["use_of_force_30d"]] = w30[:, _UOF]
-    out[:, INDEX["log_fatalities_30d"]] = np.log1p(w30[:, _FAT])
-    out[:, INDEX["log_fatalities_365d"]] = np.log1p(w365[:, _FAT])
-    out[:, INDEX["log_fatalities_7d"]] = np.log1p(b.window(i7, end)[:, _FAT])
-    decayed = b.decayed(f.fatalities, i365, end, DECAY_HALF_LIVES)
-    for j, h in enumerate(DECAY_HALF_LIVES):
-        out[:, INDEX[f"decayed_deaths_{h}d"]] = decayed[:, j]
-    out[:, INDEX["log_civilian_fatalities_30d"]] = np.log1p(w30[:, _CIV])
-    out[:, INDEX["fatal_events_30d"]] = w30[:, _FATAL]
-    out[:, INDEX["fatality_trend_30d"]] = np.log1p(w30[:, _FAT]) - np.log1p(prev30[:, _FAT])
-    out[:, INDEX["responses_30d"]] = w30[:, _RESP]
-    out[:, INDEX["tit_for_tat_chain_30d"]] = b.max(b.chain, i30, end)
-    lagged = b.last(~np.isnan(b.lag))[end - 1]  # the last response's lag; "no response" sorts after the slowest
-    out[:, INDEX["response_lag_days"]] = np.where(recent & (lagged >= i30), b.lag[lagged], RESPONSE_WINDOW + 1)
-    # did the target strike back: both sides initiated within 30 days (any order, any lag), or a flagged retaliation
-    out[:, INDEX["reciprocated_30d"]] = recent & (_two_initiators(b, i30, end) | (w30[:, _FLAGGED] > 0))
-    out[:, INDEX["cross_border_30d"]] = w30[:, _CROSS]
-    out[:, INDEX["standoff_30d"]] = w30[:, _STANDOFF]
-    out[:, INDEX["deescalation_30d"]] = w30[:, _DEESC]
-    calm, force = b.last(f.deescalation)[end - 1], b.last(f.hostility >= 4)[end - 1]
-    out[:, INDEX["deescalated_since_fighting"]] = (
-        (calm >= start) & (force >= start) & (t - f.day[calm] <= CALM_WINDOW) & (f.day[calm] >= f.day[force])
-        & (t - f.day[force] <= FIGHTING_WINDOW))
-    contexts = b.contexts
-    for kind in DYAD_KINDS:
-        out[:, INDEX[f"kind_{kind}"]] = [c.kind == kind for c in contexts]
-    out[:, INDEX["major_power"]] = [c.major_power for c in contexts]
-    out[:, INDEX["contiguous"]] = [c.contiguous for c in contexts]
-    out[:, INDEX["rivalry"]] = [c.rivalry for c in contexts]
-    out[:, INDEX["past_armed_conflict"]] = [c.past_armed_conflict for c in contexts]
+    """The features of every row of `b`, a column per registry entry."""
+    w = Windows(b)
+    for j, feature in enumerate(FEATURES):
+        out[:, j] = feature.value(w)
 
 
 def _two_initiators(b: Batch, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

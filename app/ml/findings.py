@@ -11,7 +11,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from app.events.dyads import facts_for
 from app.events.members import dyad_id
@@ -96,7 +95,7 @@ def _episodes(ds: dataset.Dataset, p_model: np.ndarray, baselines: dict[str, np.
     both = len(np.unique(y)) == 2
 
     def auc(p: np.ndarray) -> float | None:
-        return round(float(roc_auc_score(y, p)), 4) if both else None
+        return round(baseline_protocol.auc(y, p), 4) if both else None
 
     return {
         "definition": DEFINITIONS[which],
@@ -153,7 +152,7 @@ def _icb_v15(data_dir: Path, table: ContextTable, model: Any, fitted: dict[str, 
     both = len(np.unique(y)) == 2
 
     def auc(p: np.ndarray) -> float | None:
-        return round(float(roc_auc_score(y, p)), 4) if both else None
+        return round(baseline_protocol.auc(y, p), 4) if both else None
 
     return {
         "definition": ICB15_DEFINITION, "n": int(len(y)), "positives": int(y.sum()),

@@ -12,7 +12,7 @@ import skops
 from app.ml import artifact, baselines, dataset, evaluate, families, risk_model
 from app.ml.context import CONTEXT_FILES
 from app.ml.evaluate import table
-from app.ml.features import FEATURE_NAMES
+from app.ml.features import FEATURE_NAMES, FEATURES
 from app.ml.labels import DEFINITIONS, PRIMARY, TARGETS
 
 EXPLANATION_METHOD = (
@@ -68,23 +68,33 @@ CITATIONS = [
     "International Interactions 25(4).",
 ]
 
-_INPUTS = """\
-| event field | feeds |
-|---|---|
-| occurred_on | every window (7/30/365 days), days_since_last, history_days, labels |
-| actor1/actor2 (member ids) | the dyad; direction -> responses_30d, reciprocated_30d, tit_for_tat_chain_30d, |
-|  | response_lag_days |
-| actor kind | kind_* one-hot (via the dyad id) |
-| action / ACLED types / cameo_code | hostility (max/last/trend, use_of_force_30d), rung, deescalation_30d; |
-|  | clash and war are non-directed |
-| fatalities | log_fatalities_7d/30d/365d, decayed_deaths_7d/30d/90d (half-lives, over the past year), |
-|  | fatal_events_30d, fatality_trend_30d |
-| civilian_fatalities | log_civilian_fatalities_30d |
-| weapons | standoff_30d (any of vocabulary.STANDOFF_WEAPONS) |
-| location.country vs actor1.country | cross_border_30d, and the territorial state-state link |
-| retaliation | counted as a response in responses_30d / reciprocated_30d / tit_for_tat_chain_30d |
-| de-escalation actions (talks, agreement, ceasefire, withdrawal) | deescalation_30d, deescalated_since_fighting |
-| state member ISO3 + date | contiguous, rivalry, major_power, past_armed_conflict (models/context.json) |
+# The card's names for what features read (FEATURES' `reads`), in the order the inputs table lists them.
+_FIELDS = {
+    "occurred_on": "occurred_on (the windows of every feature, 7 to 365 days; and on its own:)",
+    "actors": "actor1 / actor2 member ids (direction: who struck whom)",
+    "actor kind": "actor kind (via the dyad id)",
+    "action": "action / ACLED types / cameo_code (hostility 1-5, rung 0-10, de-escalation)",
+    "fatalities": "fatalities",
+    "civilian_fatalities": "civilian_fatalities",
+    "weapons": "weapons (any of vocabulary.STANDOFF_WEAPONS)",
+    "location.country": "location.country vs actor1.country",
+    "retaliation": "retaliation (counted as a response)",
+    "context": "state member ISO3 + date (models/context.json)",
+}
+assert {r for f in FEATURES for r in f.reads} <= set(_FIELDS), "every field a feature reads has its card name"
+
+
+def _inputs() -> str:
+    """The inputs tables, from the feature registry: which event field feeds which features, then each feature."""
+    fields = ["| event field | feeds |", "|---|---|"] + [
+        f"| {label} | {', '.join(f.name for f in FEATURES if key in f.reads)} |" for key, label in _FIELDS.items()]
+    each = ["| feature | driver theme | term | what it is |", "|---|---|---|---|"] + [
+        f"| {f.name} | {f.theme} | {f.shape} | {f.unit} |" for f in FEATURES]
+    return "\n".join(fields) + "\n\n" + "\n".join(each) + """
+
+The labels read fatalities and the actors' members over the 30 days after the as-of date. Clash and war are
+non-directed acts (no initiator: they feed no reciprocity). A state acting on another state's territory also
+links the two states' dyad (`territorial`), whose features read that event too.
 
 Stored but not scored: injured, notes, responds_to, location.admin1, latitude/longitude, source,
 actor names (beyond the non-state slug), the time of day of a datetime."""
@@ -449,7 +459,7 @@ by serious violence), overall and per dyad kind:
 {levels}
 
 ## Inputs
-{_INPUTS}
+{_inputs()}
 
 ## Limitations
 - The bar is judged only on test sets with enough positives and dyads. MIE's interstate test period

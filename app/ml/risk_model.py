@@ -32,11 +32,32 @@ _GRIDS: "WeakKeyDictionary[AdditiveRisk, dict]" = WeakKeyDictionary()
 _CHUNK = 4096  # rows whose interval draws are summed at once (~4096 x 28 x 4 x 20 floats)
 
 
+def sum_last(a: np.ndarray) -> np.ndarray:
+    """`a.sum(axis=-1)`, added in column order whatever the shape: a row then gets the same bits alone or in a
+    batch, which numpy's sum does not promise (pairwise, unrolled or plain, as its iterator decides)."""
+    out = a[..., 0].copy()
+    for j in range(1, a.shape[-1]):
+        out += a[..., j]
+    return out
+
+
+# Every logistic fit runs to convergence (Newton steps, to a gradient of 1e-8), not to lbfgs's default tolerance
+# (1e-4): stopped early, a fit lands where the machine's floating-point order takes it (BLAS kernels differ by
+# CPU), and a retrain on another machine gave another model. Converged, the solution is unique (the objective is
+# strictly convex) and a retrain reproduces the card on any machine (tests/ml/test_train.py). Newton-Cholesky
+# suits these fits: many rows, a few hundred columns at most.
+CONVERGED = {"solver": "newton-cholesky", "tol": 1e-8, "max_iter": 200}
+
+
+def logistic(C: float = 1.0) -> LogisticRegression:
+    return LogisticRegression(C=C, **CONVERGED)
+
+
 def platt(z: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
     """(slope, shift) of Platt scaling on log-odds z: p = expit(slope * z + shift)."""
     if len(np.unique(y)) < 2:  # one class only: keep the log-odds, shift by nothing (nothing to learn from)
         return 1.0, 0.0
-    lr = LogisticRegression(C=1e6, max_iter=1000).fit(z.reshape(-1, 1), y, sample_weight=weights)
+    lr = logistic(C=1e6).fit(z.reshape(-1, 1), y, sample_weight=weights)
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
@@ -101,7 +122,7 @@ class AdditiveRisk:
             counts = rng.multinomial(n_fit, np.full(n_fit, 1 / n_fit))
             w = weights_fit * counts[fit_group]
             keep = w > 0
-            lr = LogisticRegression(C=C, max_iter=5000).fit(design_fit[keep], y_fit[keep], sample_weight=w[keep])
+            lr = logistic(C=C).fit(design_fit[keep], y_fit[keep], sample_weight=w[keep])
             coef = lr.coef_[0]
             out["spline_coef"][k] = coef[:n_smooth * n_basis].reshape(n_smooth, n_basis)
             out["flag_coef"][k] = coef[n_smooth * n_basis:]
@@ -167,7 +188,7 @@ class AdditiveRisk:
         if g["constant"].any():
             weights = weights.copy()
             weights[:, g["constant"]] = 0.0
-        out = (weights[None] * picked).sum(axis=-1).sum(axis=-1).T  # row by row, as in any batch (no BLAS)
+        out = sum_last((weights[None] * picked).sum(axis=-1)).T  # (4 terms: summed in order at any shape)
         if g["constant"].any():
             const = np.einsum("fb,kfb->kf", self.basis_at_fit_value, coef)[:, g["constant"]].sum(axis=1)
             out += const[None, :]
@@ -206,11 +227,12 @@ class AdditiveRisk:
         if self.draws is None:
             return p.copy(), p.copy()
         d = self.draws
-        # (n, draws); summed along an axis, not by BLAS, so that a row gives the same bits alone or in a batch
-        raw = (X[:, self.flag_columns, None] * d["flag_coef"].T[None]).sum(axis=1) + d["intercept"]
+        # (n, draws), one flag at a time, so that a row gets the same bits alone or in a batch (see sum_last)
+        raw = np.repeat(d["intercept"][None], X.shape[0], axis=0)
+        for j, column in enumerate(self.flag_columns):
+            raw += X[:, column, None] * d["flag_coef"][None, :, j]
         for rows in range(0, X.shape[0], _CHUNK):  # (rows, F, 4, draws) at a time
-            part = X[rows:rows + _CHUNK]
-            raw[rows:rows + _CHUNK] += self._smooth_draws(part)
+            raw[rows:rows + _CHUNK] += self._smooth_draws(X[rows:rows + _CHUNK])
         inter = self.groups(X)[:, None]
         cal = d["calibration"]
         slope = np.where(inter, cal[:, 0, 0], cal[:, 1, 0])

@@ -16,7 +16,7 @@ from app.events.facts import DyadContext
 from app.ml import artifact, explain
 from app.ml.context import ContextTable
 from app.ml.families import Decomposer
-from app.ml.risk_model import AdditiveRisk
+from app.ml.risk_model import AdditiveRisk, sum_last
 from app.ml.features import FEATURE_NAMES, Batch, Facts
 from app.ml.levels import LEVELS
 
@@ -70,7 +70,7 @@ class Scorer:
             contrib = self._decomposer.contributions(X)
             probs = {t: model.proba(X) for t, model in self._secondary.items()}
             baselines = self._decomposer.baseline(X)
-            p_primary = expit(baselines + contrib.sum(axis=1))
+            p_primary = expit(baselines + sum_last(contrib))
             low, high = self.models[self.primary].interval(X, p_primary)
         probs[self.primary] = p_primary
         level = self.models[self.primary].level

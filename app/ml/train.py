@@ -8,11 +8,14 @@ periods are touched once, for the card's metrics. Deterministic: one thread, fix
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.linalg import LinAlgWarning
 from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_limits
 
@@ -90,7 +93,7 @@ def kind_split_check(ds: dataset.Dataset, setting: dict) -> dict[str, float]:
     """Validation log-loss (uncalibrated) on the primary target: the one additive model with kind flags against
     separate additive fits for interstate (kind_state_state) and all other dyads, with the chosen setting."""
     y, (fit, val) = ds.y[PRIMARY], periods(ds)
-    interstate = ds.X[:, INDEX["kind_state_state"]] > 0
+    interstate = ds.X[:, INDEX[families.GROUP_FEATURE]] > 0
     p_one, p_split = np.zeros(len(y)), np.zeros(len(y))
     one = families.additive(setting["C"]).fit(
         ds.X[fit], y[fit], logit__sample_weight=_weights(ds, fit, setting["ged_weight"]))
@@ -130,6 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-backtest", action="store_true",
                         help="skip the rolling-origin backtest (the card keeps none; the shipped model is the same)")
     args = parser.parse_args(argv)
+    # A fit that does not converge, or falls back from Newton steps, stops the run: its card would not be
+    # reproducible on another machine (risk_model.CONVERGED).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("error", LinAlgWarning)
+        return _train(args, argv)
+
+
+def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     if not (args.data_dir / "mie-1.0").is_dir():
         print(f"error: no training data in {args.data_dir}", file=sys.stderr)
         return 2

@@ -3,7 +3,8 @@
 Per-event Python throughout: `History` + `_reciprocity` + `features_into` (features), `drivers` (explain),
 `windows` (ORM-free rows through `make_fact`, one `EventFact` per event). Tests compare the app's
 features, drivers and history windows with these, value for value; the scoring benchmark times both.
-Only features that existed then are computed here (`REFERENCE_NAMES`).
+Every feature of the registry (`app.ml.features.FEATURES`) has its per-event version here (`REFERENCE_NAMES`,
+in the order they were added); a feature added without one fails tests/ml/test_features_reference.py.
 """
 
 import json
@@ -22,7 +23,7 @@ from app.events.facts import DYAD_KINDS, DyadContext, EventFact
 from app.events.models import Dyad, Event, EventDyad
 from app.events.vocabulary import HOSTILITY_LABELS
 from app.ml.explain import THEMES
-from app.ml.features import CALM_WINDOW, FIGHTING_WINDOW, NEVER, RESPONSE_WINDOW
+from app.ml.features import CALM_WINDOW, DECAY_HALF_LIVES, FIGHTING_WINDOW, NEVER, RESPONSE_WINDOW
 
 # ---- features (app/ml/features.py)
 
@@ -48,6 +49,8 @@ REFERENCE_NAMES: tuple[str, ...] = (
     "log_civilian_fatalities_30d",
     "fatal_events_30d",
     "fatality_trend_30d",
+    "log_fatalities_7d",
+    *(f"decayed_deaths_{h}d" for h in DECAY_HALF_LIVES),
     # reciprocity / retaliation
     "responses_30d",
     "reciprocated_30d",
@@ -172,6 +175,10 @@ def features_into(out: np.ndarray, h: History, as_of: date, context: DyadContext
     out[INDEX["log_civilian_fatalities_30d"]] = np.log1p(w30[_CIV])
     out[INDEX["fatal_events_30d"]] = w30[_FATAL]
     out[INDEX["fatality_trend_30d"]] = np.log1p(w30[_FAT]) - np.log1p(prev30[_FAT])
+    out[INDEX["log_fatalities_7d"]] = np.log1p(_window(h, i7, end)[_FAT])
+    for half_life in DECAY_HALF_LIVES:  # each death in the past year, weighing half as much every half-life
+        out[INDEX[f"decayed_deaths_{half_life}d"]] = sum(
+            h.fatalities[k] * 2.0 ** (-(t - h.day[k]) / half_life) for k in range(i365, end))
     out[INDEX["responses_30d"]] = w30[_RESP]
     out[INDEX["response_lag_days"]] = RESPONSE_WINDOW + 1  # "no response" sorts after the slowest one
     if end > i30:
