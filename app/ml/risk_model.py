@@ -34,11 +34,9 @@ _CHUNK = 4096  # rows whose interval draws are summed at once (~4096 x 28 x 4 x 
 
 def sum_last(a: np.ndarray) -> np.ndarray:
     """`a.sum(axis=-1)`, added in column order whatever the shape: a row then gets the same bits alone or in a
-    batch, which numpy's sum does not promise (pairwise, unrolled or plain, as its iterator decides)."""
-    out = a[..., 0].copy()
-    for j in range(1, a.shape[-1]):
-        out += a[..., j]
-    return out
+    batch, which numpy's sum does not promise (pairwise, unrolled or plain, as its iterator decides). A running
+    sum is sequential by definition, and one call."""
+    return np.cumsum(a, axis=-1)[..., -1]
 
 
 # Every logistic fit runs to convergence (Newton steps, to a gradient of 1e-8), not to lbfgs's default tolerance
@@ -227,10 +225,10 @@ class AdditiveRisk:
         if self.draws is None:
             return p.copy(), p.copy()
         d = self.draws
-        # (n, draws), one flag at a time, so that a row gets the same bits alone or in a batch (see sum_last)
-        raw = np.repeat(d["intercept"][None], X.shape[0], axis=0)
-        for j, column in enumerate(self.flag_columns):
-            raw += X[:, column, None] * d["flag_coef"][None, :, j]
+        # (n, draws): the intercept, then each flag in order, so that a row gets the same bits alone or in a batch
+        n, draws = X.shape[0], len(d["intercept"])
+        raw = sum_last(np.concatenate([np.broadcast_to(d["intercept"][None, :, None], (n, draws, 1)),
+                                       X[:, None, self.flag_columns] * d["flag_coef"][None]], axis=-1))
         for rows in range(0, X.shape[0], _CHUNK):  # (rows, F, 4, draws) at a time
             raw[rows:rows + _CHUNK] += self._smooth_draws(X[rows:rows + _CHUNK])
         inter = self.groups(X)[:, None]

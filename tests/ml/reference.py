@@ -432,18 +432,19 @@ def score_many(scorer, items) -> list:
     from app.ml.scorer import _THREADS, TOP_DRIVERS, Score
 
     from app.ml import features
+    from app.ml.risk_model import sum_last
 
-    names = list(REFERENCE_NAMES)
-    X = build_matrix(items)
-    if names != list(features.FEATURE_NAMES):  # features added since: the model needs them, from the new code
-        full = features.build_matrix(items)
-        full[:, [features.FEATURE_NAMES.index(n) for n in names]] = X
-        X, names = full, list(features.FEATURE_NAMES)
+    # The reference's features, but the decayed deaths: float sums it adds in another order (equal to 1e-12,
+    # tests/ml/test_features_reference.py), taken from the app so that the scores can be compared exactly.
+    names = list(features.FEATURE_NAMES)
+    X, ref = features.build_matrix(items), build_matrix(items)
+    exact = [n for n in REFERENCE_NAMES if not n.startswith("decayed_deaths_")]
+    X[:, [names.index(n) for n in exact]] = ref[:, [REFERENCE_NAMES.index(n) for n in exact]]
     with _THREADS.limit(limits=1, user_api="openmp"):
         contrib = scorer._decomposer.contributions(X)
         probs = {t: terms.proba(X) for t, terms in scorer._secondary.items()}
         baseline = scorer._decomposer.baseline(X)  # per row since v3: calibration by dyad kind
-        p_primary = expit(baseline + contrib.sum(axis=1))
+        p_primary = expit(baseline + sum_last(contrib))
         low, high = scorer.models[scorer.primary].interval(X, p_primary)
     probs[scorer.primary] = p_primary
     out = []
