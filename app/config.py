@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Writers in flight per process (default: `write_slots`). Beyond what the database runs at once,
     # more would only hold pooled connections and threads that reads and probes need.
     max_concurrent_writes: int | None = Field(None, ge=1)
+    # Compare each fast answer with the slow path it stands for and fail loudly on a difference (the window
+    # cache against a fresh read; on in tests: tests/conftest.py). Costs the reads the fast path saves.
+    check_fast_paths: bool = False
     # PostgreSQL only. A statement under way this long makes the server probe the database; when the probe gets no
     # answer in as long, the statements under way fail as 503 database_unavailable (app.watchdog), ~5 s in all.
     database_silence_seconds: float = Field(2.0, gt=0)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.events.history import WindowCache
 from app.ml.scorer import Scorer
-from app.risk.cache import RiskCache
+from app.risk.cache import PollAnswers, RiskCache
 from app.risk.freshness import FeedHead
 from app.watchdog import Watchdog
 
@@ -64,8 +64,13 @@ class Polling:
     sessions: sessionmaker[Session]  # opened in a worker thread, only on a cache miss
 
 
+UNCACHED = "escalation.uncached"  # a scope key: the guard's check mode routes a poll past every cache (app.guards)
+
+
 async def get_polling(request: Request) -> Polling:
     state = request.app.state
+    if request.scope.get(UNCACHED):  # the slow path: empty caches of its own, so the route computes the answer
+        return Polling(state.scorer, RiskCache(), PollAnswers(), state.feed_head, state.sessionmaker)
     return Polling(state.scorer, state.risk_cache, state.answers, state.feed_head, state.sessionmaker)
 
 

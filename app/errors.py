@@ -132,6 +132,11 @@ def field_path(loc: tuple | list, error: dict | None = None) -> str:
     return ".".join(parts) or "body"
 
 
+class FastPathMismatch(AssertionError):
+    """A fast path answered differently from the slow path it stands for (check mode, `check_fast_paths`): a bug,
+    answered as one (500) rather than as a wrong answer."""
+
+
 def problems(errors: list[dict], prefix: tuple = ()) -> list[dict]:
     out = []
     for e in errors:

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 
 from app import errors
 from app.auth.middleware import Authenticate, may
+from app.dependencies import UNCACHED
 from app.http import BodyLimit, utc_today
 from app.observability import RequestMetrics
 from app.risk.cache import PollAnswers
@@ -45,9 +46,12 @@ class Guard:
     """
 
     def __init__(self, app, *, authenticate: Authenticate, body: BodyLimit, writes: "WriteGate",
-                 max_header_bytes: int):
+                 max_header_bytes: int, check: bool = False):
         self.app, self.authenticate, self.body, self.writes = app, authenticate, body, writes
         self.max_header_bytes = max_header_bytes
+        # Check mode (`check_fast_paths`, on in tests): a poll answered from the cache is routed as well, and a
+        # different status, ETag or body fails it (errors.FastPathMismatch) instead of going out.
+        self.check = check
         self.metrics = RequestMetrics()
 
     async def __call__(self, scope, receive, send):
@@ -80,8 +84,13 @@ class Guard:
                 route = LIVE
                 await send({"type": "http.response.start", "status": 200, "headers": list(LIVE_HEADERS)})
                 await send({"type": "http.response.body", "body": LIVE_BODY})
-            elif scope["method"] == "GET" and scope["path"] in POLLS and await self._from_cache(scope, send):
+            elif scope["method"] == "GET" and scope["path"] in POLLS and (
+                    cached := await self._from_cache(scope)) is not None:
                 route = scope["path"]
+                if self.check:
+                    await self._check(scope, receive, cached)
+                for message in cached:
+                    await send(message)
             else:
                 await self.app(scope, receive, send)
         finally:
@@ -89,32 +98,49 @@ class Guard:
                 route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.record(scope["method"], route, status(), time.perf_counter() - start)
 
-    async def _from_cache(self, scope, send) -> bool:
-        """Send the stored answer of a poll the route answered before, if it holds at the feed head read now."""
+    async def _from_cache(self, scope) -> list[dict] | None:
+        """The messages answering a poll the route answered before, if its stored answer holds at the feed head
+        read now; None: the route answers."""
         state = scope["app"].state
         answers: PollAnswers = state.answers
         key = answers.known(scope, utc_today)
         answer = answers.get(key) if key is not None else None
         if answer is None or not may(scope, "read"):
-            return False  # the route answers, or refuses (401, 403)
+            return None  # the route answers, or refuses (401, 403)
         if answer.head is not None:
             try:
                 if answer.head != await state.feed_head.read():
-                    return False
+                    return None
             except OperationalError:  # the route reads it again, and its handler answers 503
-                return False
+                return None
         wanted = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
                 wanted = value.decode("latin-1")
                 break
         if answer.matches(wanted):
-            await send({"type": "http.response.start", "status": 304, "headers": list(answer.not_modified)})
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            await send({"type": "http.response.start", "status": 200, "headers": list(answer.ok)})
-            await send({"type": "http.response.body", "body": answer.body})
-        return True
+            return [{"type": "http.response.start", "status": 304, "headers": list(answer.not_modified)},
+                    {"type": "http.response.body", "body": b""}]
+        return [{"type": "http.response.start", "status": 200, "headers": list(answer.ok)},
+                {"type": "http.response.body", "body": answer.body}]
+
+    async def _check(self, scope, receive, cached: list[dict]) -> None:
+        """Route the poll too, past every cache, and compare: status, ETag and body (check mode)."""
+        routed: list[dict] = []
+
+        async def keep(message):
+            routed.append(message)
+
+        await self.app({**scope, UNCACHED: True}, receive, keep)
+
+        def seen(messages):
+            start = messages[0]
+            etag = next((v for k, v in start["headers"] if k.lower() == b"etag"), None)
+            return start["status"], etag, b"".join(m.get("body", b"") for m in messages[1:])
+
+        if seen(routed) != seen(cached):
+            raise errors.FastPathMismatch(f"poll shortcut: {scope['path']}?{scope['query_string'].decode()} "
+                                          f"answered {seen(cached)[:2]} from the cache, {seen(routed)[:2]} routed")
 
     def _header_refusal(self, scope):
         size = len(scope.get("raw_path") or b"") + len(scope["query_string"])

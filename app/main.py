@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.keyring.start()
         app.state.scorer = scorer or load_scorer(settings.model_dir)
         app.state.risk_cache = RiskCache()
-        app.state.window_cache = WindowCache()  # dyad windows as last assessed: a write reads only what it changed
+        app.state.window_cache = WindowCache(check=settings.check_fast_paths)  # dyad windows as last assessed: a write reads only what it changed
         app.state.answers = PollAnswers()  # serialised poll answers, checked against the feed head
         app.state.feed_head = FeedHead(settings.resolved_database_url, watchdog)
         log.info("starting: %s", startup_summary(settings, engine, app.state.scorer.version, app.state.keyring.open))
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         body=BodyLimit(settings.max_body_bytes),
         writes=guards.WriteGate(settings.write_slots, settings.write_wait_seconds, settings.body_timeout_seconds),
         max_header_bytes=settings.max_header_bytes,
+        check=settings.check_fast_paths,
     )
     for router in (health_router, events_router, vocabulary_router, risk_router, stream_router, webhooks_router):
         app.include_router(router)

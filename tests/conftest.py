@@ -20,6 +20,9 @@ from app.ml.scorer import load_scorer
 from app.models import metadata
 
 PG_URL = os.environ.get("ESCALATION_TEST_DATABASE_URL", "")
+# Fast paths compare their answers with the slow paths they stand for, in every test and in the servers tests
+# start (which inherit the environment); a difference fails loudly (app.config.check_fast_paths).
+os.environ.setdefault("ESCALATION_CHECK_FAST_PATHS", "true")
 
 
 def pytest_report_header() -> str:

@@ -145,7 +145,8 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     from app.risk import flow
 
     map_large_blocks()  # as in a server (app.memory)
-    window_cache = WindowCache()  # the dyads' windows as this import last assessed them (app.events.history)
+    # the dyads' windows as this import last assessed them (app.events.history)
+    window_cache = WindowCache(check=settings().check_fast_paths)
     rows = _tracked(result, bar, task)
     counts: Counter[str] = Counter()
     assessments = 0

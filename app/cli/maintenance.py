@@ -27,7 +27,7 @@ def rederive(
     current = settings()
     scorer = load_scorer(current.model_dir)
     factory = sessions(current)
-    window_cache = WindowCache()
+    window_cache = WindowCache(check=current.check_fast_paths)
     examined = relinked = assessed = 0
     after = 0
     try:

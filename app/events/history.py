@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import bindparam, event, literal_column, select, text, true, union_all
 from sqlalchemy.orm import Session
 
-from app import bulk
+from app import bulk, errors
 from app.events import dyads as dyad_rules
 from app.events.facts import DAY_BITS, FactColumns
 from app.events.models import Dyad, Event, EventDyad
@@ -199,8 +199,11 @@ class WindowCache:
 
     ENTRY = 32  # a dyad's entry costs as much as this many facts besides its own (~2 kB of objects; a fact: 69 B)
 
-    def __init__(self, max_facts: int = 250_000):
+    def __init__(self, max_facts: int = 250_000, check: bool = False):
         self.max_facts = max_facts  # facts held, each entry counted ENTRY more: ~17 MB however they are spread
+        # Check mode (ESCALATION_CHECK_FAST_PATHS, on in tests): every window answered from here is compared with
+        # a fresh read of it, and a difference fails the write (FastPathMismatch) instead of scoring wrong facts.
+        self.check = check
         self._data: OrderedDict[str, tuple[int, Window]] = OrderedDict()
         self._facts = 0
         self._lock = threading.Lock()
@@ -243,6 +246,18 @@ class WindowCache:
 
 
 _PENDING = "escalation.window_cache.pending"
+
+
+def check_windows(session: Session, cached: Mapping[str, Window], lookback_days: int) -> None:
+    """Raise FastPathMismatch unless each window from the cache equals a fresh read of the dyad's window."""
+    fresh = windows(session, list(cached), lookback_days)
+    for dyad_id, window in cached.items():
+        other = fresh[dyad_id]
+        same = (window.last_on == other.last_on and window.in_window == other.in_window
+                and np.array_equal(window.event_ids, other.event_ids) and list(window.facts) == list(other.facts))
+        if not same:
+            raise errors.FastPathMismatch(f"window cache: dyad {dyad_id}'s window differs from a fresh read "
+                                   f"({len(window.facts)} facts held, {len(other.facts)} read)")
 
 
 def _publish(session: Session) -> None:

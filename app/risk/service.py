@@ -53,6 +53,8 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         .where(bulk.one_of(session, DyadRisk.dyad_id, dyad_ids)))}
     windows = {} if window_cache is None else _cached_windows(
         session, window_cache, {d: latest for d, (_, latest) in stored.items()}, changed, created)
+    if windows and window_cache.check:
+        event_history.check_windows(session, windows, LOOKBACK_DAYS)
     if unread := [d for d in dyad_ids if d not in windows]:
         windows.update(event_history.windows(session, unread, LOOKBACK_DAYS))
     plan = [(d, windows[d].last_on or since[d]) for d in dyad_ids]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
+from app import errors
 from app.events import history
 from app.events.facts import EventFact
 from app.events.models import Dyad
@@ -273,3 +274,27 @@ def test_the_merge_puts_rows_in_dyad_day_event_order():
         merged = history._merged(which << history.DAY_BITS | day, ids, kept, new)
         rows = np.concatenate([kept, new])
         assert merged.tolist() == rows[np.lexsort((ids[rows], day[rows], which[rows]))].tolist()
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check mode", "no check"])
+def test_check_mode_fails_a_write_whose_cached_window_is_wrong(client, check):
+    """ESCALATION_CHECK_FAST_PATHS (on in every test): a cached window that differs from a fresh read fails the write
+    loudly (500, nothing stored) instead of scoring the wrong facts; without it the wrong window is trusted."""
+    from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION
+
+    cache = client.app.state.window_cache
+    assert cache.check  # the suite runs with the checks on (tests/conftest.py)
+    cache.check = check
+    assert client.post("/v1/events", json=IRAN_STRIKE).status_code == 201
+    version, window = cache._data["IRN--PAK"]
+    cache._data["IRN--PAK"] = (version, history.Window(window.last_on))  # the held window loses its events
+    if check:  # a 500 to a client; the test client raises the server's error instead
+        with pytest.raises(errors.FastPathMismatch, match="IRN--PAK's window differs from a fresh read"):
+            client.post("/v1/events", json=PAKISTAN_RETALIATION)
+        assert [e["source_event_id"] for e in client.get("/v1/events").json()["items"]] == [
+            IRAN_STRIKE["source_event_id"]]  # the write was rolled back whole
+        assert len(client.get("/v1/dyads/IRN--PAK/assessments").json()["items"]) == 1
+    else:
+        assert client.post("/v1/events", json=PAKISTAN_RETALIATION).status_code == 201
+        assessed = client.get("/v1/dyads/IRN--PAK/assessments").json()["items"]
+        assert assessed[-1]["event_count"] == 1  # scored from the wrong window: one event where there are two

@@ -32,6 +32,14 @@ def _with(settings: Settings, **changes) -> Settings:
     return Settings(**{**settings.model_dump(), **changes})
 
 
+@pytest.fixture
+def client(settings: Settings, scorer):
+    """These tests watch the shortcut itself, so its check mode is off here: with it on, every cached answer is
+    routed as well (tested last in this module)."""
+    with TestClient(create_app(_with(settings, check_fast_paths=False), scorer)) as c:
+        yield c
+
+
 def test_a_repeated_poll_is_answered_from_the_cache_with_the_routes_bytes_and_headers(client):
     client.post("/v1/events", json=IRAN_STRIKE)
     routed = _count_route_answers(client.app)
@@ -149,3 +157,24 @@ def test_a_cached_poll_whose_head_cannot_be_read_is_a_503_never_a_stale_answer(c
         assert r.status_code == 503 and r.json()["error"] == "database_unavailable"
         assert r.headers["retry-after"] == "5" and r.headers["x-content-type-options"] == "nosniff"
 
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check mode", "no check"])
+def test_check_mode_fails_a_poll_whose_cached_answer_is_wrong(settings, scorer, check):
+    """ESCALATION_CHECK_FAST_PATHS (on in every other test): a cached poll answer that differs from what the route
+    answers fails the request loudly; without the check the shortcut sends what it holds."""
+    from app import errors
+
+    with TestClient(create_app(_with(settings, check_fast_paths=check), scorer)) as c:
+        c.post("/v1/events", json=IRAN_STRIKE)
+        first = c.get("/v1/risk", params=RISK)
+        answers = c.app.state.answers
+        key = next(k for k in answers._data if k[:2] == ("risk", ("IRN", "PAK")))
+        held = answers.get(key)
+        answers.put(key, type(held)(held.head, held.etag, held.body.replace(b'"IRN--PAK"', b'"IRN--XXX"')))
+        if check:
+            with pytest.raises(errors.FastPathMismatch, match="poll shortcut: /v1/risk"):
+                c.get("/v1/risk", params=RISK)
+        else:
+            wrong = c.get("/v1/risk", params=RISK)
+            assert wrong.status_code == 200 and wrong.content != first.content and b"IRN--XXX" in wrong.content
