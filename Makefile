@@ -15,8 +15,10 @@ $(VENV)/.installed: pyproject.toml client/pyproject.toml
 	touch $@
 
 # Embedded default: SQLite file in ./data, the bundled model in ./models, loopback only.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 serve: setup
-	$(VENV)/bin/escalation serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/escalation serve --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-postgres
 

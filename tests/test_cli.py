@@ -2,6 +2,8 @@
 
 import io
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +205,15 @@ def test_an_unreachable_database_exits_4_with_a_message(monkeypatch, capsys):
     assert cli.main(["migrate"]) == 4
     assert "cannot reach the database" in capsys.readouterr().err
     assert cli.main(["keys", "list"]) == 4
+
+
+def test_serve_on_a_port_in_use_exits_5_before_the_model_loads(tmp_path):
+    """A taken port used to be found by uvicorn after the model had loaded, and reported as exit 3."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        env = {**os.environ, "ESCALATION_DATA_DIR": str(tmp_path), "ESCALATION_DATABASE_URL": ""}
+        done = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 5, done.stderr
+    assert f"127.0.0.1:{port} is in use" in done.stderr and "--port" in done.stderr
+    assert "startup" not in done.stderr.lower() and "model" not in done.stderr.lower()  # it stopped before

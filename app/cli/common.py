@@ -20,12 +20,13 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line: unknown command, option or format, missing file, unsafe bind
     INVALID_INPUT = 3  # import: rows that were rejected (--dry-run), or a batch the service refused
     DATABASE = 4  # database unreachable, or behind the migrations' head
+    ADDRESS_IN_USE = 5  # serve: the address and port are taken (found before the model loads)
     INTERRUPTED = 130  # Ctrl-C; an import keeps the batches committed before it
 
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok · 1 failed · 2 usage error · 3 invalid input (import) · "
-    "4 database unreachable or not migrated · 130 interrupted."
+    "4 database unreachable or not migrated · 5 address in use (serve) · 130 interrupted."
 )
 
 

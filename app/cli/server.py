@@ -32,6 +32,7 @@ def serve(
     if ring.open and not is_loopback(current.host):
         raise fail(f"refusing to serve on {current.host} with no API key: create one with `escalation keys create`"
                    " or set ESCALATION_BOOTSTRAP_API_KEY, or bind to 127.0.0.1", ExitCode.USAGE)
+    _free_or_fail(current.host, current.port)
     from app.main import create_app
     from app.server import uvicorn_options
 
@@ -46,6 +47,24 @@ def serve(
     os.environ.update(ESCALATION_HOST=current.host, ESCALATION_PORT=str(current.port))
     with observability.multiprocess_dir():
         uvicorn.run("app.main:create_app", factory=True, workers=current.workers, **options)
+
+
+def _free_or_fail(host: str, port: int) -> None:
+    """Exit 5 with one line if the address is taken, before the model loads (uvicorn would find out after)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise fail(f"cannot bind {host}:{port}: {exc.strerror or exc}", ExitCode.USAGE) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing socket is no obstacle
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise fail(f"{host}:{port} is in use ({exc.strerror}): stop what listens there or pick another "
+                       "--port (make serve PORT=...)", ExitCode.ADDRESS_IN_USE) from None
 
 
 def migrate(
