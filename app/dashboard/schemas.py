@@ -4,12 +4,14 @@ from datetime import date
 
 from pydantic import BaseModel
 
+from app.ml.levels import Level
+
 
 class RankingRow(BaseModel):
     id: str
     members: tuple[str, str]
     kind: str
-    level: str
+    level: Level
     probability: float
     low: float  # the probability's interval (GET /v1/risk: interval)
     high: float

@@ -1,9 +1,18 @@
 """Risk levels, lowest first. The model card holds the cut-off of each level above `low`."""
 
-from typing import Literal, get_args
+from enum import StrEnum
 
-Level = Literal["low", "elevated", "high", "critical"]
-LEVELS: tuple[str, ...] = get_args(Level)
+
+class Level(StrEnum):
+    """One named type wherever a level is read or written: the OpenAPI document has one `Level` component."""
+
+    low = "low"
+    elevated = "elevated"
+    high = "high"
+    critical = "critical"
+
+
+LEVELS: tuple[str, ...] = tuple(level.value for level in Level)
 
 
 def at_least(level: str, floor: str) -> bool:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from app.events import members as member_ids
 from app.events.schemas import ISO_DATE, EventCreate, NoNul, Strict
 from app.http import DATE_PATTERN, utc_today
-from app.ml.levels import LEVELS
+from app.ml.levels import Level
 from app.ml.scorer import Score, Scorer
 
 
@@ -46,7 +46,7 @@ class RiskRead(BaseModel):
     interval: Interval = Field(description="the uncertainty of `probability`: how far it moves when the model is "
                                "refitted on other samples of the training dyads")
     probabilities: dict[str, float]
-    level: str = Field(description=" | ".join(LEVELS) + "; thresholds in /v1/model")
+    level: Level = Field(description="thresholds in /v1/model")
     drivers: list[DriverRead]
     explanation: Explanation
     features: dict[str, float] = Field(description="every model input for this dyad and date (see /v1/model)")
@@ -77,7 +77,7 @@ class AssessmentRead(BaseModel):
     probability: float
     interval: Interval | None = Field(description="null on assessments made before intervals existed")
     probabilities: dict[str, float]
-    level: str
+    level: Level
     drivers: list[DriverRead] | list[dict]
     explanation: Explanation | None = Field(description="null on assessments made before explanations existed")
     features: dict[str, float] | None
