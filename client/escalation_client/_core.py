@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from escalation_client.errors import EscalationError
+from escalation_client.errors import EscalationError, Timeout, Unreachable, for_status
 
 # The service's default ESCALATION_MAX_BATCH_ITEMS; a server configured lower answers 413 and the
 # client halves its batches until they fit.
@@ -26,14 +26,22 @@ def error(response: httpx.Response) -> EscalationError:
         body = response.json()
     except ValueError:
         body = {}
+    kind = for_status(response.status_code)
     if not isinstance(body, dict) or "error" not in body:
-        return EscalationError(response.status_code, "http_error", response.text[:500] or response.reason_phrase)
-    return EscalationError(response.status_code, body["error"], body.get("detail", ""), body.get("field"),
-                           body.get("errors"), body.get("head"))
+        return kind(response.status_code, "http_error", response.text[:500] or response.reason_phrase)
+    return kind(response.status_code, body["error"], body.get("detail", ""), body.get("field"),
+                body.get("errors"), body.get("head"))
 
 
 def unreachable(exc: Exception) -> EscalationError:
-    return EscalationError(None, "unreachable", f"{type(exc).__name__}: {exc}")
+    """No answer: a Timeout when the client's timeout ran out, else Unreachable."""
+    if isinstance(exc, httpx.TimeoutException):
+        return Timeout(None, "timeout", f"{type(exc).__name__}: {exc}")
+    return Unreachable(None, "unreachable", f"{type(exc).__name__}: {exc}")
+
+
+# "watch from now": a cursor past any head, which the service answers with 409 cursor_ahead and its head
+PAST_ANY_HEAD = "9" * 18
 
 
 def pause(attempt: int, retry_after: str | None = None, cap: float = 30.0) -> float:

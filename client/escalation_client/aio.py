@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from escalation_client import _core
-from escalation_client.errors import EscalationError
+from escalation_client.errors import Conflict, EscalationError
 from escalation_client.models import Assessment, AssessmentPage, BatchResult, Dyad, Risk
 
 
@@ -99,7 +99,15 @@ class AsyncEscalationClient:
         Follows the feed with its cursor, asking with the last ETag so an idle poll costs a 304;
         network errors and 5xx are waited out and the poll resumes at the same cursor. Store
         `assessment.cursor` to resume later. With `stop_when_idle`, stops once nothing is new.
+        `after="now"`: only assessments made from now on (the feed's head, read first).
         """
+        if after == "now":  # the feed's head, from the 409 a cursor past it gets (retried like any call)
+            try:
+                await self._send("GET", "/v1/assessments", params={"after": _core.PAST_ANY_HEAD, "limit": 1})
+            except Conflict as exc:
+                after = exc.head
+            if after == "now" or after is None:
+                raise EscalationError(None, "no_head", "the service did not say where its feed ends")
         cursor, last_id, etag, failures = str(after or 0), int(after or 0), None, 0
         while True:
             try:

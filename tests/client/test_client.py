@@ -143,3 +143,46 @@ def test_the_readme_ten_lines_run(database_url, capsys):
              .replace("client.watch(after=0)", "client.watch(after=0, stop_when_idle=True)"), {})
     out = capsys.readouterr().out
     assert "status='created'" in out and "dyad_id='IRN--PAK'" in out and "IRN--PAK 2024-01-18" in out
+
+
+def test_watch_from_now_and_an_exception_for_each_kind_of_failure(database_url):
+    """Issue 25: `watch(after="now")` starts at the feed's head; a timeout, an unreachable service and each kind
+    of refusal are distinct exceptions, all EscalationError."""
+    import socket
+
+    from escalation_client import (Conflict, InvalidRequest, NotFound, Timeout, Unauthorized, Unreachable)
+
+    with server(database_url) as base, EscalationClient(base) as client:
+        client.post_events([IRAN_STRIKE])
+        later: list[int] = []
+
+        def write_later():
+            time.sleep(1.0)
+            later.extend(i.id for i in client.post_events([PAKISTAN_RETALIATION]).items)
+
+        threading.Thread(target=write_later).start()
+        fresh = next(iter(client.watch(after="now", poll_interval=0.2)))
+        assert fresh.trigger_event_id in later  # not the first event's assessment: the feed was read from its head
+
+        for call, kind, status in ((lambda: client.risk("IRN", "XXX"), InvalidRequest, 422),
+                                   (lambda: client.assessments(after=10**17), Conflict, 409)):
+            with pytest.raises(kind) as refused:
+                call()
+            assert isinstance(refused.value, EscalationError) and refused.value.status == status
+        with pytest.raises(NotFound):
+            client._send("GET", "/v1/dyads/IRN--SWE")
+    with server(database_url, env={"ESCALATION_BOOTSTRAP_API_KEY": "k" * 40}) as base:
+        with EscalationClient(base) as anonymous, pytest.raises(Unauthorized):
+            anonymous.post_events([IRAN_STRIKE])
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        with EscalationClient(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.3, retries=1) as client:
+            with pytest.raises(Timeout) as waited:
+                client.risk("IRN", "PAK")
+    assert waited.value.error == "timeout" and waited.value.status is None
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    with EscalationClient(f"http://127.0.0.1:{port}", retries=1) as client, pytest.raises(Unreachable) as refused:
+        client.risk("IRN", "PAK")
+    assert not isinstance(refused.value, Timeout) and refused.value.error == "unreachable"
