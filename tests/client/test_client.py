@@ -186,3 +186,20 @@ def test_watch_from_now_and_an_exception_for_each_kind_of_failure(database_url):
     with EscalationClient(f"http://127.0.0.1:{port}", retries=1) as client, pytest.raises(Unreachable) as refused:
         client.risk("IRN", "PAK")
     assert not isinstance(refused.value, Timeout) and refused.value.error == "unreachable"
+
+
+def test_the_seed_is_the_same_in_both_readmes():
+    """Issue 25: the client README's seed events differed from the main README's (no admin1), so running one after
+    the other marked both `revised`."""
+    import json
+
+    from app.events.schemas import EventCreate
+
+    client_code = (ROOT / "client" / "README.md").read_text().split("```python\n", 1)[1].split("with ", 1)[0]
+    scope: dict = {}
+    exec(client_code.replace("from escalation_client import EscalationClient", ""), scope)  # noqa: S102
+    main = (ROOT / "README.md").read_text().split("## Try it", 1)[1]
+    bodies = [json.loads(part.split("'", 1)[0]) for part in main.split("-d '")[1:3]]
+    same = [EventCreate(**e).model_dump() for e in bodies] == [EventCreate(**scope[n]).model_dump()
+                                                               for n in ("strike", "answer")]
+    assert same
