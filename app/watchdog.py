@@ -76,14 +76,16 @@ class Watchdog:
         self._probed_at = 0.0
         # first among the connect listeners: the session settings the others send are watched too
         event.listen(engine, "connect", self._add, insert=True)
-        event.listen(engine, "do_connect", self._refuse_while_silent)
+        event.listen(engine, "do_connect", lambda *_args: self.refuse_if_silent())
 
     def _add(self, dbapi_connection, _record) -> None:
         with self._lock:
             self._connections[dbapi_connection] = _local_address(dbapi_connection)
 
-    def _refuse_while_silent(self, *_args) -> None:
-        if self.silent:  # not another connect_timeout for each request while the probe says nobody answers
+    def refuse_if_silent(self) -> None:
+        """DatabaseSilent at once while the last probe got no answer: no caller waits out another timeout to learn
+        it (new connections, the feed head, readiness)."""
+        if self.silent:
             raise DatabaseSilent(f"{SILENT}: the last probe got none")
 
     async def run(self) -> None:

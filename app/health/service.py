@@ -5,7 +5,7 @@ import asyncio
 from sqlalchemy.engine import Engine
 
 from app import migrate
-from app.watchdog import SILENT, Watchdog, within
+from app.watchdog import Watchdog, within
 
 READY_SECONDS = 1.5  # a load balancer's probe waits ~2 s: "not ready" must come before it gives up
 
@@ -25,8 +25,7 @@ async def readiness(engine: Engine, scorer, watchdog: Watchdog | None) -> dict[s
 async def _migrations(engine: Engine, watchdog: Watchdog | None) -> dict:
     if watchdog is None:  # SQLite: a local file, read in a thread
         return await within(asyncio.to_thread(_head_check, engine), READY_SECONDS)
-    if watchdog.silent:
-        raise ConnectionError(SILENT)
+    watchdog.refuse_if_silent()
     # PostgreSQL: on the watchdog's own connection, so a database that does not answer holds no pooled
     # connection and no thread, however often a load balancer asks
     rows = await watchdog.ask("SELECT version_num FROM alembic_version", READY_SECONDS)

@@ -17,7 +17,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from app.watchdog import SILENT, DatabaseSilent, Watchdog, within
+from app.watchdog import DatabaseSilent, Watchdog, within
 
 HEAD = "SELECT coalesce(max(id), 0) FROM assessment"
 SQLITE_BUSY_SECONDS = 0.1  # the read runs on the event loop: a locked file must not stall every request
@@ -49,8 +49,8 @@ class FeedHead:
                     self._conn = sqlite3.connect(self._url, isolation_level=None, check_same_thread=False,
                                                  timeout=SQLITE_BUSY_SECONDS)
                 return self._conn.execute(HEAD).fetchone()[0]
-            if self._watchdog is not None and self._watchdog.silent:
-                raise DatabaseSilent(f"{SILENT}: the last probe got none")  # not another wait of POSTGRES_SECONDS
+            if self._watchdog is not None:
+                self._watchdog.refuse_if_silent()
             if self._next is None:
                 self._next = asyncio.get_running_loop().create_future()
                 if not self._running:
