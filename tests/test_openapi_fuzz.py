@@ -33,6 +33,8 @@ BEYOND_SCHEMA = {
     "unknown ACLED event_type/sub_event_type": "which pairs of two fields exist",
     "describe different acts": "two vocabularies that disagree (two fields)",
     "a and b must differ": "two parameters",
+    "from must be on or before to": "two parameters",
+    "take a longer step or a shorter range": "three parameters (the number of dates a series holds)",
     "does not affect dyad": "an event and the what-if pair (two fields)",
     "an event cannot respond to itself": "the event it names (stored data)",
     "no event with": "the event it names (stored data)",

@@ -143,36 +143,70 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
             until: date | None = None) -> dict[str, Window]:
     """Each dyad's bounded live history as of `until` (default: all stored events)."""
     out = {d: Window() for d in dyad_ids}
-    spec, read = [], []
-    for dyad_id, (last, first) in _heads(session, dyad_ids, until).items():
-        if last is not None:
-            lo = last - timedelta(days=lookback_days)
-            out[dyad_id].last_on = last
-            spec.append({"i": len(spec), "dyad_id": dyad_id, "lo": lo.isoformat(), "hi": last.isoformat(),
-                         "first": first})
-            read.append((dyad_id, lo.toordinal()))
+    heads = {d: (last, first) for d, (last, first) in _heads(session, dyad_ids, until).items() if last is not None}
+    out.update(_read(session, [(d, last - timedelta(days=lookback_days), last, first)
+                               for d, (last, first) in heads.items()]))
+    for dyad_id, (last, _) in heads.items():
+        out[dyad_id].last_on = last
+    return out
+
+
+def span(session: Session, dyad_id: str, start: date, end: date, lookback_days: int) -> Window:
+    """What the windows of every date from `start` to `end` read, in one read: the live events from the
+    look-back of the last one on or before `start` up to `end`, and the dyad's first event. `as_of_each`
+    cuts each date's window out of it."""
+    last, first = _heads(session, [dyad_id], start).get(dyad_id, (None, None))  # (None, None): no such dyad yet
+    lo = (last or start) - timedelta(days=lookback_days)
+    return _read(session, [(dyad_id, lo, end, first)]).get(dyad_id, Window())
+
+
+def as_of_each(history: FactColumns, event_ids: np.ndarray, dates: Sequence[date], lookback_days: int) -> list[Window]:
+    """Per date, the window `windows(..., until=date)` reads, cut from a longer history that holds it (`span`'s,
+    or that plus hypothetical events): the facts within `lookback_days` of the last one on or before the
+    date, after the history's first fact. Dates whose windows are the same share one `FactColumns`, so a
+    batch lays it once."""
+    day = history.day
+    his = np.searchsorted(day, [d.toordinal() for d in dates], side="right").tolist()
+    out, shared = [], {}
+    for hi in his:
+        if hi == 0:
+            out.append(Window())
+            continue
+        last = int(day[hi - 1])
+        lo = int(np.searchsorted(day, last - lookback_days, side="left"))
+        window = shared.get((lo, hi))
+        if window is None:
+            rows = np.arange(lo, hi) if lo == 0 else np.concatenate([[0], np.arange(lo, hi)])
+            window = shared[lo, hi] = Window(date.fromordinal(last), history.take(rows), hi - lo, event_ids[rows])
+        out.append(window)
+    return out
+
+
+def _read(session: Session, spec: Sequence[tuple[str, date, date, int | None]]) -> dict[str, Window]:
+    """Per (dyad, lo, hi, first event id): its live events dated lo..hi, and its first event where that lies
+    before lo, by day then event id. `last_on` is left to the caller."""
     if not spec:
-        return out
+        return {}
     dialect = session.get_bind().dialect.name
     statement = text(_WINDOWS.replace("{spec}", _SPEC[dialect]).replace("{day}", _DAY[dialect]))
+    parameter = json.dumps([{"i": i, "dyad_id": dyad_id, "lo": lo.isoformat(), "hi": hi.isoformat(), "first": first}
+                            for i, (dyad_id, lo, hi, first) in enumerate(spec)])
     # Turned into Python rows 10,000 at a time, each chunk into arrays before the next (the driver still
     # holds the whole result in C): a dense batch reads ~100,000 rows, and as Python tuples all at once
     # they set the worker's memory high-water mark.
-    chunks = [_columns(rows) for rows in session.execute(statement, {"spec": json.dumps(spec)}).partitions(READ_CHUNK)]
+    chunks = [_columns(rows) for rows in session.execute(statement, {"spec": parameter}).partitions(READ_CHUNK)]
     if not chunks:
-        return out
+        return {}
     which, ids = np.concatenate([w for w, _, _ in chunks]), np.concatenate([i for _, i, _ in chunks])
     facts = FactColumns.concat([c for _, _, c in chunks])
     order = np.lexsort((ids, facts.day, which))  # by window, then day, then event id
     facts, which, ids = facts.take(order), which[order], ids[order]
     bounds = np.searchsorted(which, np.arange(len(spec) + 1)).tolist()
-    lo = np.array([day for _, day in read], dtype=np.int64)
+    lo = np.array([lo.toordinal() for _, lo, _, _ in spec], dtype=np.int64)
     in_window = np.bincount(which, weights=facts.day >= lo[which], minlength=len(spec)).astype(np.int64).tolist()
-    for i, (dyad_id, _) in enumerate(read):
-        window = out[dyad_id]
-        window.facts, window.in_window = facts.slice(bounds[i], bounds[i + 1]), in_window[i]
-        window.event_ids = ids[bounds[i]:bounds[i + 1]]
-    return out
+    return {dyad_id: Window(None, facts.slice(bounds[i], bounds[i + 1]), in_window[i],
+                            ids[bounds[i]:bounds[i + 1]])
+            for i, (dyad_id, _, hi, _) in enumerate(spec)}
 
 
 _ID_BITS = 40  # event ids the cache's update handles are below 2**40 (beyond: whole reads); a sequence far from it

@@ -13,6 +13,9 @@ from app.http import DATE_PATTERN, utc_today
 from app.ml.levels import Level
 from app.ml.scorer import Score, Scorer
 
+SERIES_DRIVERS = 3  # themes per point of a series: what a tooltip can show
+SERIES_DEFAULT_DAYS = 365  # a series' default span, ending at `to`
+
 
 class DriverRead(BaseModel):
     theme: str = Field(description="retaliation | casualties | tempo | severity | deescalation | structural")
@@ -66,6 +69,41 @@ class RiskRead(BaseModel):
             interval=score.interval, probabilities=score.probabilities, level=score.level, drivers=score.drivers,
             explanation=score.explanation, features=score.features, model_version=scorer.version,
             last_event_on=last_event_on, event_count=event_count, latest_assessment_id=marker)
+
+
+class DriverBrief(BaseModel):
+    theme: str
+    contribution: float = Field(description="signed log-odds contribution of the theme (as in a risk answer's drivers)")
+    label: str
+
+
+class SeriesPoint(BaseModel):
+    as_of: date
+    probability: float
+    interval: Interval
+    level: Level
+    last_event_on: date | None
+    event_count: int
+    drivers: list[DriverBrief] = Field(description=f"the {SERIES_DRIVERS} strongest themes, strongest first")
+
+    @classmethod
+    def of(cls, score: "Score", scorer: "Scorer", as_of: date, last_event_on: date | None,
+           event_count: int) -> "SeriesPoint":
+        return cls(as_of=as_of, probability=score.probabilities[scorer.primary], interval=score.interval,
+                   level=score.level, last_event_on=last_event_on, event_count=event_count,
+                   drivers=[{"theme": d["theme"], "contribution": d["contribution"], "label": d["label"]}
+                            for d in score.drivers[:SERIES_DRIVERS]])
+
+
+class RiskSeries(BaseModel):
+    dyad_id: str
+    members: tuple[str, str]
+    kind: str
+    model_version: str
+    step_days: int
+    points: list[SeriesPoint] = Field(description="one per date from `from` by `step` days, and `to`; each the "
+                                      "answer GET /v1/risk?as_of= gives for that date from the events known now")
+    latest_assessment_id: int | None
 
 
 class AssessmentRead(BaseModel):
@@ -137,11 +175,24 @@ MEMBER = {"pattern": f"^{member_ids.PATTERN}$"}  # in the OpenAPI document; spac
 MemberRef = Annotated[str, Field(min_length=3, max_length=100, json_schema_extra=MEMBER), NoNul]
 
 
+SeriesDate = Annotated[date | None, BeforeValidator(_iso_date), Field(json_schema_extra={"pattern": f"^{DATE_PATTERN}$"})]
+
+
 class WhatIfRequest(Strict):
     a: MemberRef = Field(description="a member id: ISO3 for a state, e.g. PAK")
     b: MemberRef = Field(description="the other member id, e.g. IRN")
     as_of: Annotated[date | None, BeforeValidator(_iso_date)] = Field(
         None, description="default: the day of the last hypothetical event",
         json_schema_extra={"pattern": f"^{DATE_PATTERN}$"})
+    events: list[EventCreate] = Field(min_length=1, max_length=100,
+                                      description="hypothetical events (the event contract); each must affect a-b")
+
+
+class WhatIfSeriesRequest(Strict):
+    a: MemberRef = Field(description="a member id: ISO3 for a state, e.g. PAK")
+    b: MemberRef = Field(description="the other member id, e.g. IRN")
+    start: SeriesDate = Field(None, alias="from", description="first date (default: a year before `to`)")
+    end: SeriesDate = Field(None, alias="to", description="last date (default: today, UTC)")
+    step: int = Field(7, ge=1, le=366, description="days between dates (7: weekly)")
     events: list[EventCreate] = Field(min_length=1, max_length=100,
                                       description="hypothetical events (the event contract); each must affect a-b")

@@ -1,7 +1,9 @@
 """Assessing dyads when their history changes, and answering risk questions. Services flush, never commit."""
 
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
@@ -11,6 +13,7 @@ from app.database import feed_lock
 from app.events import history as event_history
 from app.events import members as member_ids
 from app.events import service as event_service
+from app.events.facts import FactColumns
 from app.events.models import Dyad
 from app.ml import levels
 from app.ml.features import LOOKBACK_DAYS
@@ -19,7 +22,7 @@ from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk import outbox
 from app.risk.cache import RiskCache
 from app.risk.models import PUBLISHED, Assessment, DyadRisk
-from app.risk.schemas import AssessmentRead, DyadRead, RiskRead
+from app.risk.schemas import AssessmentRead, DyadRead, RiskRead, RiskSeries, SeriesPoint
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested],
@@ -211,6 +214,41 @@ def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, c
     risks.sort(key=lambda dr: (-dr[1].probability, dr[0].id))
     return [DyadRead(id=d.id, members=(d.member_a, d.member_b), kind=d.kind, current=r)
             for d, r in risks[offset:offset + limit]]
+
+
+MAX_SERIES_POINTS = 4_000  # dates in one series: ten years daily
+
+
+def series_dates(start: date, end: date, step_days: int) -> list[date]:
+    """`start`, then every `step_days` days up to `end`, and `end` itself; a 422 for a reversed or oversized range."""
+    if start > end:
+        raise errors.InvalidInput("from must be on or before to", field="from")
+    count = (end - start).days // step_days + 1
+    if count > MAX_SERIES_POINTS:
+        raise errors.InvalidInput(f"{count} dates from {start} to {end} by {step_days} days; at most "
+                                  f"{MAX_SERIES_POINTS}: take a longer step or a shorter range", field="step")
+    dates = [start + timedelta(days=k * step_days) for k in range(count)]
+    return dates if dates[-1] == end else [*dates, end]
+
+
+def through_time(session: Session, scorer: Scorer, dyad: Row, dates: list[date], step_days: int,
+                 marker: int | None) -> RiskSeries:
+    """The dyad's risk on each date from the events known now, from one read of its history and one scoring batch:
+    each point equals `current` as of its date."""
+    read = event_history.span(session, dyad.id, dates[0], dates[-1], LOOKBACK_DAYS)
+    return series_of(scorer, dyad.id, (dyad.member_a, dyad.member_b), dyad.kind, read.facts, read.event_ids, dates,
+                     step_days, marker)
+
+
+def series_of(scorer: Scorer, dyad_id: str, members: tuple[str, str], kind: str, facts: FactColumns,
+              event_ids: np.ndarray, dates: list[date], step_days: int, marker: int | None) -> RiskSeries:
+    """A series scored from a history that holds every date's window (`history.span`'s read, or a what-if's)."""
+    windows = event_history.as_of_each(facts, event_ids, dates, LOOKBACK_DAYS)
+    with SCORING_SECONDS.time():
+        scores = scorer.score_many([(w.facts, d, scorer.context_for(*members, d)) for w, d in zip(windows, dates)])
+    points = [SeriesPoint.of(score, scorer, d, w.last_on, w.in_window) for score, d, w in zip(scores, dates, windows)]
+    return RiskSeries(dyad_id=dyad_id, members=members, kind=kind, model_version=scorer.version, step_days=step_days,
+                      points=points, latest_assessment_id=marker)
 
 
 def series(session: Session, dyad_id: str, *, include_superseded: bool, after_id: int, limit: int) -> list[Assessment]:

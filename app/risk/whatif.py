@@ -7,6 +7,7 @@ features, model and explanation as a stored assessment.
 from collections.abc import Sequence
 from datetime import date
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from app import errors
@@ -14,12 +15,13 @@ from app.countries import is_iso3
 from app.events import dyads as dyad_rules
 from app.events import history as event_history
 from app.events import members as member_ids
-from app.events.facts import EventFact
+from app.events.facts import EventFact, FactColumns
 from app.events.schemas import EventCreate
 from app.ml.features import LOOKBACK_DAYS
 from app.ml.scorer import Scorer
 from app.observability import SCORING_SECONDS
-from app.risk.schemas import RiskRead
+from app.risk import service as risk_service
+from app.risk.schemas import RiskRead, RiskSeries
 
 
 def member(text: str, field: str) -> str:
@@ -42,33 +44,56 @@ def members(a: str, b: str) -> tuple[str, str]:
     return ma, mb
 
 
-def _read(scorer: Scorer, a: str, b: str, facts: Sequence[EventFact], as_of: date, marker: int | None) -> RiskRead:
-    known = [f for f in facts if f.occurred_on <= as_of]
+def _read(scorer: Scorer, a: str, b: str, window: event_history.Window, as_of: date, marker: int | None) -> RiskRead:
     with SCORING_SECONDS.time():
-        score = scorer.score(known, as_of, scorer.context_for(a, b, as_of))
+        score = scorer.score(window.facts, as_of, scorer.context_for(a, b, as_of))
     first, second = sorted((a, b))
     return RiskRead.of(score, scorer, dyad_id=member_ids.dyad_id(a, b), members=(first, second),
-                       kind=member_ids.dyad_kind(a, b), as_of=as_of,
-                       last_event_on=known[-1].occurred_on if known else None, event_count=len(known), marker=marker)
+                       kind=member_ids.dyad_kind(a, b), as_of=as_of, last_event_on=window.last_on,
+                       event_count=window.in_window, marker=marker)
 
 
 def prior(scorer: Scorer, a: str, b: str, as_of: date) -> RiskRead:
     """The risk of two members with no recorded events: structural context only (`event_count: 0`)."""
-    return _read(scorer, a, b, [], as_of, None)
+    return _read(scorer, a, b, event_history.Window(), as_of, None)
 
 
 def what_if(session: Session, scorer: Scorer, a: str, b: str, as_of: date | None,
             events: Sequence[EventCreate], marker: int | None) -> RiskRead:
     """The dyad's stored history plus hypothetical events, scored as of `as_of` (default: the last
-    hypothetical event's day). Each event must affect this dyad, as an ingested one would."""
-    dyad = member_ids.dyad_id(a, b)
+    hypothetical event's day) as if they had been stored. Each event must affect this dyad, as an ingested
+    one would."""
+    added = _hypothetical(member_ids.dyad_id(a, b), events)
+    as_of = as_of or max(f.occurred_on for f in added)
+    facts, ids = _with(session, a, b, added, as_of, as_of)
+    window, = event_history.as_of_each(facts, ids, [as_of], LOOKBACK_DAYS)
+    return _read(scorer, a, b, window, as_of, marker)
+
+
+def what_if_series(session: Session, scorer: Scorer, a: str, b: str, events: Sequence[EventCreate],
+                   dates: list[date], step_days: int, marker: int | None) -> RiskSeries:
+    """`what_if` on each date: the series the dyad would have if the hypothetical events had been stored."""
+    facts, ids = _with(session, a, b, _hypothetical(member_ids.dyad_id(a, b), events), dates[0], dates[-1])
+    first, second = sorted((a, b))
+    return risk_service.series_of(scorer, member_ids.dyad_id(a, b), (first, second), member_ids.dyad_kind(a, b),
+                                  facts, ids, dates, step_days, marker)
+
+
+def _hypothetical(dyad: str, events: Sequence[EventCreate]) -> list[EventFact]:
     added: list[EventFact] = []
     for n, event in enumerate(events):
         facts = [f for link, f in dyad_rules.facts_for(event) if link.dyad_id == dyad]
         if not facts:
             raise errors.InvalidInput(f"events.{n} does not affect dyad {dyad!r}", field=f"events.{n}")
         added.extend(facts)
-    as_of = as_of or max(f.occurred_on for f in added)
-    stored = list(event_history.windows(session, [dyad], LOOKBACK_DAYS, until=as_of)[dyad].facts)
-    history = sorted(stored + added, key=lambda f: f.occurred_on)
-    return _read(scorer, a, b, history, as_of, marker)
+    return added
+
+
+def _with(session: Session, a: str, b: str, added: list[EventFact], start: date, end: date
+          ) -> tuple[FactColumns, np.ndarray]:
+    """The stored history the windows of `start`..`end` read, plus the hypothetical facts (event id -1), by day
+    (a hypothetical event after the stored ones of its day, as a new event would be)."""
+    stored = event_history.span(session, member_ids.dyad_id(a, b), start, end, LOOKBACK_DAYS)
+    facts = FactColumns.concat([stored.facts, FactColumns.of(added)])
+    order = np.argsort(facts.day, kind="stable")
+    return facts.take(order), np.concatenate([stored.event_ids, np.full(len(added), -1, dtype=np.int64)])[order]
