@@ -1,44 +1,53 @@
-"""/dashboard: a page for analysts, served by the service; its data comes from the /v1 API with the reader's key."""
+"""/dashboard: a page for analysts, served by the service; its data comes from the API's services with the
+reader's key, in the shapes the page draws."""
 
-from datetime import timedelta
+from datetime import date
 from functools import cache
-from pathlib import Path
+from pathlib import Path as FilePath
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app import errors
+from app.countries import CODES
 from app.auth.dependencies import require
-from app.dashboard import chart
-from app.dashboard.schemas import Ranking, RankingRow
+from app.dashboard import geometry, service
+from app.dashboard.schemas import CountryView, DyadView, Ranking
 from app.database import ReadSession
 from app.dependencies import RiskCacheDep, ScorerDep
-from app.events import service as event_service
-from app.http import Country, iso3_param, utc_today
+from app.http import DATE_PATTERN, Country, iso3_param, utc_today
 from app.ml.levels import Level
-from app.risk import service as risk_service
-from app.risk.schemas import DyadId
+from app.risk.schemas import DyadId, as_of_problem
 
-STATIC = Path(__file__).parent / "static"
-# The page loads nothing from elsewhere; the chart is SVG markup from this service.
+STATIC = FilePath(__file__).parent / "static"
+# The page loads nothing from elsewhere; charts and the map are drawn in the page from this service's data.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-MAX_RANKED = 5000  # dyads in one ranking
-MAX_POINTS = 5000  # a dyad's assessments and events drawn at most
-SAMPLES = 24  # dates between the first assessment and today scored for the line, so quiet periods show their decay
-
+read_scope = [Depends(require("read"))]
 router = APIRouter(tags=["dashboard"], responses=errors.responses(*errors.COMMON))
 static = StaticFiles(directory=STATIC)
+Iso3 = Annotated[str, Path(min_length=3, max_length=3, json_schema_extra={"enum": CODES},
+                           description="ISO 3166-1 alpha-3, e.g. IRN")]
+AsOf = Annotated[date | None, Query(json_schema_extra={"pattern": f"^{DATE_PATTERN}$"},
+                                    description="the date the view is as of (default: today, UTC)")]
 
 
 @cache
 def _page() -> str:
     return (STATIC / "index.html").read_text(encoding="utf-8")
+
+
+def _as_of(value: date | None) -> date:
+    today = utc_today()
+    if value is not None and (problem := as_of_problem(value, today)):
+        raise errors.InvalidInput(problem, field="as_of")
+    return value or today
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
@@ -47,54 +56,31 @@ def dashboard() -> HTMLResponse:
     return HTMLResponse(_page(), headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 
 
-@router.get("/dashboard/ranking", response_model=Ranking, dependencies=[Depends(require("read"))])
-def ranking(
-    session: ReadSession,
-    scorer: ScorerDep,
-    cache: RiskCacheDep,
-    country: Country = None,
-    min_level: Level | None = None,
-) -> Ranking:
-    """Every dyad by current risk, in the fields the ranking table shows (a /v1/dyads item also carries its drivers)."""
-    today = utc_today()
-    dyads = risk_service.ranked(session, scorer, cache, today, country=iso3_param(country), min_level=min_level,
-                                offset=0, limit=MAX_RANKED + 1)
-    rows = [RankingRow(id=d.id, members=d.members, kind=d.kind, level=d.current.level,
-                       probability=d.current.probability, low=d.current.interval.low, high=d.current.interval.high,
-                       last_event_on=d.current.last_event_on,
-                       event_count=d.current.event_count) for d in dyads[:MAX_RANKED] if d.current]
-    return Ranking(items=rows, truncated=len(dyads) > MAX_RANKED)
+@router.get("/dashboard/ranking", response_model=Ranking, dependencies=read_scope)
+def ranking(session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep, as_of: AsOf = None,
+            country: Country = None, min_level: Level | None = None) -> Ranking:
+    """Every dyad with an event by `as_of`, by its risk as of that date, in the fields the ranking and the map show;
+    with the level counts and the data's dates, so that an empty page can say why."""
+    return service.ranking(session, scorer, cache, _as_of(as_of), country=iso3_param(country), min_level=min_level)
 
 
-@router.get("/dashboard/dyads/{dyad_id}/chart.svg", dependencies=[Depends(require("read"))],
-            responses={200: {"content": {"image/svg+xml": {}}}, **errors.responses(errors.NotFound)})
-def dyad_chart(dyad_id: DyadId, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep) -> Response:
-    """The dyad's risk over time (stored assessments, then today's) with its events on the time axis, as SVG."""
-    dyad, marker = risk_service.get_dyad(session, dyad_id)
-    rows = risk_service.series(session, dyad_id, include_superseded=False, after_id=0, limit=MAX_POINTS)
-    points = {a.as_of: chart.Point(a.as_of, a.probability, a.level) for a in rows}
-    today = utc_today()
-    if points:
-        first = min(points)
-        step = max(1, (today - first).days // SAMPLES)
-        for on in [*(first + timedelta(days=k * step) for k in range(1, SAMPLES)), today]:
-            if on not in points and on <= today:
-                now = risk_service.current(session, scorer, cache, dyad, on, marker)
-                points[on] = chart.Point(on, now.probability, now.level, stored=on == today)
-    events = event_service.search(session, dyad=dyad_id, country=None, since=None, until=None,
-                                  include_retracted=False, after_id=0, limit=MAX_POINTS)
-    marks = [chart.Mark(e.occurred_on, _describe(e), e.hostility) for e in events]
-    svg = chart.render(sorted(points.values(), key=lambda p: p.on), marks, _cuts(scorer.card),
-                       f"{dyad_id}: risk over time")
-    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache", **SECURITY_HEADERS})
+@router.get("/dashboard/dyads/{dyad_id}", response_model=DyadView, dependencies=read_scope,
+            responses=errors.responses(errors.NotFound))
+def dyad(dyad_id: DyadId, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep, as_of: AsOf = None) -> DyadView:
+    """A dyad's workbench as of a date: its risk with drivers, the risk through time, what was said at the time,
+    and its events."""
+    return service.dyad_view(session, scorer, cache, dyad_id, _as_of(as_of))
 
 
-def _cuts(card: dict) -> dict[str, float | None]:
-    """Each level's cut-off on the primary probability: a number, or `{"cut": number, ...}` in newer cards."""
-    return {name: (t.get("cut") if isinstance(t, dict) else t) for name, t in card.get("thresholds", {}).items()}
+@router.get("/dashboard/countries/{iso3}", response_model=CountryView, dependencies=read_scope)
+def country(iso3: Iso3, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep, as_of: AsOf = None) -> CountryView:
+    """Every dyad of one country's members (its state, its civilians) as of a date, ranked, with small charts."""
+    return service.country_view(session, scorer, cache, iso3_param(iso3), _as_of(as_of))
 
 
-def _describe(event) -> str:
-    against = f" against {event.actor2_name}" if event.actor2_name else ""
-    dead = f", {event.fatalities} killed" if event.fatalities else ""
-    return f"{event.action.replace('_', ' ')} by {event.actor1_name}{against} in {event.location_country}{dead}"
+@router.get("/dashboard/world.json", include_in_schema=False)
+def world() -> Response:
+    """Country outlines for the map (world-atlas 110m, from Natural Earth; vendored with its licence), each keyed
+    by ISO3. Served from this service: the page fetches nothing from elsewhere."""
+    return Response(geometry.world(), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=86400", **SECURITY_HEADERS})

@@ -84,6 +84,14 @@ def what_if_body(a: str, b: str, events: list[dict[str, Any]], as_of: date | str
     return body
 
 
+def series_params(start: date | str | None, end: date | str | None, step: int) -> dict[str, Any]:
+    params: dict[str, Any] = {"step": step}
+    for key, value in (("from", start), ("to", end)):
+        if value is not None:
+            params[key] = str(value)
+    return params
+
+
 def dyad_params(country: str | None, min_level: str | None, cursor: str | None, page_size: int) -> dict[str, Any]:
     params: dict[str, Any] = {"limit": page_size}
     for key, value in (("country", country), ("min_level", min_level), ("cursor", cursor)):

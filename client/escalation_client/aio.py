@@ -4,12 +4,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from escalation_client import _core
 from escalation_client.errors import Conflict, EscalationError
-from escalation_client.models import Assessment, AssessmentPage, BatchResult, Dyad, Risk
+from escalation_client.models import Assessment, AssessmentPage, BatchResult, Dyad, Risk, RiskSeries
 
 
 class AsyncEscalationClient:
@@ -74,6 +75,20 @@ class AsyncEscalationClient:
         """The dyad's risk if these hypothetical events happened; the service stores nothing."""
         body = _core.what_if_body(a, b, events, as_of)
         return Risk.from_dict((await self._send("POST", "/v1/risk/what-if", json=body)).json())
+
+    async def series(self, dyad_id: str, *, start: date | str | None = None, end: date | str | None = None,
+               step: int = 7) -> RiskSeries:
+        """The dyad's risk on each date from `start` (default: a year before `end`) every `step` days, and on `end`
+        (default today): each point as `risk(as_of=...)` answers it, computed in one request."""
+        params = _core.series_params(start, end, step)
+        return RiskSeries.from_dict((await self._send("GET", f"/v1/dyads/{quote(dyad_id, safe='')}/series",
+                                                    params=params)).json())
+
+    async def what_if_series(self, a: str, b: str, events: list[dict[str, Any]], *, start: date | str | None = None,
+                       end: date | str | None = None, step: int = 7) -> RiskSeries:
+        """`series` as if these hypothetical events had been stored; the service stores nothing."""
+        body = {"a": a, "b": b, "events": events, **_core.series_params(start, end, step)}
+        return RiskSeries.from_dict((await self._send("POST", "/v1/risk/what-if/series", json=body)).json())
 
     async def dyads(self, *, country: str | None = None, min_level: str | None = None,
               page_size: int = 200) -> list[Dyad]:

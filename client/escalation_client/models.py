@@ -93,6 +93,42 @@ class Risk:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """The dyad's risk on one date, from the events known now (as `risk(as_of=...)` answers it)."""
+
+    as_of: date
+    probability: float
+    interval: Interval
+    level: str
+    last_event_on: date | None
+    event_count: int
+    drivers: list[Driver]  # the strongest three themes
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SeriesPoint":
+        d = _known(cls, data)
+        return cls(**{**d, "as_of": _date(d["as_of"]), "interval": Interval.from_dict(d["interval"]),
+                      "last_event_on": _date(d.get("last_event_on")),
+                      "drivers": [Driver.from_dict(x) for x in d.get("drivers") or []]})
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSeries:
+    dyad_id: str
+    members: tuple[str, str]
+    kind: str
+    model_version: str
+    step_days: int
+    points: list[SeriesPoint]
+    latest_assessment_id: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RiskSeries":
+        d = _known(cls, data)
+        return cls(**{**d, "members": tuple(d["members"]), "points": [SeriesPoint.from_dict(p) for p in d["points"]]})
+
+
+@dataclass(frozen=True, slots=True)
 class Assessment:
     id: int
     dyad_id: str

@@ -134,6 +134,31 @@ def test_what_if_when_the_service_offers_it(database_url):
         assert client.assessments().items == stored  # nothing was stored
 
 
+def test_risk_through_time_and_its_what_if(database_url):
+    async def from_async(base: str) -> tuple:
+        async with AsyncEscalationClient(base) as client:
+            return (await client.series("IRN--PAK", start="2024-01-10", end="2024-02-10", step=5),
+                    await client.what_if_series("IRN", "PAK", [again], start="2024-01-10", end="2024-02-10", step=5))
+
+    again = event(IRAN_STRIKE, source_event_id="hypothetical", occurred_on="2024-01-25", fatalities=30)
+    with server(database_url) as base, EscalationClient(base) as client:
+        client.post_events([IRAN_STRIKE, PAKISTAN_RETALIATION])
+        series = client.series("IRN--PAK", start="2024-01-10", end="2024-02-10", step=5)
+        assert series.members == ("IRN", "PAK") and series.step_days == 5 and len(series.points) == 8
+        point = series.points[2]
+        risk = client.risk("IRN", "PAK", as_of=point.as_of)
+        assert (point.probability, point.interval, point.level) == (risk.probability, risk.interval, risk.level)
+        assert point.drivers[0].label == risk.drivers[0].label
+        stored = client.assessments().items
+        what_if = client.what_if_series("IRN", "PAK", [again], start="2024-01-10", end="2024-02-10", step=5)
+        assert what_if.points[-1].probability > series.points[-1].probability
+        assert client.assessments().items == stored  # nothing was stored
+        assert asyncio.run(from_async(base)) == (series, what_if)
+        with pytest.raises(EscalationError) as refused:
+            client.series("IRN--PAK", start="2024-02-10", end="2024-01-10")
+        assert refused.value.status == 422 and refused.value.field == "from"
+
+
 def test_the_readme_ten_lines_run(database_url, capsys):
     readme = (ROOT / "client" / "README.md").read_text()
     code = readme.split("```python\n", 1)[1].split("```", 1)[0]

@@ -1,0 +1,136 @@
+"""The dashboard's views, read from the same services as the API (so every number equals an API answer):
+a ranking as of a date, a dyad's workbench, a country's fronts. Names are for reading; ids stay in the links."""
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlalchemy import func, select, union_all
+from sqlalchemy.orm import Session
+
+from app import bulk, countries
+from app.dashboard.schemas import (CountryRow, CountryView, DataRange, DayMark, DyadView, EventRow, Ranking,
+                                   RankingRow, StoredMark)
+from app.events import members as member_ids
+from app.events.models import Event, EventDyad
+from app.ml import levels
+from app.ml.scorer import Scorer
+from app.risk import service as risk_service
+from app.risk.cache import RiskCache
+from app.risk.schemas import EARLIEST_AS_OF, DyadRead
+
+MAX_RANKED = 5000  # dyads in one ranking
+MAX_EVENTS = 1000  # a dyad's events listed at most (newest first); the chart marks every day
+MAX_STORED = 5000  # a dyad's stored assessments marked at most
+CHART_POINTS = 400  # dates a dyad's series is scored on, at most, whatever its span
+LEAD_DAYS = 60  # a dyad's chart starts this long before its first event, to show the rise
+SPARK_DAYS, SPARK_STEP = 364, 14  # a country's small charts: the year to `as_of`, fortnightly
+MAX_SPARKS = 40  # dyads of a country that get a small chart (the highest ranked)
+
+
+def data_range(session: Session) -> DataRange:
+    first, last, n = session.execute(select(func.min(Event.occurred_on), func.max(Event.occurred_on), func.count())
+                                     .where(Event.retracted_at.is_(None))).one()
+    return DataRange(first=first, last=last, events=n)
+
+
+def names(session: Session, members: Iterable[str]) -> dict[str, str]:
+    """A readable name per member: a state's country name, "civilians in" one, a group's most used name."""
+    members = set(members)
+    out = {m: countries.name(m) for m in members if member_ids.is_state(m)}
+    out |= {m: f"civilians in {countries.name(member_ids.member_country(m) or '')}"
+            for m in members if member_ids.is_civilians(m)}
+    groups = [m for m in members if member_ids.is_nonstate(m)]
+    if groups:
+        used: Counter = Counter()
+        reads = union_all(*(select(member, name, func.count()).where(bulk.one_of(session, member, groups),
+                                                                     Event.retracted_at.is_(None))
+                            .group_by(member, name)
+                            for member, name in ((Event.actor1_member, Event.actor1_name),
+                                                 (Event.actor2_member, Event.actor2_name))))
+        for member, name, n in session.execute(reads):
+            used[member, name] += n
+        for (member, name), _ in sorted(used.items(), key=lambda kv: (-kv[1], kv[0][1])):
+            out.setdefault(member, name)
+    return out | {m: m.removeprefix(member_ids.NONSTATE).replace("-", " ") for m in groups if m not in out}
+
+
+def _row(d: DyadRead) -> dict:
+    r = d.current
+    return dict(id=d.id, members=d.members, kind=d.kind, level=r.level, probability=r.probability,
+                low=r.interval.low, high=r.interval.high, last_event_on=r.last_event_on, event_count=r.event_count)
+
+
+def _known(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, country: str | None) -> list[DyadRead]:
+    """Dyads with an event by `as_of`, ranked by their risk as of that date (the API's ranking, same order)."""
+    ranked = risk_service.ranked(session, scorer, cache, as_of, country=country, min_level=None, offset=0,
+                                 limit=10**9)
+    return [d for d in ranked if d.current.last_event_on is not None]
+
+
+def ranking(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, country: str | None,
+            min_level: str | None) -> Ranking:
+    known = _known(session, scorer, cache, as_of, country)
+    shown = [d for d in known if not min_level or levels.at_least(d.current.level, min_level)]
+    rows = [RankingRow(**_row(d)) for d in shown[:MAX_RANKED]]
+    return Ranking(as_of=as_of, items=rows, truncated=len(shown) > MAX_RANKED, total=len(known),
+                   levels=Counter(d.current.level for d in known), data=data_range(session),
+                   names=names(session, (m for r in rows for m in r.members)))
+
+
+def dyad_view(session: Session, scorer: Scorer, cache: RiskCache, dyad_id: str, as_of: date) -> DyadView:
+    dyad, marker = risk_service.get_dyad(session, dyad_id)
+    current = risk_service.current(session, scorer, cache, dyad, as_of, marker)
+    events, marks = _events(session, dyad_id, as_of), _marks(session, dyad_id, as_of)
+    first = marks[0].on if marks else as_of
+    start = max(min(first - timedelta(days=LEAD_DAYS), as_of), EARLIEST_AS_OF)
+    step = max(1, -(-(as_of - start).days // CHART_POINTS))
+    series = risk_service.through_time(session, scorer, dyad, risk_service.series_dates(start, as_of, step), step,
+                                       marker)
+    stored = [StoredMark(id=a.id, as_of=a.as_of, probability=a.probability, level=a.level, reason=a.reason)
+              for a in risk_service.series(session, dyad_id, include_superseded=False, after_id=0, limit=MAX_STORED)
+              if a.as_of <= as_of]
+    members = (dyad.member_a, dyad.member_b)
+    return DyadView(id=dyad.id, members=members, kind=dyad.kind, names=names(session, members), as_of=as_of,
+                    current=current, series=series, stored=stored, marks=marks, events=events[:MAX_EVENTS],
+                    events_truncated=len(events) > MAX_EVENTS, data=data_range(session))
+
+
+def _live(dyad_id: str, as_of: date):
+    return (select(Event).join(EventDyad, EventDyad.event_id == Event.id)
+            .where(EventDyad.dyad_id == dyad_id, EventDyad.occurred_on <= as_of, Event.retracted_at.is_(None)))
+
+
+def _events(session: Session, dyad_id: str, as_of: date) -> list[EventRow]:
+    """The dyad's newest live events up to `as_of`, newest first (one more than MAX_EVENTS, to say there are more)."""
+    rows = session.scalars(_live(dyad_id, as_of).order_by(Event.occurred_on.desc(), Event.id.desc())
+                           .limit(MAX_EVENTS + 1))
+    return [EventRow(id=e.id, occurred_on=e.occurred_on, action=e.action, hostility=e.hostility,
+                     retaliation=e.retaliation, by=e.actor1_name, against=e.actor2_name,
+                     where=", ".join(filter(None, (e.location_admin1, countries.name(e.location_country)))),
+                     fatalities=e.fatalities, notes=e.notes) for e in rows]
+
+
+def _marks(session: Session, dyad_id: str, as_of: date) -> list[DayMark]:
+    """Per day with live events up to `as_of`: how many, their deaths and the most hostile act."""
+    days = _live(dyad_id, as_of).with_only_columns(
+        EventDyad.occurred_on, func.count(), func.coalesce(func.sum(Event.fatalities), 0), func.max(Event.hostility)
+    ).group_by(EventDyad.occurred_on).order_by(EventDyad.occurred_on)
+    return [DayMark(on=on, events=n, fatalities=dead, hostility=top) for on, n, dead, top in session.execute(days)]
+
+
+def country_view(session: Session, scorer: Scorer, cache: RiskCache, iso3: str, as_of: date) -> CountryView:
+    """Every dyad of one country's members as of a date, ranked, the highest with the year before as a small chart."""
+    known = _known(session, scorer, cache, as_of, iso3)
+    dates = risk_service.series_dates(max(as_of - timedelta(days=SPARK_DAYS), EARLIEST_AS_OF), as_of,
+                                      SPARK_STEP)
+    items = []
+    for n, d in enumerate(known):
+        spark = []
+        if n < MAX_SPARKS:
+            dyad, marker = risk_service.get_dyad(session, d.id)
+            spark = [p.probability for p in risk_service.through_time(session, scorer, dyad, dates, SPARK_STEP,
+                                                                      marker).points]
+        items.append(CountryRow(**_row(d), spark=spark))
+    return CountryView(country=iso3, name=countries.name(iso3), as_of=as_of, items=items, spark_dates=dates,
+                       names=names(session, (m for r in items for m in r.members)), data=data_range(session))
