@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app import errors
-from app.countries import CODES
+from app.countries import CODES, is_iso3
 from app.auth.dependencies import require
 from app.dashboard import geometry, service
 from app.dashboard.schemas import CountryView, DyadView, Ranking
@@ -75,7 +75,10 @@ def dyad(dyad_id: DyadId, session: ReadSession, scorer: ScorerDep, cache: RiskCa
 @router.get("/dashboard/countries/{iso3}", response_model=CountryView, dependencies=read_scope)
 def country(iso3: Iso3, session: ReadSession, scorer: ScorerDep, cache: RiskCacheDep, as_of: AsOf = None) -> CountryView:
     """Every dyad of one country's members (its state, its civilians) as of a date, ranked, with small charts."""
-    return service.country_view(session, scorer, cache, iso3_param(iso3), _as_of(as_of))
+    code = iso3.strip().upper()
+    if not is_iso3(code):
+        raise errors.InvalidInput(f"unknown ISO 3166-1 alpha-3 country code: {iso3!r}", field="iso3")
+    return service.country_view(session, scorer, cache, code, _as_of(as_of))
 
 
 @router.get("/dashboard/world.json", include_in_schema=False)

@@ -12,7 +12,6 @@ from app.risk.schemas import RiskRead, RiskSeries
 class DataRange(BaseModel):
     first: date | None = Field(description="the earliest live event stored (None: no events)")
     last: date | None
-    events: int
 
 
 class RankingRow(BaseModel):
@@ -54,6 +53,7 @@ class EventRow(BaseModel):
     by: str
     against: str | None
     where: str
+    country: str = Field(description="ISO3 of where it happened")
     fatalities: int | None
     notes: str | None
 

@@ -12,11 +12,12 @@ from app import bulk, countries
 from app.dashboard.schemas import (CountryRow, CountryView, DataRange, DayMark, DyadView, EventRow, Ranking,
                                    RankingRow, StoredMark)
 from app.events import members as member_ids
-from app.events.models import Event, EventDyad
+from app.events.models import Dyad, Event, EventDyad
 from app.ml import levels
 from app.ml.scorer import Scorer
 from app.risk import service as risk_service
 from app.risk.cache import RiskCache
+from app.risk.models import Assessment
 from app.risk.schemas import EARLIEST_AS_OF, DyadRead
 
 MAX_RANKED = 5000  # dyads in one ranking
@@ -29,30 +30,31 @@ MAX_SPARKS = 40  # dyads of a country that get a small chart (the highest ranked
 
 
 def data_range(session: Session) -> DataRange:
-    first, last, n = session.execute(select(func.min(Event.occurred_on), func.max(Event.occurred_on), func.count())
-                                     .where(Event.retracted_at.is_(None))).one()
-    return DataRange(first=first, last=last, events=n)
+    """The first and last live event's dates: each an index scan that stops at the first live row (no count)."""
+    live = select(Event.occurred_on).where(Event.retracted_at.is_(None)).limit(1)
+    return DataRange(first=session.scalar(live.order_by(Event.occurred_on)),
+                     last=session.scalar(live.order_by(Event.occurred_on.desc())))
 
 
-def names(session: Session, members: Iterable[str]) -> dict[str, str]:
-    """A readable name per member: a state's country name, "civilians in" one, a group's most used name."""
-    members = set(members)
+def names(session: Session, dyads: Iterable[tuple[str, tuple[str, str]]]) -> dict[str, str]:
+    """A readable name per member of these (dyad id, members): a state's country name, "civilians in" one, and an
+    armed group's name as its dyad's latest event gives it (read by the dyad's index, one link a dyad)."""
+    dyads = list(dyads)
+    members = {m for _, pair in dyads for m in pair}
     out = {m: countries.name(m) for m in members if member_ids.is_state(m)}
     out |= {m: f"civilians in {countries.name(member_ids.member_country(m) or '')}"
             for m in members if member_ids.is_civilians(m)}
-    groups = [m for m in members if member_ids.is_nonstate(m)]
-    if groups:
-        used: Counter = Counter()
-        reads = union_all(*(select(member, name, func.count()).where(bulk.one_of(session, member, groups),
-                                                                     Event.retracted_at.is_(None))
-                            .group_by(member, name)
-                            for member, name in ((Event.actor1_member, Event.actor1_name),
-                                                 (Event.actor2_member, Event.actor2_name))))
-        for member, name, n in session.execute(reads):
-            used[member, name] += n
-        for (member, name), _ in sorted(used.items(), key=lambda kv: (-kv[1], kv[0][1])):
-            out.setdefault(member, name)
-    return out | {m: m.removeprefix(member_ids.NONSTATE).replace("-", " ") for m in groups if m not in out}
+    asked = [d for d, pair in dyads if any(member_ids.is_nonstate(m) for m in pair)]
+    for chunk in (asked[k:k + 1000] for k in range(0, len(asked), 1000)):
+        latest = (select(EventDyad.event_id).where(EventDyad.dyad_id == Dyad.id)
+                  .order_by(EventDyad.occurred_on.desc()).limit(1).correlate(Dyad).scalar_subquery())
+        ids = [i for (i,) in session.execute(select(latest).where(bulk.one_of(session, Dyad.id, chunk)))]
+        for row in session.execute(select(Event.actor1_member, Event.actor1_name, Event.actor2_member,
+                                          Event.actor2_name).where(bulk.one_of(session, Event.id, ids))):
+            out.setdefault(row[0], row[1])
+            if row[2]:
+                out.setdefault(row[2], row[3])
+    return out | {m: m.removeprefix(member_ids.NONSTATE).replace("-", " ") for m in members if m not in out}
 
 
 def _row(d: DyadRead) -> dict:
@@ -75,7 +77,7 @@ def ranking(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, 
     rows = [RankingRow(**_row(d)) for d in shown[:MAX_RANKED]]
     return Ranking(as_of=as_of, items=rows, truncated=len(shown) > MAX_RANKED, total=len(known),
                    levels=Counter(d.current.level for d in known), data=data_range(session),
-                   names=names(session, (m for r in rows for m in r.members)))
+                   names=names(session, ((r.id, r.members) for r in rows)))
 
 
 def dyad_view(session: Session, scorer: Scorer, cache: RiskCache, dyad_id: str, as_of: date) -> DyadView:
@@ -87,13 +89,21 @@ def dyad_view(session: Session, scorer: Scorer, cache: RiskCache, dyad_id: str, 
     step = max(1, -(-(as_of - start).days // CHART_POINTS))
     series = risk_service.through_time(session, scorer, dyad, risk_service.series_dates(start, as_of, step), step,
                                        marker)
-    stored = [StoredMark(id=a.id, as_of=a.as_of, probability=a.probability, level=a.level, reason=a.reason)
-              for a in risk_service.series(session, dyad_id, include_superseded=False, after_id=0, limit=MAX_STORED)
-              if a.as_of <= as_of]
+    stored = _stored(session, dyad_id, as_of)
     members = (dyad.member_a, dyad.member_b)
-    return DyadView(id=dyad.id, members=members, kind=dyad.kind, names=names(session, members), as_of=as_of,
+    return DyadView(id=dyad.id, members=members, kind=dyad.kind, names=names(session, [(dyad.id, members)]), as_of=as_of,
                     current=current, series=series, stored=stored, marks=marks, events=events[:MAX_EVENTS],
                     events_truncated=len(events) > MAX_EVENTS, data=data_range(session))
+
+
+def _stored(session: Session, dyad_id: str, as_of: date) -> list[StoredMark]:
+    """What the service said at the time: the newest assessment of each date up to `as_of`, the newest MAX_STORED."""
+    newest = (select(func.max(Assessment.id)).where(Assessment.dyad_id == dyad_id, Assessment.as_of <= as_of)
+              .group_by(Assessment.as_of))
+    rows = session.execute(select(Assessment.id, Assessment.as_of, Assessment.probability, Assessment.level,
+                                  Assessment.reason).where(Assessment.id.in_(newest))
+                           .order_by(Assessment.id.desc()).limit(MAX_STORED))
+    return [StoredMark(id=i, as_of=on, probability=p, level=level, reason=reason) for i, on, p, level, reason in rows]
 
 
 def _live(dyad_id: str, as_of: date):
@@ -108,6 +118,7 @@ def _events(session: Session, dyad_id: str, as_of: date) -> list[EventRow]:
     return [EventRow(id=e.id, occurred_on=e.occurred_on, action=e.action, hostility=e.hostility,
                      retaliation=e.retaliation, by=e.actor1_name, against=e.actor2_name,
                      where=", ".join(filter(None, (e.location_admin1, countries.name(e.location_country)))),
+                     country=e.location_country,
                      fatalities=e.fatalities, notes=e.notes) for e in rows]
 
 
@@ -124,13 +135,7 @@ def country_view(session: Session, scorer: Scorer, cache: RiskCache, iso3: str, 
     known = _known(session, scorer, cache, as_of, iso3)
     dates = risk_service.series_dates(max(as_of - timedelta(days=SPARK_DAYS), EARLIEST_AS_OF), as_of,
                                       SPARK_STEP)
-    items = []
-    for n, d in enumerate(known):
-        spark = []
-        if n < MAX_SPARKS:
-            dyad, marker = risk_service.get_dyad(session, d.id)
-            spark = [p.probability for p in risk_service.through_time(session, scorer, dyad, dates, SPARK_STEP,
-                                                                      marker).points]
-        items.append(CountryRow(**_row(d), spark=spark))
+    sparks = risk_service.probabilities_through_time(session, scorer, known[:MAX_SPARKS], dates)
+    items = [CountryRow(**_row(d), spark=sparks[n] if n < len(sparks) else []) for n, d in enumerate(known)]
     return CountryView(country=iso3, name=countries.name(iso3), as_of=as_of, items=items, spark_dates=dates,
-                       names=names(session, (m for r in items for m in r.members)), data=data_range(session))
+                       names=names(session, ((r.id, r.members) for r in items)), data=data_range(session))

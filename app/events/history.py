@@ -12,7 +12,7 @@ become one `FactColumns` (column arrays, no object per event); each dyad's windo
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -155,9 +155,17 @@ def span(session: Session, dyad_id: str, start: date, end: date, lookback_days: 
     """What the windows of every date from `start` to `end` read, in one read: the live events from the
     look-back of the last one on or before `start` up to `end`, and the dyad's first event. `as_of_each`
     cuts each date's window out of it."""
-    last, first = _heads(session, [dyad_id], start).get(dyad_id, (None, None))  # (None, None): no such dyad yet
-    lo = (last or start) - timedelta(days=lookback_days)
-    return _read(session, [(dyad_id, lo, end, first)]).get(dyad_id, Window())
+    return spans(session, [dyad_id], start, end, lookback_days)[dyad_id]
+
+
+def spans(session: Session, dyad_ids: Sequence[str], start: date, end: date, lookback_days: int) -> dict[str, Window]:
+    """`span` of many dyads in one read (an unknown dyad: an empty Window)."""
+    heads = _heads(session, dyad_ids, start)
+    spec = []
+    for dyad_id in dyad_ids:
+        last, first = heads.get(dyad_id, (None, None))  # (None, None): no event by `start`, or no such dyad yet
+        spec.append((dyad_id, (last or start) - timedelta(days=lookback_days), end, first))
+    return {d: Window() for d in dyad_ids} | _read(session, spec)
 
 
 def as_of_each(history: FactColumns, event_ids: np.ndarray, dates: Sequence[date], lookback_days: int) -> list[Window]:
@@ -165,21 +173,44 @@ def as_of_each(history: FactColumns, event_ids: np.ndarray, dates: Sequence[date
     or that plus hypothetical events): the facts within `lookback_days` of the last one on or before the
     date, after the history's first fact. Dates whose windows are the same share one `FactColumns`, so a
     batch lays it once."""
-    day = history.day
-    his = np.searchsorted(day, [d.toordinal() for d in dates], side="right").tolist()
     out, shared = [], {}
-    for hi in his:
+    for lo, hi in _bounds(history, dates, lookback_days):
         if hi == 0:
             out.append(Window())
             continue
-        last = int(day[hi - 1])
-        lo = int(np.searchsorted(day, last - lookback_days, side="left"))
         window = shared.get((lo, hi))
         if window is None:
             rows = np.arange(lo, hi) if lo == 0 else np.concatenate([[0], np.arange(lo, hi)])
-            window = shared[lo, hi] = Window(date.fromordinal(last), history.take(rows), hi - lo, event_ids[rows])
+            window = shared[lo, hi] = Window(date.fromordinal(int(history.day[hi - 1])), history.take(rows), hi - lo,
+                                             event_ids[rows])
         out.append(window)
     return out
+
+
+def in_batches(history: FactColumns, event_ids: np.ndarray, dates: Sequence[date], lookback_days: int,
+               max_facts: int) -> Iterator[tuple[list[date], list[Window]]]:
+    """`as_of_each` a run of dates at a time, each run's distinct windows holding about `max_facts` facts at most
+    (at least one date a run): a long series of a dense dyad is scored in parts, never laid out whole."""
+    run, held, seen = [], 0, set()
+    for day, (lo, hi) in zip(dates, _bounds(history, dates, lookback_days)):
+        size = 0 if (lo, hi) in seen or hi == 0 else hi - lo + 1
+        if run and held + size > max_facts:
+            yield run, as_of_each(history, event_ids, run, lookback_days)
+            run, held, seen = [], 0, set()
+            size = 0 if hi == 0 else hi - lo + 1
+        run.append(day)
+        held += size
+        seen.add((lo, hi))
+    if run:
+        yield run, as_of_each(history, event_ids, run, lookback_days)
+
+
+def _bounds(history: FactColumns, dates: Sequence[date], lookback_days: int) -> list[tuple[int, int]]:
+    """Per date: the window's facts lo..hi (hi 0: none by then); the history's first fact goes before them."""
+    day = history.day
+    his = np.searchsorted(day, [d.toordinal() for d in dates], side="right")
+    los = np.searchsorted(day, np.where(his > 0, day[np.maximum(his - 1, 0)] - lookback_days, 0), side="left")
+    return list(zip(los.tolist(), his.tolist()))
 
 
 def _read(session: Session, spec: Sequence[tuple[str, date, date, int | None]]) -> dict[str, Window]:

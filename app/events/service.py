@@ -190,6 +190,15 @@ def _stored_keys(session: Session, keys: set[Key]) -> set[Key]:
     return found
 
 
+def stored_ids(session: Session, keys: set[Key]) -> set[int]:
+    """The ids of the stored events with these (source, source_event_id) keys."""
+    found: set[int] = set()
+    for source, ids in _by_source(keys):
+        found.update(r.id for r in bulk.by_key(session, [Event.id], [Event.source == source], Event.source_event_id,
+                                               ids))
+    return found
+
+
 def _lock(session: Session, keys: set[Key]) -> dict[Key, _Current]:
     """The stored events with these keys, row-locked in key order until commit, with their dyads.
 

@@ -175,7 +175,15 @@ MEMBER = {"pattern": f"^{member_ids.PATTERN}$"}  # in the OpenAPI document; spac
 MemberRef = Annotated[str, Field(min_length=3, max_length=100, json_schema_extra=MEMBER), NoNul]
 
 
-SeriesDate = Annotated[date | None, BeforeValidator(_iso_date), Field(json_schema_extra={"pattern": f"^{DATE_PATTERN}$"})]
+def _series_date(value):
+    try:
+        return _iso_date(value)
+    except ValueError as exc:  # the field is named beside the message: "from", "to"
+        raise ValueError(str(exc).replace("as_of must", "the date must")) from None
+
+
+SeriesDate = Annotated[date | None, BeforeValidator(_series_date),
+                       Field(json_schema_extra={"pattern": f"^{DATE_PATTERN}$"})]
 
 
 class WhatIfRequest(Strict):

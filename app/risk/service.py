@@ -217,6 +217,9 @@ def ranked(session: Session, scorer: Scorer, cache: RiskCache, as_of: date, *, c
 
 
 MAX_SERIES_POINTS = 4_000  # dates in one series: ten years daily
+# Facts laid out for one scoring batch of a series (each date's window is its own): ~25 MB of columns and the
+# batch's work arrays, whatever the series' length or the dyad's density (one day's window can hold more).
+SERIES_BATCH_FACTS = 250_000
 
 
 def series_dates(start: date, end: date, step_days: int) -> list[date]:
@@ -224,10 +227,11 @@ def series_dates(start: date, end: date, step_days: int) -> list[date]:
     if start > end:
         raise errors.InvalidInput("from must be on or before to", field="from")
     count = (end - start).days // step_days + 1
+    count += start + timedelta(days=(count - 1) * step_days) != end  # `end` itself, when the steps miss it
     if count > MAX_SERIES_POINTS:
         raise errors.InvalidInput(f"{count} dates from {start} to {end} by {step_days} days; at most "
                                   f"{MAX_SERIES_POINTS}: take a longer step or a shorter range", field="step")
-    dates = [start + timedelta(days=k * step_days) for k in range(count)]
+    dates = [start + timedelta(days=k * step_days) for k in range((end - start).days // step_days + 1)]
     return dates if dates[-1] == end else [*dates, end]
 
 
@@ -240,13 +244,28 @@ def through_time(session: Session, scorer: Scorer, dyad: Row, dates: list[date],
                      step_days, marker)
 
 
+def probabilities_through_time(session: Session, scorer: Scorer, dyads: Sequence[DyadRead],
+                               dates: list[date]) -> list[list[float]]:
+    """Each dyad's probability on each date (a few dates: small charts), from one read and one scoring batch."""
+    reads = event_history.spans(session, [d.id for d in dyads], dates[0], dates[-1], LOOKBACK_DAYS)
+    items = [(w.facts, day, scorer.context_for(*d.members, day)) for d in dyads
+             for w, day in zip(event_history.as_of_each(reads[d.id].facts, reads[d.id].event_ids, dates,
+                                                        LOOKBACK_DAYS), dates)]
+    with SCORING_SECONDS.time():
+        scores = scorer.score_many(items)
+    p = [s.probabilities[scorer.primary] for s in scores]
+    return [p[k * len(dates):(k + 1) * len(dates)] for k in range(len(dyads))]
+
+
 def series_of(scorer: Scorer, dyad_id: str, members: tuple[str, str], kind: str, facts: FactColumns,
               event_ids: np.ndarray, dates: list[date], step_days: int, marker: int | None) -> RiskSeries:
-    """A series scored from a history that holds every date's window (`history.span`'s read, or a what-if's)."""
-    windows = event_history.as_of_each(facts, event_ids, dates, LOOKBACK_DAYS)
-    with SCORING_SECONDS.time():
-        scores = scorer.score_many([(w.facts, d, scorer.context_for(*members, d)) for w, d in zip(windows, dates)])
-    points = [SeriesPoint.of(score, scorer, d, w.last_on, w.in_window) for score, d, w in zip(scores, dates, windows)]
+    """A series scored from a history that holds every date's window (`history.span`'s read, or a what-if's), a run
+    of dates at a time so that memory stays bounded however long and dense the series."""
+    points = []
+    for run, windows in event_history.in_batches(facts, event_ids, dates, LOOKBACK_DAYS, SERIES_BATCH_FACTS):
+        with SCORING_SECONDS.time():
+            scores = scorer.score_many([(w.facts, d, scorer.context_for(*members, d)) for w, d in zip(windows, run)])
+        points += [SeriesPoint.of(score, scorer, d, w.last_on, w.in_window) for score, d, w in zip(scores, run, windows)]
     return RiskSeries(dyad_id=dyad_id, members=members, kind=kind, model_version=scorer.version, step_days=step_days,
                       points=points, latest_assessment_id=marker)
 

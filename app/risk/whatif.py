@@ -15,6 +15,7 @@ from app.countries import is_iso3
 from app.events import dyads as dyad_rules
 from app.events import history as event_history
 from app.events import members as member_ids
+from app.events import service as event_service
 from app.events.facts import EventFact, FactColumns
 from app.events.schemas import EventCreate
 from app.ml.features import LOOKBACK_DAYS
@@ -65,7 +66,7 @@ def what_if(session: Session, scorer: Scorer, a: str, b: str, as_of: date | None
     one would."""
     added = _hypothetical(member_ids.dyad_id(a, b), events)
     as_of = as_of or max(f.occurred_on for f in added)
-    facts, ids = _with(session, a, b, added, as_of, as_of)
+    facts, ids = _with(session, a, b, events, added, as_of, as_of)
     window, = event_history.as_of_each(facts, ids, [as_of], LOOKBACK_DAYS)
     return _read(scorer, a, b, window, as_of, marker)
 
@@ -73,7 +74,7 @@ def what_if(session: Session, scorer: Scorer, a: str, b: str, as_of: date | None
 def what_if_series(session: Session, scorer: Scorer, a: str, b: str, events: Sequence[EventCreate],
                    dates: list[date], step_days: int, marker: int | None) -> RiskSeries:
     """`what_if` on each date: the series the dyad would have if the hypothetical events had been stored."""
-    facts, ids = _with(session, a, b, _hypothetical(member_ids.dyad_id(a, b), events), dates[0], dates[-1])
+    facts, ids = _with(session, a, b, events, _hypothetical(member_ids.dyad_id(a, b), events), dates[0], dates[-1])
     first, second = sorted((a, b))
     return risk_service.series_of(scorer, member_ids.dyad_id(a, b), (first, second), member_ids.dyad_kind(a, b),
                                   facts, ids, dates, step_days, marker)
@@ -89,11 +90,16 @@ def _hypothetical(dyad: str, events: Sequence[EventCreate]) -> list[EventFact]:
     return added
 
 
-def _with(session: Session, a: str, b: str, added: list[EventFact], start: date, end: date
-          ) -> tuple[FactColumns, np.ndarray]:
+def _with(session: Session, a: str, b: str, events: Sequence[EventCreate], added: list[EventFact], start: date,
+          end: date) -> tuple[FactColumns, np.ndarray]:
     """The stored history the windows of `start`..`end` read, plus the hypothetical facts (event id -1), by day
-    (a hypothetical event after the stored ones of its day, as a new event would be)."""
+    (a hypothetical event after the stored ones of its day, as a new event would be). A hypothetical event with a
+    stored event's (source, source_event_id) stands for a revision of it: the stored one is left out."""
     stored = event_history.span(session, member_ids.dyad_id(a, b), start, end, LOOKBACK_DAYS)
-    facts = FactColumns.concat([stored.facts, FactColumns.of(added)])
+    facts, ids = stored.facts, stored.event_ids
+    if replaced := event_service.stored_ids(session, {(e.source, e.source_event_id) for e in events}):
+        kept = ~np.isin(ids, list(replaced))
+        facts, ids = facts.take(np.flatnonzero(kept)), ids[kept]
+    facts = FactColumns.concat([facts, FactColumns.of(added)])
     order = np.argsort(facts.day, kind="stable")
-    return facts.take(order), np.concatenate([stored.event_ids, np.full(len(added), -1, dtype=np.int64)])[order]
+    return facts.take(order), np.concatenate([ids, np.full(len(added), -1, dtype=np.int64)])[order]

@@ -205,6 +205,9 @@ def test_a_posted_event_shows_on_the_open_pages_within_two_seconds(server, brows
     dyad.locator("#chart svg path.risk").wait_for()
     expect(ranking.locator("#live")).to_have_text("● live")
     expect(dyad.locator("#live")).to_have_text("● live")
+    dyad.locator("#chart svg").focus()  # a reader on the chart's first date keeps it through the redraw
+    dyad.keyboard.press("Home")
+    first = dyad.locator("#chart-readout b").inner_text()
     again = {**IRAN_STRIKE, "source_event_id": "live-test", "occurred_on": "2024-01-25", "fatalities": 30,
              "civilian_fatalities": 0}
     india = {**IRAN_STRIKE, "source_event_id": "live-test-2", "actor1": {"name": "India", "country": "IND", "kind": "state"},
@@ -212,6 +215,8 @@ def test_a_posted_event_shows_on_the_open_pages_within_two_seconds(server, brows
     _post(base, "/v1/events/batch", [again, india])
     expect(ranking.locator('#ranking tr[data-dyad="IND--PAK"]')).to_be_visible(timeout=2000)  # no reload
     expect(dyad.locator("#events tbody tr")).to_have_count(3, timeout=2000)
+    assert dyad.locator("#chart-readout b").inner_text() == first
+    assert dyad.evaluate("document.activeElement.closest('#chart') !== null")
     assert not errors
 
 

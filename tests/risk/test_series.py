@@ -140,3 +140,40 @@ def test_series_defaults_and_bad_ranges(client):
                                                       "from": "2024-03-01", "to": "2024-01-01"})
     assert bad.status_code == 422 and "from" in bad.text
     assert LOOKBACK_DAYS < 550  # the dense test's quiet gap outlasts the look-back
+
+
+def test_a_long_series_is_scored_in_bounded_parts_with_the_same_answer(client, monkeypatch):
+    from app.risk import service as risk_service
+
+    events = _dense_history(random.Random(3), date(2016, 1, 1), 3 * 365)
+    assert client.post("/v1/events/batch", json=events).status_code == 200
+    params = {"from": "2016-01-01", "to": "2018-12-31", "step": 3}
+    whole = client.get("/v1/dyads/IND--PAK/series", params=params).json()
+    runs = []
+    original = history.in_batches
+    monkeypatch.setattr(risk_service, "SERIES_BATCH_FACTS", 500)
+    monkeypatch.setattr(history, "in_batches", lambda *a, **k: (runs.append(r) or r for r in original(*a, **k)))
+    parts = client.get("/v1/dyads/IND--PAK/series", params={**params, "step": 3}, headers={"If-None-Match": "none"})
+    assert parts.json() == whole and len(runs) > 5
+    assert max(sum(len(w.facts) for w in {id(w): w for w in windows}.values()) for _, windows in runs) <= 500
+
+
+def test_the_number_of_dates_counts_the_last_one(client):
+    from app.risk import service as risk_service
+
+    start = date(2000, 1, 1)
+    assert len(risk_service.series_dates(start, start + timedelta(days=3999), 1)) == 4000
+    assert len(risk_service.series_dates(start, start + timedelta(days=7998), 2)) == 4000
+    r = client.get("/v1/dyads/IRN--PAK/series", params={"from": "2000-01-01", "to": "2021-11-25", "step": 2})
+    assert r.status_code == 422 and "4001 dates" in r.json()["detail"]
+
+
+def test_a_what_if_resending_a_stored_event_stands_for_its_revision(client):
+    client.post("/v1/events/batch", json=[IRAN_STRIKE, PAKISTAN_RETALIATION])
+    stored = _as_of(client, "IRN", "PAK", "2024-01-18")
+    same = client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "as_of": "2024-01-18",
+                                                 "events": [PAKISTAN_RETALIATION]}).json()
+    assert {k: same[k] for k in POINT_FIELDS} == {k: stored[k] for k in POINT_FIELDS}
+    deadlier = client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "as_of": "2024-01-18", "events": [
+        event(PAKISTAN_RETALIATION, fatalities=90, civilian_fatalities=7)]}).json()
+    assert deadlier["event_count"] == stored["event_count"] == 2 and deadlier["probability"] > stored["probability"]

@@ -85,7 +85,7 @@ function link(view, id = "", params = {}) {
 }
 
 const asOfParam = () => parseHash().params.get("as_of");
-const asOfQuery = () => (asOfParam() ? `as_of=${asOfParam()}` : "");
+const asOfQuery = () => (asOfParam() ? `as_of=${encodeURIComponent(asOfParam())}` : "");
 
 // ---- names -----------------------------------------------------------------------------------------------
 const names = {};
@@ -106,26 +106,27 @@ function memberLink(member) {
 // ---- ranking ---------------------------------------------------------------------------------------------
 function whyEmpty(r, minLevel) {
   const range = r.data.first ? `your data runs ${r.data.first} to ${r.data.last}` : "";
-  if (!r.data.events) return "No events are stored yet: post events to /v1/events or import a dataset (escalation import).";
+  if (!r.data.first) return "No events are stored yet: post events to /v1/events or import a dataset (escalation import).";
   if (!r.total) return `No dyad has an event by ${r.as_of}; ${range}: pick a date within it.`;
   const counts = LEVELS.filter((l) => r.levels[l]).map((l) => `${r.levels[l]} ${l}`).join(", ");
   return `${r.total} dyads as of ${r.as_of}, none at ${minLevel} or above (${counts}); ${range}: ` +
     "pick a date within it, or a lower level.";
 }
 
-async function showRanking(params) {
+async function showRanking(params, ticket) {
   show("ranking-view");
   const started = performance.now();
   const query = new URLSearchParams();
   const country = (params.get("country") || "").trim().toUpperCase();
   const minLevel = params.get("min_level") || "";
-  $("country").value = country;
-  $("min-level").value = minLevel;
+  if (document.activeElement !== $("country")) $("country").value = country; // not under a reader's typing
+  if (document.activeElement !== $("min-level")) $("min-level").value = minLevel;
   if (country) query.set("country", country);
   if (minLevel) query.set("min_level", minLevel);
   if (params.get("as_of")) query.set("as_of", params.get("as_of"));
   $("ranking-status").textContent = "loading…";
   const ranking = await api(`/dashboard/ranking?${query}`);
+  if (stale(ticket)) return;
   Object.assign(names, ranking.names);
   const rows = ranking.items.map((d, i) =>
     `<tr data-dyad="${esc(d.id)}"><td class="num">${i + 1}</td>` +
@@ -171,8 +172,11 @@ function timeTicks(start, end) {
   return out;
 }
 
+const chartState = { on: null }; // the date the reader's cursor is on (null: the last), kept across live redraws
+
 function drawChart(view, whatIf) {
   const box = $("chart");
+  const focused = box.contains(document.activeElement);
   box.textContent = "";
   const { w, h, left, right, top: T, bottom } = CHART;
   const points = view.series.points;
@@ -214,6 +218,8 @@ function drawChart(view, whatIf) {
     svg("polygon", { points: band(whatIf.points), class: "band whatif-band" }, root);
     svg("path", { d: line(whatIf.points), class: "risk whatif" }, root);
   }
+  const cursor = svg("line", { y1: T, y2: T + plotH, class: "cursor", visibility: "hidden" }, root);
+  const overlay = svg("rect", { x: left, y: T, width: plotW, height: plotH, class: "overlay" }, root);
   for (const s of view.stored) {
     titled(svg("circle", { cx: x(day(s.as_of)), cy: y(s.probability), r: 3.5, class: `stored level-fill-${s.level}` },
       root), `said on the day (${s.reason}), as of ${s.as_of}: ${pct(s.probability)}, ${s.level}`);
@@ -225,20 +231,24 @@ function drawChart(view, whatIf) {
       `${m.on}: ${m.events} event${m.events > 1 ? "s" : ""}, ${m.fatalities} killed`);
   }
   svg("text", { x: 4, y: eventsY + 4, class: "events-label" }, root).textContent = "events";
-  const cursor = svg("line", { y1: T, y2: T + plotH, class: "cursor", visibility: "hidden" }, root);
   const dot = svg("circle", { r: 4.5, class: "cursor-dot", visibility: "hidden" }, root);
-  const overlay = svg("rect", { x: left, y: T, width: plotW, height: plotH, class: "overlay" }, root);
-  let at = points.length - 1;
+  const said = Object.fromEntries(view.stored.map((s) => [s.as_of, s]));
+  const kept = points.findIndex((p) => p.as_of === chartState.on);
+  let at = kept >= 0 ? kept : points.length - 1;
   const place = (i) => {
     at = Math.max(0, Math.min(points.length - 1, i));
     const p = points[at];
     const px = x(day(p.as_of));
     for (const [k, v] of Object.entries({ x1: px, x2: px, visibility: "visible" })) cursor.setAttribute(k, v);
     for (const [k, v] of Object.entries({ cx: px, cy: y(p.probability), visibility: "visible" })) dot.setAttribute(k, v);
-    const alt = whatIf && whatIf.points.find((q) => q.as_of === p.as_of);
+    chartState.on = at === points.length - 1 ? null : p.as_of; // the end stays the end when new dates come
+    const alt = whatIf && (whatIf.points.find((q) => q.as_of === p.as_of) ||
+      (at === points.length - 1 ? whatIf.points[whatIf.points.length - 1] : null));
+    const then = said[p.as_of];
     $("chart-readout").innerHTML = `<b>${esc(p.as_of)}</b>: ${pct(p.probability)} ` +
       `<span class="hint">(${pct(p.interval.low)}–${pct(p.interval.high)})</span> ${levelBadge(p.level)}` +
-      (alt ? ` · what if: ${pct(alt.probability)} ${levelBadge(alt.level)}` : "") +
+      (alt ? ` · what if (${esc(alt.as_of)}): ${pct(alt.probability)} ${levelBadge(alt.level)}` : "") +
+      (then ? ` · said on the day: ${pct(then.probability)} ${levelBadge(then.level)}` : "") +
       `<br><span class="hint">${p.drivers.map((d) => esc(d.label)).join(" · ")}</span>`;
   };
   overlay.addEventListener("mousemove", (ev) => {
@@ -253,6 +263,7 @@ function drawChart(view, whatIf) {
     if (ev.key in moves) { ev.preventDefault(); place(at + moves[ev.key]); }
   });
   place(at);
+  if (focused) root.focus();
   $("chart-legend").textContent = `line: the risk on each date from the events known now (every ` +
     `${view.series.step_days} day${view.series.step_days > 1 ? "s" : ""}), shaded: its 90% interval; dots: what the ` +
     `service said at the time; bars below: events, taller for more hostile acts` +
@@ -349,11 +360,14 @@ function addWhatIfRow(view) {
     `<label>where (ISO3) <input name="where" maxlength="3" size="4" pattern="[A-Za-z]{3}"></label>` +
     `<label><input type="checkbox" name="retaliation"> retaliation</label>` +
     `<button type="button" class="remove">remove</button>`;
-  fieldset.querySelector(".remove").addEventListener("click", () => fieldset.remove());
+  fieldset.querySelector(".remove").addEventListener("click", () => {
+    fieldset.remove();
+    [...$("whatif-events").children].forEach((f, i) => { f.querySelector("legend").textContent = `hypothetical event ${i + 1}`; });
+  });
   const by = fieldset.querySelector("[name=by]"), where = fieldset.querySelector("[name=where]");
-  const guess = () => { // where the act happens: the target's territory if it has one, else the actor's
+  const guess = () => { // where: the target's territory if it has one, else where the latest event was, else home
     const target = by.value === a ? b : a;
-    where.value = memberCountry(target) || memberCountry(by.value) || "";
+    where.value = memberCountry(target) || (view.events[0] && view.events[0].country) || memberCountry(by.value) || "";
   };
   by.addEventListener("change", guess);
   guess();
@@ -424,11 +438,12 @@ function drawEvents(view) {
   $("events-pager").hidden = pages < 2;
 }
 
-async function showDyad(id, params, quiet = false) {
+async function showDyad(id, ticket, quiet = false) {
   show("dyad-view");
   const view = await api(`/dashboard/dyads/${encodeURIComponent(id)}?${asOfQuery()}`);
+  if (stale(ticket)) return;
   const fresh = !current || current.id !== view.id || current.as_of !== view.as_of;
-  if (fresh) { whatIfSeries = null; eventsPage = 0; $("whatif-result").textContent = ""; $("whatif-events").textContent = ""; }
+  if (fresh) { whatIfSeries = null; eventsPage = 0; chartState.on = null; $("whatif-result").textContent = ""; $("whatif-events").textContent = ""; }
   current = view;
   Object.assign(names, view.names);
   $("dyad-title").innerHTML = `${view.members.map(memberLink).join(" – ")} <span class="hint">(${esc(kindName(view.kind))}, ${esc(view.id)})</span>`;
@@ -456,9 +471,10 @@ function spark(values) {
   return s;
 }
 
-async function showCountry(iso3) {
+async function showCountry(iso3, ticket) {
   show("country-view");
   const view = await api(`/dashboard/countries/${encodeURIComponent(iso3)}?${asOfQuery()}`);
+  if (stale(ticket)) return;
   Object.assign(names, view.names);
   $("country-title").textContent = `${view.name}: every front as of ${view.as_of}`;
   $("country-summary").textContent = view.items.length
@@ -531,11 +547,12 @@ function centroid(country) { // the middle of its largest ring's extent: where a
   return best && project(best);
 }
 
-async function showMap() {
+async function showMap(ticket) {
   show("map-view");
   $("map-status").textContent = "loading…";
   const [ranking] = await Promise.all([api(`/dashboard/ranking?${asOfQuery()}`),
     world ? null : fetch("/dashboard/world.json").then((r) => r.json()).then((t) => { world = decode(t); })]);
+  if (stale(ticket)) return;
   Object.assign(names, ranking.names);
   const highest = {}; // ISO3 -> the dyad at the highest level touching it
   for (const d of ranking.items) {
@@ -593,6 +610,18 @@ async function follow() {
     try {
       const h = live.last ? headers({ "Last-Event-ID": live.last }) : headers();
       const response = await fetch("/v1/stream", { headers: h });
+      if (response.status === 401 || response.status === 403) { // a key revoked or forgotten: ask, stop following
+        following = false;
+        $("live").textContent = "";
+        askForKey((await response.json().catch(() => ({}))).detail || `HTTP ${response.status}`);
+        return;
+      }
+      if (response.status === 409) { // a cursor this database never gave (a restore): go on from its head
+        live.last = (await response.json().catch(() => ({}))).head || null;
+        live.dyads = new Set(parseHash().view === "dyad" ? [parseHash().id] : []);
+        refresh();
+        continue;
+      }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       $("live").textContent = "● live";
       $("live").className = "live on";
@@ -623,8 +652,8 @@ async function follow() {
 function received(id, data) {
   if (id) live.last = id;
   try { live.dyads.add(JSON.parse(data).data.dyad_id); } catch (err) { return; }
-  clearTimeout(live.timer);
-  live.timer = setTimeout(refresh, 250); // one redraw for a burst of assessments
+  // One redraw a quarter second at most, however long a burst lasts (an import): the first event sets it.
+  live.timer = live.timer || setTimeout(() => { live.timer = null; refresh(); }, 250);
 }
 
 async function refresh() {
@@ -632,7 +661,7 @@ async function refresh() {
   live.dyads = new Set();
   const { view, id } = parseHash();
   try {
-    if (view === "dyad") { if (touched.has(id)) await showDyad(id, null, true); }
+    if (view === "dyad") { if (touched.has(id)) await showDyad(id, ++tickets, true); }
     else await render();
     $("live").dataset.updated = String(++live.since);
   } catch (err) { /* the next event or a reload tries again */ }
@@ -645,14 +674,20 @@ function show(id) {
   for (const v of ["ranking-view", "dyad-view", "country-view", "map-view"]) $(v).hidden = v !== id;
 }
 
+// Each render takes a ticket; an answer that comes back after a newer render started is dropped, so a slow
+// earlier view (a past date's ranking scores every dyad) never overwrites the one asked for since.
+let tickets = 0;
+const stale = (ticket) => ticket !== tickets;
+
 async function render() {
   const { view, id, params } = parseHash();
-  $("as-of").value = params.get("as_of") || "";
+  const ticket = ++tickets;
+  if (document.activeElement !== $("as-of")) $("as-of").value = params.get("as_of") || "";
   $("as-of").max = new Date().toISOString().slice(0, 10);
-  if (view === "dyad") await showDyad(id, params);
-  else if (view === "country") await showCountry(id);
-  else if (view === "map") await showMap();
-  else await showRanking(params);
+  if (view === "dyad") await showDyad(id, ticket);
+  else if (view === "country") await showCountry(id, ticket);
+  else if (view === "map") await showMap(ticket);
+  else await showRanking(params, ticket);
 }
 
 let following = false;
@@ -700,6 +735,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("as-of-form").addEventListener("submit", (e) => e.preventDefault());
   $("as-of").addEventListener("change", () => {
+    const value = $("as-of").value; // some browsers fire on each digit of the year: wait for a whole date
+    if (!$("as-of").validity.valid || !/^(18|19|20)\d\d-\d\d-\d\d$/.test(value)) return;
     const { view, id, params } = parseHash();
     go(view, id, { ...Object.fromEntries(params), as_of: $("as-of").value });
   });
