@@ -20,6 +20,11 @@ from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event
 FIXTURE = Path(__file__).parent / "importers" / "fixtures" / "acled_sample.csv"
 
 
+def _flat(text: str) -> str:
+    """Rich wraps messages at the console's width: compare them as one line."""
+    return " ".join(text.split())
+
+
 def _count(url: str, model) -> int:
     engine = make_engine(url)
     with make_sessionmaker(engine)() as s:
@@ -112,16 +117,76 @@ def test_dry_run_lists_the_first_bad_rows_and_writes_nothing(settings, monkeypat
     rows = [json.dumps(IRAN_STRIKE), "{not json", json.dumps(event(source_event_id="b", fatalities=-1)),
             json.dumps(event(source_event_id="c", location={"country": "XXX"}))]
     path.write_text("\n".join(rows) + "\n")
-    assert cli.main(["import", "jsonl", str(path), "--dry-run"]) == 3
+    assert cli.main(["import", "jsonl", str(path), "--dry-run"]) == 0  # as the import: one row is good
     out = capsys.readouterr().out
     assert "1 rows valid, 3 would be skipped; nothing written" in out
     for where, reason in (("line 2", "invalid JSON"), ("line 3", "invalid fatalities"),
                           ("line 4", "invalid location.country")):
         assert where in out and reason in out
     assert _count(settings.resolved_database_url, Event) == 0
-    path.write_text(json.dumps(IRAN_STRIKE) + "\n")
-    assert cli.main(["import", "jsonl", str(path), "--dry-run"]) == 0
+    path.write_text("\n".join(rows[1:]) + "\n")  # no good row: both fail, and say why
+    assert cli.main(["import", "jsonl", str(path), "--dry-run"]) == 3
+    assert "no event in this file could be imported (1 invalid JSON, 1 invalid fatalities" in _flat(
+        capsys.readouterr().err)
+    assert cli.main(["import", "jsonl", str(path)]) == 3
+    assert "no event in this file could be imported" in capsys.readouterr().err
     assert _count(settings.resolved_database_url, Event) == 0
+
+
+def test_a_dry_run_and_an_import_agree_on_real_data_with_year_only_rows(settings, monkeypatch, capsys):
+    syria = Path(__file__).resolve().parents[1].parent / "shared/data/ucdp-ged-slices/data4ds4da_ucdp_syria_df.csv"
+    if not syria.is_file():
+        pytest.skip("../shared/data is not beside the checkout")
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    assert cli.main(["import", "ucdp_ged", str(syria), "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert "16,515 rows valid, 51 would be skipped" in dry
+    assert cli.main(["import", "ucdp_ged", str(syria)]) == 0
+    out, err = capsys.readouterr()
+    assert "imported 16,515 events; skipped 51 in" in _flat(err) and "rows/s" in err
+    assert "━" not in err  # no bar when standard error is not a terminal: the summary alone
+    assert _summary(out)["created"] == 16_515 and _summary(out)["skipped"] == 51
+    example = next(line for line in out.splitlines() if "date_year_only" in line)
+    assert "line " in example and "(id " in example  # each reason shows a first example
+
+
+def test_a_file_of_another_format_is_refused_before_anything_is_written(settings, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    cases = {"mie": "it looks like acled (escalation import acled", "gdelt": "it looks like acled",
+             "jsonl": "it looks like acled", "ucdp_ged": "it looks like acled"}
+    for fmt, says in cases.items():
+        assert cli.main(["import", fmt, str(FIXTURE)]) == 3, fmt
+        err = _flat(capsys.readouterr().err)
+        assert f"acled_sample.csv is not in the {fmt} format" in err and says in err, err
+        assert "Traceback" not in err
+    binary = tmp_path / "export.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    empty, latin = tmp_path / "empty.csv", tmp_path / "latin.csv"
+    empty.write_text("\n\n")
+    latin.write_bytes("event_id_cnty,country\nX1,C\xf4te d'Ivoire\n".encode("latin-1"))
+    for path, says in ((binary, "is not text"), (empty, "is empty"), (latin, "is not UTF-8 text")):
+        for dry in ([], ["--dry-run"]):
+            assert cli.main(["import", "acled", str(path), *dry]) == 3
+            assert says in _flat(capsys.readouterr().err)
+    assert _count(settings.resolved_database_url, Event) == 0
+
+
+def test_a_row_that_cannot_be_read_is_a_skip_and_a_file_that_breaks_part_way_stops_cleanly(
+        settings, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    header = "micnum,eventnum,ccode1,ccode2,action,styear,stmon,stday,fatalmin1,fatalmax1,fatalmin2,fatalmax2"
+    good = [f"{n},1,630,770,13,2010,{1 + n % 12},5,0,0,0,0" for n in range(1, 3001)]
+    path = tmp_path / "mie.csv"
+    path.write_text("\n".join([header, *good[:2], "3,1,six-thirty,770,13,2010,1,5,0,0,0,0", *good[2:]]) + "\n")
+    assert cli.main(["import", "mie", str(path), "--batch-size", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "malformed row" in out and "line 4 (3-1)" in out and "ValueError" in out
+    path.write_bytes(path.read_bytes() + b"9999,1,630,770,13,2010,1,5,0,0,0,0\xff\xfe\n")  # bad bytes past the header
+    assert cli.main(["import", "mie", str(path), "--batch-size", "500"]) == 3
+    err = _flat(capsys.readouterr().err)
+    assert "mie.csv is unreadable after line" in err and "the batches before it are committed" in err
+    assert "Traceback" not in err
+    assert _count(settings.resolved_database_url, Event) == 3000
 
 
 def test_a_database_behind_the_migrations_exits_4(monkeypatch, tmp_path, capsys):

@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1  # the command ran and did not succeed (no such key, training or evaluation failed)
     USAGE = 2  # bad command line: unknown command, option or format, missing file, unsafe bind
-    INVALID_INPUT = 3  # import: rows that were rejected (--dry-run), or a batch the service refused
+    INVALID_INPUT = 3  # import: not text or not the format named, no row importable, or a batch refused
     DATABASE = 4  # database unreachable, or behind the migrations' head
     ADDRESS_IN_USE = 5  # serve: the address and port are taken (found before the model loads)
     INTERRUPTED = 130  # Ctrl-C; an import keeps the batches committed before it

@@ -3,6 +3,7 @@
 import shutil
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,7 +82,7 @@ def _dry_run(result, bar, task, show: int) -> None:
     out.print(f"dry run: {result.imported:,} rows valid, {skipped:,} would be skipped; nothing written",
               highlight=False)
     if result.rejected and show:
-        table = Table(title=f"first {min(show, len(result.rejected))} bad rows", title_justify="left")
+        table = Table(title=f"first {min(show, len(result.rejected))} rows left out", title_justify="left")
         table.add_column("where / why", overflow="fold")
         table.add_column("reason")
         for row in result.rejected[:show]:
@@ -89,20 +90,30 @@ def _dry_run(result, bar, task, show: int) -> None:
         out.print(table)
     if result.skipped:
         out.print(_skipped_table(result, "rows that would be skipped, by reason"))
-        raise typer.Exit(int(ExitCode.INVALID_INPUT))
+    _require_some(result)
+
+
+def _require_some(result) -> None:
+    """A file whose rows all fail is a failed import (exit 3), not an empty success, whether dry or not."""
+    if result.imported == 0:
+        reasons = ", ".join(f"{n:,} {reason}" for reason, n in result.skipped.most_common(3))
+        raise fail(f"no event in this file could be imported ({reasons or 'no rows'})", ExitCode.INVALID_INPUT)
 
 
 def import_events(
     format: Annotated[str, typer.Argument(help=FORMATS_HELP, show_default=False)],
     path: Annotated[str, typer.Argument(help="a file, a folder of GDELT exports, or - for standard input")],
     batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="events per transaction")] = 1000,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only: write nothing, list the first "
-                                          "bad rows with their reasons, exit 3 if there are any")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only: write nothing, list the first rows "
+                                          "left out with their reasons; exits as the import would (3 if no row "
+                                          "could be imported)")] = False,
     show: Annotated[int, typer.Option(min=0, help="how many bad rows --dry-run lists")] = 10,
 ) -> None:
     """Import events from a file: each batch is stored and assessed in one transaction.
 
-    Rows a format cannot use are skipped and counted by reason; the summary lists them.
+    The file is checked first: one that is not text, or not in the format named, is refused (exit 3) with the
+    format it looks like. Rows a format cannot use are skipped and counted by reason; the summary lists them with
+    a first example each. A file none of whose rows can be imported fails (exit 3).
     Re-importing a file is idempotent (unchanged events are recognised).
     """
     from app.importers import registry
@@ -111,17 +122,26 @@ def import_events(
         raise fail(f"unknown import format {format!r}; known: {FORMATS_HELP}", ExitCode.USAGE)
     if path != "-" and not Path(path).exists():
         raise fail(f"no such file: {path}", ExitCode.USAGE)
-    # The model and the database are made ready before the bar starts, so its rate counts rows only.
-    target = None if dry_run else _target()
     with _source(path) as source:
+        try:  # before the model loads: a file of another format, or not text, is refused at once
+            registry.check(format, source)
+        except registry.FormatError as exc:
+            raise fail(str(exc), ExitCode.INVALID_INPUT) from None
+        # The model and the database are made ready before the bar starts, so its rate counts rows only.
+        target = None if dry_run else _target()
         bar = progress.bar("rows")
         task = bar.add_task("validating" if dry_run else "importing", total=_estimated_rows(source))
         result = registry.load(format, source)
         with bar:
-            if target is None:
-                _dry_run(result, bar, task, show)
-            else:
-                _write(result, bar, task, batch_size, *target)
+            try:
+                if target is None:
+                    _dry_run(result, bar, task, show)
+                else:
+                    _write(result, bar, task, batch_size, *target)
+            except registry.FormatError as exc:  # the file stopped being readable part-way
+                bar.stop()
+                raise fail(f"{exc}; {'nothing was written' if target is None else 'the batches before it are committed'}",
+                           ExitCode.INVALID_INPUT) from None
 
 
 def _target():
@@ -141,6 +161,8 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     from app import errors
     from app.events.history import WindowCache
     from app.events.schemas import EventCreate
+    from app.importers import registry
+    from app.importers.registry import Valid
     from app.memory import map_large_blocks, release_free_memory
     from app.risk import flow
 
@@ -155,10 +177,11 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
         bar.stop()
         out.print(_summary(counts, result, assessments))
 
+    started = time.perf_counter()
     try:
         while chunk := list(islice(rows, batch_size)):
-            try:
-                items = [EventCreate.model_validate(r) for r in chunk]
+            try:  # the registry's rows were validated as they were read: each carries its model
+                items = [r.event if isinstance(r, Valid) else EventCreate.model_validate(r) for r in chunk]
             except ValidationError as exc:  # importers yield only valid rows; this guards a broken one
                 raise fail(f"invalid row after {counts.total():,} events: {exc.errors()[0]}",
                            ExitCode.INVALID_INPUT) from None
@@ -180,7 +203,17 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     except KeyboardInterrupt:
         stop()
         raise fail(f"interrupted: the {counts.total():,} events above are committed", ExitCode.INTERRUPTED) from None
+    except (typer.Exit, registry.FormatError):
+        raise
+    except Exception as exc:  # a failure nobody foresaw: said in one line, with what is committed, never a traceback
+        stop()
+        raise fail(f"import stopped after {counts.total():,} events, which are committed: {type(exc).__name__}: {exc}",
+                   ExitCode.FAILED) from None
+    seconds = time.perf_counter() - started
     stop()
     if result.skipped:
         out.print(_skipped_table(result))
-    err.print(f"imported {result.imported:,} events; skipped {sum(result.skipped.values()):,}", highlight=False)
+    _require_some(result)
+    rows_read = result.imported + sum(result.skipped.values())
+    err.print(f"imported {result.imported:,} events; skipped {sum(result.skipped.values()):,} in {seconds:.1f} s "
+              f"({rows_read / seconds if seconds else 0:,.0f} rows/s)", highlight=False)

@@ -37,6 +37,7 @@ class RateColumn(ProgressColumn):
 
 
 def bar(unit: str, per_minute: bool = False) -> Progress:
+    """A bar on a terminal; nothing when stderr is a file or a pipe (a log gets the command's summary instead)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -48,4 +49,5 @@ def bar(unit: str, per_minute: bool = False) -> Progress:
         TextColumn("ETA"),
         TimeRemainingColumn(),
         console=err,
+        disable=not err.is_terminal,
     )

@@ -13,6 +13,7 @@ from app.events import vocabulary
 from app.importers.registry import Skipped, checked, events_only
 
 SOURCE = "acled"
+COLUMNS = ("event_id_cnty", "event_date", "event_type", "sub_event_type", "actor1", "country")  # how a file is known
 
 # ACLED interaction codes; newer exports spell them out instead of numbering them.
 _KIND_BY_INTER = {

@@ -16,6 +16,7 @@ from app.countries import is_iso3
 from app.importers.registry import Skipped, checked, events_only
 
 SOURCE = "gdelt"
+COLUMNS = ("Global_Event_ID", "Day", "Event_Code", "Actor_1_Name", "Actor_2_Name", "Country")  # how a file is known
 
 # FIPS 10-4 codes that differ from (or collide with) the ISO 3166-1 alpha-2 code of the same
 # country; any other FIPS code is read as ISO alpha-2. Checked against the place names of

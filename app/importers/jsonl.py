@@ -7,6 +7,7 @@ from pathlib import Path
 from app.importers.registry import Skipped, checked, events_only
 
 SOURCE = "jsonl"
+JSON_LINES = True  # how a file is known: its first line is a JSON object
 
 
 def iter_rows(path: Path) -> Iterator[dict | Skipped]:

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from app.events.vocabulary import ACTION_BY_MID_CODE
 from app.importers.crosswalk import cow_to_iso3
-from app.importers.rows import iter_converted
+from app.importers import rows
+from app.importers.registry import Skipped
 
 SOURCE = "mie"
+COLUMNS = ("micnum", "eventnum", "ccode1", "ccode2", "action", "styear", "stmon", "stday")  # how a file is known
 UNKNOWN = -9
 
 
@@ -62,6 +64,15 @@ def convert(row: dict[str, str]) -> dict | str:
     }
 
 
+def _ident(row: dict[str, str]) -> str:
+    return f"{row.get('micnum')}-{row.get('eventnum')}"
+
+
+def iter_rows(path: Path) -> Iterator[dict | Skipped]:
+    """Each row's event, or a Skipped naming its line, its MIE id and why."""
+    return rows.iter_rows(path, convert, _ident)
+
+
 def iter_events(path: Path, skipped: Counter[str] | None = None) -> Iterator[dict]:
     """Event dicts from mie-1.0.csv; rows that cannot be converted are counted in `skipped` by reason."""
-    return iter_converted(path, convert, skipped)
+    return rows.iter_converted(path, convert, _ident, skipped)

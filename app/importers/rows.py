@@ -6,17 +6,44 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from app.importers.registry import FormatError, Skipped, events_only
 
-def iter_converted(path: Path, convert: Callable[[dict], dict | str],
+MALFORMED = "malformed row"  # a value the converter cannot read (a number that is not one, a missing field)
+
+
+def open_text(path: Path):
+    """A CSV file as text (gzipped if it ends in .gz: the global GED file ships that way)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    return opener(path, "rt", newline="", encoding="utf-8-sig")
+
+
+def iter_rows(path: Path, convert: Callable[[dict], dict | str], ident: Callable[[dict], str]) -> Iterator[dict | Skipped]:
+    """Each CSV row's event, or a Skipped naming its line, its id (`ident`) and why. A file that stops being
+    readable text part-way (bad bytes, a broken quote) raises FormatError naming the line."""
+    with open_text(path) as f:
+        reader = csv.DictReader(f)
+        try:
+            for row in reader:
+                where = f"line {reader.line_num} ({ident(row)})"
+                try:
+                    out = convert(row)
+                except (KeyError, ValueError, TypeError, IndexError) as exc:
+                    yield Skipped(MALFORMED, f"{where}: {exc!r}")
+                    continue
+                yield Skipped(out, where) if isinstance(out, str) else out
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise FormatError(f"{path.name} is unreadable after line {reader.line_num}: {exc}") from None
+
+
+def iter_converted(path: Path, convert: Callable[[dict], dict | str], ident: Callable[[dict], str],
                    skipped: Counter[str] | None = None) -> Iterator[dict]:
-    """Event dicts from a CSV file (gzipped if it ends in .gz); rows the converter rejects are counted in `skipped`
-    by reason."""
-    opener = gzip.open if path.suffix == ".gz" else open  # the global GED file ships gzipped
-    with opener(path, "rt", newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out = convert(row)
-            if isinstance(out, str):
-                if skipped is not None:
-                    skipped[out] += 1
-                continue
-            yield out
+    """The events only; rows left out are counted in `skipped` by reason (for training, which reports counts)."""
+    for row in iter_rows(path, convert, ident):
+        if isinstance(row, Skipped):
+            if skipped is not None:
+                skipped[row.reason] += 1
+        else:
+            yield row
+
+
+__all__ = ["MALFORMED", "events_only", "iter_converted", "iter_rows", "open_text"]

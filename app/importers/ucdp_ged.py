@@ -13,12 +13,15 @@ as civilian, the rest none). Rows dated only to the year (date_prec 5) are skipp
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 from app.importers.crosswalk import government_iso3, gw_to_iso3
-from app.importers.rows import iter_converted
+from app.importers import rows
+from app.importers.registry import Skipped
 
 SOURCE = "ucdp_ged"
+COLUMNS = ("id", "type_of_violence", "side_a", "side_b")  # how a file is known (and best or best_death)
 YEAR_ONLY = 5
 VIOLENCE = {"State-based violence": 1, "Non-state violence": 2, "One-sided violence": 3}  # the reduced file's text
 
@@ -60,6 +63,10 @@ def convert(row: dict[str, str]) -> dict | str:
     """One GED row as an event dict, or the reason it is skipped."""
     if _int(row.get("date_prec")) == YEAR_ONLY:
         return "date_year_only"
+    try:
+        date.fromisoformat(_day(row))
+    except (ValueError, KeyError, TypeError):
+        return "bad_date"
     where = _country(row)
     if where is None:
         return "no_iso3"
@@ -90,6 +97,15 @@ def convert(row: dict[str, str]) -> dict | str:
     }
 
 
+def _ident(row: dict[str, str]) -> str:
+    return f"id {row.get('id')}"
+
+
+def iter_rows(path: Path) -> Iterator[dict | Skipped]:
+    """Each row's event, or a Skipped naming its line, its GED id and why."""
+    return rows.iter_rows(path, convert, _ident)
+
+
 def iter_events(path: Path, skipped: Counter[str] | None = None) -> Iterator[dict]:
     """Event dicts from one GED csv; rows that cannot be converted are counted in `skipped` by reason."""
-    return iter_converted(path, convert, skipped)
+    return rows.iter_converted(path, convert, _ident, skipped)
