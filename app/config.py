@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,10 @@ class Settings(BaseSettings):
     # Worker processes of `escalation serve` (uvicorn's process manager); each loads the model once.
     workers: int = Field(1, ge=1, le=64)
     log_level: str = "info"
+    # "text" (one readable line a record) or "json" (one JSON object a line, for a log pipeline).
+    log_format: Literal["text", "json"] = "text"
+    # One line per request (client, method, path, status, milliseconds, request id) on escalation.access.
+    access_log: bool = True
     # A key accepted with the admin scope besides those stored in the database (containers, first boot).
     bootstrap_api_key: SecretStr | None = None
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)

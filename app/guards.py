@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from app import errors
+from app import errors, logs
 from app.auth.middleware import Authenticate, may
 from app.dependencies import UNCACHED
 from app.http import BodyLimit, utc_today
@@ -46,9 +46,9 @@ class Guard:
     """
 
     def __init__(self, app, *, authenticate: Authenticate, body: BodyLimit, writes: "WriteGate",
-                 max_header_bytes: int, check: bool = False):
+                 max_header_bytes: int, check: bool = False, access_log: bool = False):
         self.app, self.authenticate, self.body, self.writes = app, authenticate, body, writes
-        self.max_header_bytes = max_header_bytes
+        self.max_header_bytes, self.access_log = max_header_bytes, access_log
         # Check mode (`check_fast_paths`, on in tests): a poll answered from the cache is routed as well, and a
         # different status, ETag or body fails it (errors.FastPathMismatch) instead of going out.
         self.check = check
@@ -57,24 +57,33 @@ class Guard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        status = 500
+        status, started = 500, time.perf_counter()
+        rid = logs.request_id(scope["headers"])
+        token = logs.REQUEST_ID.set(rid)  # the request's records carry it (app.logs)
+        echoed = (logs.HEADER, rid.encode("ascii"))
 
         async def respond(message):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = message.get("headers", ())
-                message = {**message, "headers": [*(h for h in headers if h[0].lower() != b"server"), NOSNIFF]}
+                message = {**message, "headers": [*(h for h in headers if h[0].lower() != b"server"), NOSNIFF,
+                                                  echoed]}
             await send(message)
 
-        refusal = (self._header_refusal(scope) or self.authenticate.check(scope) or _encoding_refusal(scope)
-                   or self.body.check(scope))
-        if refusal is not None:
-            return await errors.send_asgi(respond, *refusal)
-        receive = self.body.counted(receive)
-        if scope["method"] in WRITE_METHODS and scope["path"].startswith("/v1/"):
-            return await self.writes.run(self._answer, scope, receive, respond, lambda: status)
-        await self._answer(scope, receive, respond, lambda: status)
+        try:
+            refusal = (self._header_refusal(scope) or self.authenticate.check(scope) or _encoding_refusal(scope)
+                       or self.body.check(scope))
+            if refusal is not None:
+                return await errors.send_asgi(respond, *refusal)
+            receive = self.body.counted(receive)
+            if scope["method"] in WRITE_METHODS and scope["path"].startswith("/v1/"):
+                return await self.writes.run(self._answer, scope, receive, respond, lambda: status)
+            await self._answer(scope, receive, respond, lambda: status)
+        finally:
+            if self.access_log:
+                logs.log_access(scope, status, started)
+            logs.REQUEST_ID.reset(token)
 
     async def _answer(self, scope, receive, send, status):
         start = time.perf_counter()

@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         writes=guards.WriteGate(settings.write_slots, settings.write_wait_seconds, settings.body_timeout_seconds),
         max_header_bytes=settings.max_header_bytes,
         check=settings.check_fast_paths,
+        access_log=settings.access_log,
     )
     for router in (health_router, events_router, vocabulary_router, risk_router, stream_router, webhooks_router):
         app.include_router(router)

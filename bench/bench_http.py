@@ -2,7 +2,7 @@
 its 304 and the change feed, each beside a bare FastAPI `async def` app on uvicorn measured in the
 same run (before and after the service; the mean is the baseline). PostgreSQL by default.
 
-    .venv/bin/python bench/bench_http.py [--seconds 5] [--connections 8] [--workers 1] [--sqlite]
+    .venv/bin/python bench/bench_http.py [--seconds 5] [--connections 8] [--workers 1] [--sqlite] [--access-log]
 """
 
 import argparse
@@ -54,6 +54,8 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--sqlite", action="store_true", help="measure the embedded SQLite database instead")
+    p.add_argument("--access-log", action="store_true", help="the service at log level info, writing its access "
+                   "log (one line a request) to a file, as an operator runs it; default: warnings only")
     args = p.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk (make bench does this)")
@@ -63,7 +65,8 @@ def main() -> None:
     load_before = os.getloadavg()
     with bare_app() as bare:
         before = run(bare + "/")
-        with server(url, workers=args.workers) as base:
+        env = {"ESCALATION_LOG_LEVEL": "info"} if args.access_log else None
+        with server(url, workers=args.workers, env=env) as base:
             r = httpx.post(f"{base}/v1/events/batch", json={"items": events(2000, tag="poll")}, timeout=120)
             assert r.status_code == 200, r.text[:300]
             etag = httpx.get(f"{base}/v1/risk", params={"a": "IRN", "b": "PAK"}).headers["etag"]
@@ -76,7 +79,7 @@ def main() -> None:
         after = run(bare + "/")
     baseline = (before + after) / 2
     print(f"load generator: wrk -t1 -c{args.connections} -d{args.seconds}s; {backend}; "
-          f"service workers: {args.workers}; cores: {os.cpu_count()} (shared); load average (1, 5, 15 min) "
+          f"service workers: {args.workers}; access log {'on' if args.access_log else 'off'}; cores: {os.cpu_count()} (shared); load average (1, 5, 15 min) "
           f"before {' '.join(f'{x:.2f}' for x in load_before)}, after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"[{backend}] bare FastAPI async def on uvicorn  {baseline:8.0f} req/s  "
           f"(before {before:.0f}, after {after:.0f})")

@@ -36,8 +36,10 @@ def serve(
     from app.main import create_app
     from app.server import uvicorn_options
 
+    from app import logs
+
     options = dict(host=current.host, port=current.port, log_level=current.log_level, access_log=False,
-                   **uvicorn_options(current))
+                   log_config=logs.config(current.log_format, current.log_level), **uvicorn_options(current))
     if current.workers == 1:
         uvicorn.run(create_app(current), **options)
         return
