@@ -127,21 +127,23 @@ def import_events(
             registry.check(format, source)
         except registry.FormatError as exc:
             raise fail(str(exc), ExitCode.INVALID_INPUT) from None
-        # The model and the database are made ready before the bar starts, so its rate counts rows only.
-        target = None if dry_run else _target()
         bar = progress.bar("rows")
         task = bar.add_task("validating" if dry_run else "importing", total=_estimated_rows(source))
-        result = registry.load(format, source)
-        with bar:
-            try:
-                if target is None:
-                    _dry_run(result, bar, task, show)
-                else:
-                    _write(result, bar, task, batch_size, *target)
-            except registry.FormatError as exc:  # the file stopped being readable part-way
-                bar.stop()
-                raise fail(f"{exc}; {'nothing was written' if target is None else 'the batches before it are committed'}",
-                           ExitCode.INVALID_INPUT) from None
+        if dry_run:
+            with bar:
+                try:
+                    _dry_run(registry.load(format, source), bar, task, show)
+                except registry.FormatError as exc:  # the file stopped being readable part-way
+                    bar.stop()
+                    raise fail(f"{exc}; nothing was written", ExitCode.INVALID_INPUT) from None
+            return
+        reader = Reader(format, source, batch_size)  # reads ahead while the model loads, and while batches commit
+        try:
+            target = _target()
+            with bar:
+                _write(reader, bar, task, *target)
+        finally:
+            reader.close()
 
 
 def _target():
@@ -154,22 +156,23 @@ def _target():
     return scorer, sessions(current)
 
 
-def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
+def _write(result: "Reader", bar, task, scorer, factory) -> None:
     from pydantic import ValidationError
     from sqlalchemy.exc import OperationalError
 
     from app import errors
     from app.events.history import WindowCache
+    from pydantic import TypeAdapter
+
     from app.events.schemas import EventCreate
     from app.importers import registry
-    from app.importers.registry import Valid
     from app.memory import map_large_blocks, release_free_memory
     from app.risk import flow
 
     map_large_blocks()  # as in a server (app.memory)
     # the dyads' windows as this import last assessed them (app.events.history)
     window_cache = WindowCache(check=settings().check_fast_paths)
-    rows = _tracked(result, bar, task)
+    events = TypeAdapter(list[EventCreate])
     counts: Counter[str] = Counter()
     assessments = 0
 
@@ -179,9 +182,10 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
 
     started = time.perf_counter()
     try:
-        while chunk := list(islice(rows, batch_size)):
-            try:  # the registry's rows were validated as they were read: each carries its model
-                items = [r.event if isinstance(r, Valid) else EventCreate.model_validate(r) for r in chunk]
+        for batch in result.batches():
+            bar.update(task, completed=result.read)
+            try:  # JSON from the reader, validated in Rust (as a POST /v1/events/batch body is)
+                items = events.validate_json(batch)
             except ValidationError as exc:  # importers yield only valid rows; this guards a broken one
                 raise fail(f"invalid row after {counts.total():,} events: {exc.errors()[0]}",
                            ExitCode.INVALID_INPUT) from None
@@ -203,13 +207,17 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     except KeyboardInterrupt:
         stop()
         raise fail(f"interrupted: the {counts.total():,} events above are committed", ExitCode.INTERRUPTED) from None
-    except (typer.Exit, registry.FormatError):
+    except registry.FormatError as exc:  # the file stopped being readable part-way
+        stop()
+        raise fail(f"{exc}; the batches before it are committed", ExitCode.INVALID_INPUT) from None
+    except typer.Exit:
         raise
     except Exception as exc:  # a failure nobody foresaw: said in one line, with what is committed, never a traceback
         stop()
         raise fail(f"import stopped after {counts.total():,} events, which are committed: {type(exc).__name__}: {exc}",
                    ExitCode.FAILED) from None
     seconds = time.perf_counter() - started
+    bar.update(task, completed=result.read, total=result.read)
     stop()
     if result.skipped:
         out.print(_skipped_table(result))
@@ -217,3 +225,77 @@ def _write(result, bar, task, batch_size: int, scorer, factory) -> None:
     rows_read = result.imported + sum(result.skipped.values())
     err.print(f"imported {result.imported:,} events; skipped {sum(result.skipped.values()):,} in {seconds:.1f} s "
               f"({rows_read / seconds if seconds else 0:,.0f} rows/s)", highlight=False)
+
+
+class Reader:
+    """The file read, converted and checked in a process of its own, handed over as JSON batches of events: the
+    next batches are ready while the model loads and while this process stores one (the two share no interpreter
+    lock), and they are validated here as an HTTP batch body is. `imported`, `skipped`, `examples`, `rejected`
+    and `read` (rows so far) are the reader's, as the batches arrive and once it ends."""
+
+    DEPTH = 4  # batches read ahead at most
+
+    def __init__(self, format_name: str, path: Path, batch_size: int):
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of this one's threads or model
+        self._queue = context.Queue(maxsize=self.DEPTH)
+        self._process = context.Process(target=_read, args=(format_name, str(path), batch_size, self._queue),
+                                        name="escalation-import-reader", daemon=True)
+        self._process.start()
+        self.imported, self.read = 0, 0
+        self.skipped: Counter[str] = Counter()
+        self.examples: dict[str, str] = {}
+        self.rejected: list = []
+
+    def batches(self) -> Iterator[bytes]:
+        """Each batch as JSON; raises what the reader raised (FormatError for a file that breaks part-way)."""
+        import queue
+
+        from app.importers.registry import FormatError, Skipped
+
+        while True:
+            try:
+                kind, *data = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    raise RuntimeError(f"the reader process ended with exit code {self._process.exitcode}") from None
+                continue
+            if kind == "batch":
+                body, self.read = data
+                yield body
+            elif kind == "end":
+                self.imported, skipped, self.examples, rejected, self.read = data
+                self.skipped = Counter(skipped)
+                self.rejected = [Skipped(*r) for r in rejected]
+                return
+            elif kind == "format":
+                raise FormatError(data[0])
+            else:
+                raise RuntimeError(data[0])
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(timeout=10)
+
+
+def _read(format_name: str, path: str, batch_size: int, out) -> None:
+    """The reader process: batches of `batch_size` events as JSON, then the counts ("end"), or what went wrong."""
+    import json
+    import signal
+
+    from app.importers import registry
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle: it stops this process
+    try:
+        result = registry.load(format_name, Path(path))
+        rows = iter(result)
+        while chunk := list(islice(rows, batch_size)):
+            out.put(("batch", json.dumps(chunk, default=str).encode(), result.imported + sum(result.skipped.values())))
+        out.put(("end", result.imported, dict(result.skipped), result.examples,
+                 [(r.reason, r.detail) for r in result.rejected], result.imported + sum(result.skipped.values())))
+    except registry.FormatError as exc:
+        out.put(("format", str(exc)))
+    except Exception as exc:  # noqa: BLE001 (said by the command, in one line)
+        out.put(("error", f"{type(exc).__name__}: {exc}"))

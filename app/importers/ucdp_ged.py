@@ -98,7 +98,7 @@ def convert(row: dict[str, str]) -> dict | str:
 
 
 def _ident(row: dict[str, str]) -> str:
-    return f"id {row.get('id')}"
+    return f"id {_int(row.get('id'))}"
 
 
 def iter_rows(path: Path) -> Iterator[dict | Skipped]:
