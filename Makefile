@@ -38,6 +38,8 @@ bench: setup
 	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_ingest.py
 	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_backfill.py --events $(BACKFILL_EVENTS)
 	$(PY) bench/bench_scoring.py
+	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_series.py
+	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_import.py
 
 # Debian's chromium for the dashboard's browser test (tests/dashboard/test_browser.py); installed only if missing.
 browser:

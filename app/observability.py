@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 # Set by `escalation serve --workers N` before the workers start: each writes its samples there
@@ -21,6 +21,17 @@ ASSESSMENTS = Counter("escalation_assessments_total", "Assessments stored")
 WRITE_RETRIES = Counter("escalation_write_retries_total",
                         "Writes run again after PostgreSQL failed them to break a deadlock")
 SCORING_SECONDS = Histogram("escalation_scoring_seconds", "Time spent in the model (features, predict, drivers)")
+# Webhooks: each attempt by outcome (delivered, http_error, timeout, refused, network_error), how long one took,
+# how long a delivered message waited from its assessment's commit, and endpoints disabled.
+WEBHOOK_ATTEMPTS = Counter("escalation_webhook_attempts_total", "Webhook delivery attempts, by outcome", ["outcome"])
+WEBHOOK_ATTEMPT_SECONDS = Histogram("escalation_webhook_attempt_seconds", "One webhook delivery attempt, end to end")
+WEBHOOK_LAG = Histogram("escalation_webhook_delivery_lag_seconds",
+                        "From a delivery's creation (its assessment's commit) to its success",
+                        buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400))
+WEBHOOK_DISABLED = Counter("escalation_webhook_endpoints_disabled_total", "Webhook endpoints disabled")
+# The live stream: connections open now (summed over workers) and events sent.
+STREAMS_OPEN = Gauge("escalation_stream_connections", "Open GET /v1/stream connections", multiprocess_mode="livesum")
+STREAM_EVENTS = Counter("escalation_stream_events_total", "Events sent on GET /v1/stream")
 
 
 class RequestMetrics:

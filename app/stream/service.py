@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import anyio
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.observability import STREAM_EVENTS, STREAMS_OPEN
 from app.risk.freshness import FeedHead
 from app.risk import outbox as messages
 from app.webhooks.schemas import Filters
@@ -30,15 +31,20 @@ async def follow(factory: sessionmaker[Session], head: FeedHead, after: int, fil
     streams and poll routes of the worker) and queries the feed only when the head is past the cursor.
     """
     cursor, more = after, False
-    while allowed():
-        if more or await head.read() > cursor:
-            batch, more = await anyio.to_thread.run_sync(_page, factory, cursor)
-            for m in batch:
-                cursor = m.id
-                if messages.matches(filters, m):
-                    yield {"id": str(m.id), "event": m.type,
-                           "data": json.dumps({"type": m.type, "timestamp": m.created_at, "data": m.data},
-                                              separators=(",", ":"))}
-            if more:
-                continue
-        await asyncio.sleep(poll_seconds)
+    STREAMS_OPEN.inc()
+    try:
+        while allowed():
+            if more or await head.read() > cursor:
+                batch, more = await anyio.to_thread.run_sync(_page, factory, cursor)
+                for m in batch:
+                    cursor = m.id
+                    if messages.matches(filters, m):
+                        STREAM_EVENTS.inc()
+                        yield {"id": str(m.id), "event": m.type,
+                               "data": json.dumps({"type": m.type, "timestamp": m.created_at, "data": m.data},
+                                                  separators=(",", ":"))}
+                if more:
+                    continue
+            await asyncio.sleep(poll_seconds)
+    finally:
+        STREAMS_OPEN.dec()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.database import make_sessionmaker
+from app.observability import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOK_DISABLED, WEBHOOK_LAG
 from app.webhooks import guard, retry, signing
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -41,6 +42,7 @@ class Claim:
     body: str
     url: str
     secret: str
+    created_at: datetime  # when the delivery was queued: its assessment's commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,13 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def kind(self) -> str:
+        """The outcome as a metric label: delivered, http_error, timeout, refused or network_error."""
+        if self.status_code is not None:
+            return "delivered" if self.ok else "http_error"
+        return next((k for k in ("timeout", "refused") if (self.error or "").startswith(k)), "network_error")
 
 
 def _now() -> datetime:
@@ -96,7 +105,11 @@ class Worker:
         delivery's record past its claim (another worker would send that one again), and an error in one
         delivery's handling spoils no other."""
         try:
-            outcome = await self.send(client, claim)
+            with WEBHOOK_ATTEMPT_SECONDS.time():
+                outcome = await self.send(client, claim)
+            WEBHOOK_ATTEMPTS.labels(outcome.kind).inc()
+            if outcome.ok:
+                WEBHOOK_LAG.observe((_now() - claim.created_at).total_seconds())
             await anyio.to_thread.run_sync(self.record, [outcome], limiter=recorders)
         except Exception:  # recorded nowhere: its claim lapses and another attempt follows
             log.exception("webhook delivery %s attempt %s failed unexpectedly", claim.delivery_id, claim.number)
@@ -122,7 +135,7 @@ class Worker:
                 session.add(WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, worker=self.name,
                                            started_at=now))
                 claims.append(Claim(delivery.id, delivery.endpoint_id, delivery.attempts, delivery.message_id,
-                                    delivery.body, url, secret))
+                                    delivery.body, url, secret, _utc(delivery.created_at)))
         return claims
 
     async def send(self, client: httpx.AsyncClient, claim: Claim) -> Outcome:
@@ -192,8 +205,13 @@ class Worker:
                                                                                    self.settings))
 
 
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite keeps no offset
+
+
 def _disable(session: Session, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
     """Stop delivering to an endpoint and say why in every delivery it will not get."""
+    WEBHOOK_DISABLED.inc()
     endpoint.disabled_at, endpoint.disabled_reason = now, reason
     session.flush()
     session.execute(update(WebhookDelivery)

@@ -73,6 +73,25 @@ def test_the_stream_shows_new_assessments_live_and_resumes_after_last_event_id(d
         assert len(pings) >= 2 and all(p.startswith(": ping") for p in pings)
 
 
+def test_open_streams_and_their_events_are_counted(database_url):
+    def metric(client, name: str) -> float:
+        line = next((x for x in client.get("/metrics").text.splitlines() if x.startswith(name + " ")), None)
+        return float(line.split()[1]) if line else 0.0
+
+    with server(database_url, env=ENV) as base, httpx.Client(base_url=base, timeout=30) as client:
+        assert metric(client, "escalation_stream_connections") == 0
+        with client.stream("GET", "/v1/stream", params={"after": "0"}) as one, \
+                client.stream("GET", "/v1/stream", params={"after": "0"}) as two:
+            assert metric(client, "escalation_stream_connections") == 2
+            client.post("/v1/events", json=IRAN_STRIKE)
+            _events(one, 2), _events(two, 2)  # each read closes its stream once it has its events
+            assert metric(client, "escalation_stream_events_total") == 4
+        deadline = time.monotonic() + 10  # the server sees each disconnect at its next poll or ping
+        while metric(client, "escalation_stream_connections") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert metric(client, "escalation_stream_connections") == 0
+
+
 def test_bad_stream_parameters_are_a_422(client):
     for params, field in [({"after": "x"}, "cursor"), ({"country": "XXX"}, "country"), ({"dyad": "IRN"}, "dyad"),
                           ({"min_level": "severe"}, "query.min_level")]:

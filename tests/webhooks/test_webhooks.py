@@ -376,3 +376,27 @@ def test_a_late_answer_to_a_lapsed_claim_changes_nothing(app_client, monkeypatch
     assert {d["status"] for d in _deliveries(app_client, hook["id"])} == {"delivered"}
     assert {d["last_status_code"] for d in _deliveries(app_client, hook["id"])} == {200}
     assert app_client.get(f"/v1/webhooks/{hook['id']}").json()["failing_since"] is None
+
+
+def _metric(client, name: str, labels: str = "") -> float:
+    """A sample's value on /metrics (0 when absent): counters are the process's, so tests read differences."""
+    import re
+
+    found = re.search(rf"^{re.escape(name)}{re.escape(labels)} (\S+)$", client.get("/metrics").text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_deliveries_are_counted_by_outcome_with_their_lag(app_client):
+    delivered = lambda: _metric(app_client, "escalation_webhook_attempts_total", '{outcome="delivered"}')  # noqa: E731
+    failed = lambda: _metric(app_client, "escalation_webhook_attempts_total", '{outcome="http_error"}')  # noqa: E731
+    lag = lambda: _metric(app_client, "escalation_webhook_delivery_lag_seconds_count")  # noqa: E731
+    before = delivered(), failed(), lag()
+    with Receiver(replies=[(500, {})]) as receiver:
+        _subscribe(app_client, receiver.url, dyads=["IRN--PAK"])
+        app_client.post("/v1/events", json=IRAN_STRIKE)
+        assert _round(app_client) == 1
+        asyncio.run(asyncio.sleep(0.3))
+        assert _round(app_client) == 1
+        receiver.wait_for(2)
+    assert (delivered() - before[0], failed() - before[1], lag() - before[2]) == (1, 1, 1)
+    assert _metric(app_client, "escalation_webhook_delivery_lag_seconds_sum") > 0
