@@ -208,6 +208,8 @@ def in_batches(history: FactColumns, event_ids: np.ndarray, dates: Sequence[date
 def _bounds(history: FactColumns, dates: Sequence[date], lookback_days: int) -> list[tuple[int, int]]:
     """Per date: the window's facts lo..hi (hi 0: none by then); the history's first fact goes before them."""
     day = history.day
+    if not len(day):
+        return [(0, 0)] * len(dates)
     his = np.searchsorted(day, [d.toordinal() for d in dates], side="right")
     los = np.searchsorted(day, np.where(his > 0, day[np.maximum(his - 1, 0)] - lookback_days, 0), side="left")
     return list(zip(los.tolist(), his.tolist()))

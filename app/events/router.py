@@ -10,7 +10,8 @@ from app.auth.dependencies import require
 from app.database import ReadSession, WriteSession
 from app.dependencies import ScorerDep, SettingsDep, WindowCacheDep
 from app.events import members, service, vocabulary
-from app.events.schemas import MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead
+from app.events.schemas import (MAX_ID, BatchResult, EventBatch, EventCreate, EventPage, EventRead, RevisionRead,
+                                Vocabulary)
 from app.http import Country, Cursor, StrictJSONRoute, cursor_after, iso3_param, json_only, next_cursor
 from app.risk import flow
 
@@ -92,7 +93,7 @@ vocabulary_router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depen
                               responses=errors.responses(*errors.COMMON))
 
 
-@vocabulary_router.get("/vocabulary")
+@vocabulary_router.get("/vocabulary", response_model=Vocabulary)
 def get_vocabulary() -> dict:
     """The canonical action ladder, weapons, and the ACLED and CAMEO mappings onto them."""
     return vocabulary.table()

@@ -352,3 +352,34 @@ class RevisionRead(BaseModel):
     content_hash: str
     payload: dict
     recorded_at: datetime
+
+
+class ActionRead(BaseModel):
+    name: str
+    hostility: int = Field(description="1 (none) .. 5 (war)")
+    hostility_label: str
+    rung: int = Field(description="escalation rung 0..10")
+    mid_code: int | None = Field(description="the Correlates of War MID action code it stands for, if any")
+    deescalation: bool
+    directed: bool = Field(description="one side acts on the other (a clash is not directed)")
+
+
+class AcledMapping(BaseModel):
+    event_type: str
+    sub_event_type: str
+    action: str
+    weapons: list[str]
+
+
+class CameoMapping(BaseModel):
+    code_prefix: str
+    action: str
+    weapons: list[str]
+
+
+class Vocabulary(BaseModel):
+    actions: list[ActionRead] = Field(description="the action ladder, least hostile first")
+    weapons: list[str]
+    standoff_weapons: list[str] = Field(description="weapons that strike from a distance")
+    acled: list[AcledMapping] = Field(description="ACLED event and sub-event types onto actions and weapons")
+    cameo: list[CameoMapping] = Field(description="CAMEO codes (by prefix) onto actions and weapons")

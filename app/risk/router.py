@@ -17,7 +17,7 @@ from app.ml.levels import Level
 from app.risk import service, whatif
 from app.risk.cache import Answer
 from app.risk.schemas import (EARLIEST_AS_OF, MEMBER, SERIES_DEFAULT_DAYS, AssessmentPage, DyadId, DyadPage, DyadRead,
-                              RiskRead, RiskSeries, WhatIfRequest, WhatIfSeriesRequest, as_of_problem)
+                              ModelCard, RiskRead, RiskSeries, WhatIfRequest, WhatIfSeriesRequest, as_of_problem)
 
 router = APIRouter(route_class=StrictJSONRoute, prefix="/v1", tags=["risk"],
                    dependencies=[Depends(require("read"))], responses=errors.responses(*errors.COMMON))
@@ -226,7 +226,7 @@ async def assessment_feed(
     return _reply(request, answer)
 
 
-@router.get("/model")
+@router.get("/model", response_model=ModelCard)
 def model_card(scorer: ScorerDep) -> dict:
     """The loaded model's card: version, targets, metrics on the out-of-time test, thresholds, data."""
     return scorer.card

@@ -204,3 +204,29 @@ class WhatIfSeriesRequest(Strict):
     step: int = Field(7, ge=1, le=366, description="days between dates (7: weekly)")
     events: list[EventCreate] = Field(min_length=1, max_length=100,
                                       description="hypothetical events (the event contract); each must affect a-b")
+
+
+class Threshold(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    cut: float = Field(description="a probability at or above this is at least this level")
+    validation_precision: float | None = None
+    validation_support: int | None = None
+
+
+class ModelCard(BaseModel):
+    """The loaded model's card. The fields named here are stable; the card carries more (metrics per test set,
+    baselines, the backtest, findings, calibration and interval checks), described in the README's Scoring."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: str
+    name: str
+    primary: str = Field(description="the target `probability` answers for")
+    targets: list[str]
+    target_definitions: dict[str, str]
+    features: list[str]
+    thresholds: dict[str, Threshold]
+    metrics: dict[str, dict]
+    trained_on: str
+    cutoff: str = Field(description="nothing dated after this fitted, calibrated or chose settings")

@@ -177,3 +177,11 @@ def test_a_what_if_resending_a_stored_event_stands_for_its_revision(client):
     deadlier = client.post("/v1/risk/what-if", json={"a": "IRN", "b": "PAK", "as_of": "2024-01-18", "events": [
         event(PAKISTAN_RETALIATION, fatalities=90, civilian_fatalities=7)]}).json()
     assert deadlier["event_count"] == stored["event_count"] == 2 and deadlier["probability"] > stored["probability"]
+
+
+def test_a_dyad_whose_events_are_all_retracted_has_a_series_of_priors(client):
+    created = client.post("/v1/events", json=IRAN_STRIKE).json()
+    assert client.delete(f"/v1/events/{created['id']}").status_code == 200
+    points = client.get("/v1/dyads/IRN--PAK/series", params={"from": "2024-01-01", "to": "2024-02-01"}).json()["points"]
+    assert points and all(p["event_count"] == 0 and p["last_event_on"] is None for p in points)
+    assert client.get("/dashboard/dyads/IRN--PAK").status_code == 200
