@@ -3,10 +3,12 @@
 from escalation_client.aio import AsyncEscalationClient
 from escalation_client.errors import (Conflict, EscalationError, Forbidden, InvalidRequest, NotFound, RateLimited,
                                       ServerError, Timeout, Unauthorized, Unreachable)
-from escalation_client.models import (Assessment, AssessmentPage, BatchResult, Driver, Dyad, Explanation,
-                                      ItemResult, Risk, RiskSeries, SeriesPoint)
+from escalation_client.models import (Actor, Assessment, AssessmentPage, BatchResult, Driver, Dyad, Event,
+                                      Explanation, ItemResult, Location, Risk, RiskSeries, SeriesPoint,
+                                      assessments_frame, dyads_frame)
 from escalation_client.sync import EscalationClient
 
-__all__ = ["Assessment", "AssessmentPage", "AsyncEscalationClient", "BatchResult", "Conflict", "Driver", "Dyad",
-           "EscalationClient", "EscalationError", "Explanation", "Forbidden", "InvalidRequest", "ItemResult",
-           "NotFound", "RateLimited", "Risk", "RiskSeries", "SeriesPoint", "ServerError", "Timeout", "Unauthorized", "Unreachable"]
+__all__ = ["Actor", "Assessment", "AssessmentPage", "AsyncEscalationClient", "BatchResult", "Conflict", "Driver",
+           "Dyad", "EscalationClient", "EscalationError", "Event", "Explanation", "Forbidden", "InvalidRequest",
+           "ItemResult", "Location", "NotFound", "RateLimited", "Risk", "RiskSeries", "SeriesPoint", "ServerError",
+           "Timeout", "Unauthorized", "Unreachable", "assessments_frame", "dyads_frame"]

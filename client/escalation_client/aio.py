@@ -10,7 +10,7 @@ import httpx
 
 from escalation_client import _core
 from escalation_client.errors import Conflict, EscalationError
-from escalation_client.models import Assessment, AssessmentPage, BatchResult, Dyad, Risk, RiskSeries
+from escalation_client.models import Assessment, AssessmentPage, BatchResult, Dyad, Event, Risk, RiskSeries, as_dicts
 
 
 class AsyncEscalationClient:
@@ -50,8 +50,10 @@ class AsyncEscalationClient:
                     return response
             attempt += 1
 
-    async def post_events(self, events: list[dict[str, Any]], *, batch_size: int | None = None) -> BatchResult:
-        """Store events in batches of at most the server's limit; each batch is all-or-nothing and idempotent."""
+    async def post_events(self, events: list[Event | dict[str, Any]], *, batch_size: int | None = None) -> BatchResult:
+        """Store events (`Event`s or contract dicts) in batches of at most the server's limit; each batch is
+        all-or-nothing and idempotent."""
+        events = as_dicts(events)
         size, start, result = batch_size or _core.DEFAULT_BATCH, 0, BatchResult()
         while start < len(events):
             chunk = events[start:start + size]
@@ -71,9 +73,9 @@ class AsyncEscalationClient:
         response = await self._send("GET", "/v1/risk", params=_core.risk_params(a, b, as_of))
         return Risk.from_dict(response.json())
 
-    async def what_if(self, a: str, b: str, events: list[dict[str, Any]], as_of: date | str | None = None) -> Risk:
+    async def what_if(self, a: str, b: str, events: list[Event | dict[str, Any]], as_of: date | str | None = None) -> Risk:
         """The dyad's risk if these hypothetical events happened; the service stores nothing."""
-        body = _core.what_if_body(a, b, events, as_of)
+        body = _core.what_if_body(a, b, as_dicts(events), as_of)
         return Risk.from_dict((await self._send("POST", "/v1/risk/what-if", json=body)).json())
 
     async def series(self, dyad_id: str, *, start: date | str | None = None, end: date | str | None = None,
@@ -84,10 +86,10 @@ class AsyncEscalationClient:
         return RiskSeries.from_dict((await self._send("GET", f"/v1/dyads/{quote(dyad_id, safe='')}/series",
                                                     params=params)).json())
 
-    async def what_if_series(self, a: str, b: str, events: list[dict[str, Any]], *, start: date | str | None = None,
+    async def what_if_series(self, a: str, b: str, events: list[Event | dict[str, Any]], *, start: date | str | None = None,
                        end: date | str | None = None, step: int = 7) -> RiskSeries:
         """`series` as if these hypothetical events had been stored; the service stores nothing."""
-        body = {"a": a, "b": b, "events": events, **_core.series_params(start, end, step)}
+        body = {"a": a, "b": b, "events": as_dicts(events), **_core.series_params(start, end, step)}
         return RiskSeries.from_dict((await self._send("POST", "/v1/risk/what-if/series", json=body)).json())
 
     async def dyads(self, *, country: str | None = None, min_level: str | None = None,

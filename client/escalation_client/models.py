@@ -5,6 +5,19 @@ from datetime import date, datetime
 from typing import Any
 
 
+def _frame(rows: list[dict[str, Any]]):
+    """A pandas DataFrame of flat rows (pandas is an optional dependency: `pip install escalation-client[pandas]`)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("to_dataframe() needs pandas: pip install 'escalation-client[pandas]'") from None
+    frame = pd.DataFrame(rows)
+    for column in ("as_of", "last_event_on", "occurred_on"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
 def _known(cls, data: dict[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in data.items() if k in names}
@@ -127,6 +140,13 @@ class RiskSeries:
         d = _known(cls, data)
         return cls(**{**d, "members": tuple(d["members"]), "points": [SeriesPoint.from_dict(p) for p in d["points"]]})
 
+    def to_dataframe(self):
+        """One row per date: as_of, probability, low, high, level, last_event_on, event_count, top_driver."""
+        return _frame([{"as_of": p.as_of, "probability": p.probability, "low": p.interval.low,
+                        "high": p.interval.high, "level": p.level, "last_event_on": p.last_event_on,
+                        "event_count": p.event_count, "top_driver": p.drivers[0].label if p.drivers else None}
+                       for p in self.points])
+
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
@@ -171,6 +191,29 @@ class AssessmentPage:
     def from_dict(cls, data: dict[str, Any]) -> "AssessmentPage":
         return cls([Assessment.from_dict(x) for x in data["items"]], data["next_cursor"])
 
+    def to_dataframe(self):
+        return assessments_frame(self.items)
+
+
+def assessments_frame(items: list[Assessment]):
+    """One row per assessment: id, dyad_id, as_of, probability, low, high, level, reason, model_version,
+    event_count, created_at (a page's `items`, or what `watch` yielded)."""
+    return _frame([{"id": a.id, "dyad_id": a.dyad_id, "as_of": a.as_of, "probability": a.probability,
+                    "low": a.interval.low if a.interval else None, "high": a.interval.high if a.interval else None,
+                    "level": a.level, "reason": a.reason, "model_version": a.model_version,
+                    "event_count": a.event_count, "created_at": a.created_at} for a in items])
+
+
+def dyads_frame(dyads: list["Dyad"]):
+    """One row per dyad (what `dyads()` returns): id, member_a, member_b, kind, probability, low, high, level,
+    last_event_on."""
+    return _frame([{"id": d.id, "member_a": d.members[0], "member_b": d.members[1], "kind": d.kind,
+                    "probability": d.current.probability if d.current else None,
+                    "low": d.current.interval.low if d.current and d.current.interval else None,
+                    "high": d.current.interval.high if d.current and d.current.interval else None,
+                    "level": d.current.level if d.current else None,
+                    "last_event_on": d.current.last_event_on if d.current else None} for d in dyads])
+
 
 @dataclass(frozen=True, slots=True)
 class Dyad:
@@ -204,3 +247,56 @@ class BatchResult:
         self.revised += data["revised"]
         self.unchanged += data["unchanged"]
         self.items.extend(ItemResult(r["index"] + offset, r["id"], r["status"]) for r in data["items"])
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acted or was acted on. `kind`: state (needs `country`), non_state or civilians."""
+
+    name: str
+    kind: str = "state"
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    country: str  # ISO3
+    admin1: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event in the service's contract (`GET /v1/vocabulary` for actions and weapons), for `post_events` and
+    `what_if` besides plain dicts. Fields left None are not sent."""
+
+    source: str
+    source_event_id: str
+    occurred_on: date | str
+    actor1: Actor
+    location: Location
+    action: str | None = None
+    actor2: Actor | None = None
+    fatalities: int | None = None
+    civilian_fatalities: int | None = None
+    weapons: list[str] = field(default_factory=list)
+    retaliation: bool = False
+    responds_to: int | str | None = None  # the answered event's id, or its source_event_id in the same source
+    event_type: str | None = None  # or an ACLED pair instead of `action`
+    sub_event_type: str | None = None
+    cameo_code: str | None = None  # or a CAMEO code
+    injured: int | None = None
+    notes: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(value: Any) -> Any:
+            if isinstance(value, (Actor, Location, Event)):
+                return {f: clean(v) for f in value.__slots__ if (v := getattr(value, f)) is not None}
+            return str(value) if isinstance(value, date) else value
+
+        return clean(self)
+
+
+def as_dicts(events: list["Event | dict[str, Any]"]) -> list[dict[str, Any]]:
+    return [e.to_dict() if isinstance(e, Event) else e for e in events]

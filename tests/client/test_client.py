@@ -1,6 +1,7 @@
 """The Python client (client/, installed by `make setup`) against a real server process."""
 
 import asyncio
+from datetime import date
 import threading
 import time
 
@@ -157,6 +158,30 @@ def test_risk_through_time_and_its_what_if(database_url):
         with pytest.raises(EscalationError) as refused:
             client.series("IRN--PAK", start="2024-02-10", end="2024-01-10")
         assert refused.value.status == 422 and refused.value.field == "from"
+
+
+def test_typed_events_and_dataframes(database_url):
+    from escalation_client import Actor, Event, Location, assessments_frame, dyads_frame
+
+    typed = Event(source="seed", source_event_id="2024-01-16-irn-pak", occurred_on=date(2024, 1, 16),
+                  actor1=Actor("Iran (IRGC)", "state", "IRN"), actor2=Actor("Jaish al-Adl", "non_state"),
+                  location=Location("PAK", admin1="Balochistan"), action="attack", weapons=["missile", "drone"],
+                  fatalities=2, civilian_fatalities=2,
+                  notes="Iranian strikes on militants inside Pakistan; two children killed.")
+    assert typed.to_dict() == {**IRAN_STRIKE, "retaliation": False}  # the same event as the README's dict
+    with server(database_url) as base, EscalationClient(base) as client:
+        assert client.post_events([IRAN_STRIKE]).created == 1
+        assert client.post_events([typed, PAKISTAN_RETALIATION]).unchanged == 1  # a typed re-send is recognised
+        frame = client.series("IRN--PAK", start="2024-01-01", end="2024-03-01", step=7).to_dataframe()
+        assert list(frame.columns) == ["as_of", "probability", "low", "high", "level", "last_event_on",
+                                       "event_count", "top_driver"]
+        assert len(frame) == 10 and frame["as_of"].is_monotonic_increasing
+        assert (frame["low"] <= frame["probability"]).all() and (frame["probability"] <= frame["high"]).all()
+        page = client.assessments()
+        assert len(page.to_dataframe()) == len(page.items) == len(assessments_frame(page.items))
+        dyads = dyads_frame(client.dyads())
+        assert set(dyads["id"]) == {"IRN--PAK", "IRN--nsa:jaish-al-adl", "PAK--nsa:baluchistan-liberation-army"}
+        assert client.what_if("IRN", "PAK", [typed], as_of="2024-01-18").event_count == 2
 
 
 def test_the_readme_ten_lines_run(database_url, capsys):
