@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # One line per request (client, method, path, status, milliseconds, request id) on escalation.access.
     access_log: bool = True
+    # OpenTelemetry traces: "off", "otlp" (to the collector the standard OTEL_EXPORTER_OTLP_* variables name) or
+    # "console" (printed). A span per request with its database statements, scoring and webhook deliveries.
+    tracing: Literal["off", "otlp", "console"] = "off"
     # A key accepted with the admin scope besides those stored in the database (containers, first boot).
     bootstrap_api_key: SecretStr | None = None
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from app import errors, logs
+from app import errors, logs, tracing
 from app.auth.middleware import Authenticate, may
 from app.dependencies import UNCACHED
 from app.http import BodyLimit, utc_today
@@ -59,7 +59,8 @@ class Guard:
             return await self.app(scope, receive, send)
         status, started = 500, time.perf_counter()
         rid = logs.request_id(scope["headers"])
-        token = logs.REQUEST_ID.set(rid)  # the request's records carry it (app.logs)
+        token = logs.REQUEST_ID.set(rid)  # the request's records carry it (app.logs), and its span (app.tracing)
+        tracing.tag_request(rid)
         echoed = (logs.HEADER, rid.encode("ascii"))
 
         async def respond(message):

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
-from app import errors, guards, observability
+from app import errors, guards, observability, tracing
 from app.auth.middleware import Authenticate, RateLimits
 from app.auth.service import KeyRing
 from app.config import Settings, get_settings
@@ -48,9 +48,14 @@ def startup_summary(settings: Settings, engine: Engine, model_version: str, open
             f"from {settings.model_dir}; auth {auth}; address http://{settings.host}:{settings.port}")
 
 
-def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
-    """The application; `scorer` lets a caller that already loaded the model (tests, benchmarks) share it."""
+def create_app(settings: Settings | None = None, scorer: Scorer | None = None, span_exporter=None) -> FastAPI:
+    """The application; `scorer` lets a caller that already loaded the model (tests, benchmarks) share it, and
+    `span_exporter` receives the traces (with `ESCALATION_TRACING` off: tests)."""
     settings = settings or get_settings()
+    traces = None
+    if settings.tracing != "off" or span_exporter is not None:
+        traces = tracing.provider(settings.tracing, "0.1.0", span_exporter)
+        tracing.use(traces)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +66,8 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.state.watchdog = watchdog
         app.state.settings = settings
         app.state.engine = engine
+        if traces is not None:
+            tracing.instrument_engine(engine, traces)
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.write_sessionmaker = make_sessionmaker(engine, writer=True)
         secret = settings.bootstrap_api_key.get_secret_value() if settings.bootstrap_api_key else None
@@ -79,7 +86,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         worker = None
         if settings.webhooks_worker:
             # Every server process delivers; claims keep them from sending the same attempt twice.
-            worker = asyncio.create_task(Worker(engine, settings).run(), name="webhook-delivery")
+            worker = asyncio.create_task(Worker(engine, settings, traces).run(), name="webhook-delivery")
         freeze_startup()
         yield
         refresher.cancel()
@@ -121,4 +128,6 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         app.include_router(router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
+    if traces is not None:
+        tracing.instrument_app(app, traces)  # outermost: the request's span is open when the guard runs
     return app

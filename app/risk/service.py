@@ -8,7 +8,7 @@ import numpy as np
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from app import bulk, errors
+from app import bulk, errors, tracing
 from app.database import feed_lock
 from app.events import history as event_history
 from app.events import members as member_ids
@@ -61,7 +61,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     if unread := [d for d in dyad_ids if d not in windows]:
         windows.update(event_history.windows(session, unread, LOOKBACK_DAYS))
     plan = [(d, windows[d].last_on or since[d]) for d in dyad_ids]
-    with SCORING_SECONDS.time():
+    with SCORING_SECONDS.time(), tracing.span("escalation.score", dyads=len(plan)):
         scores = scorer.score_many([
             (windows[d].facts, as_of, scorer.context_for(*member_ids.dyad_members(d), as_of)) for d, as_of in plan
         ])
@@ -185,7 +185,7 @@ def _current_many(session: Session, scorer: Scorer, cache: RiskCache, dyads: lis
     if missing:
         windows = event_history.windows(session, [d.id for d, _ in missing], LOOKBACK_DAYS, until=as_of)
         items = [(windows[d.id].facts, as_of, scorer.context_for(d.member_a, d.member_b, as_of)) for d, _ in missing]
-        with SCORING_SECONDS.time():
+        with SCORING_SECONDS.time(), tracing.span("escalation.score", dyads=len(items)):
             scores = scorer.score_many(items)
         for (d, m), score in zip(missing, scores):
             known[d.id] = _risk_read(d, as_of, score, scorer, windows[d.id], m)

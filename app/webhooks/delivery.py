@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.database import make_sessionmaker
+from app import tracing
 from app.observability import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOK_DISABLED, WEBHOOK_LAG
 from app.webhooks import guard, retry, signing
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -69,8 +70,8 @@ def _now() -> datetime:
 
 
 class Worker:
-    def __init__(self, engine: Engine, settings: Settings):
-        self.settings = settings
+    def __init__(self, engine: Engine, settings: Settings, tracer_provider=None):
+        self.settings, self._traces = settings, tracer_provider
         # Which worker made an attempt: host and pid, and a token of its own, since a restarted server can get
         # the pid (and the object address) of the one it replaced once the pids have wrapped.
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:100]
@@ -85,6 +86,8 @@ class Worker:
         """Deliver until cancelled; an unexpected error is logged and the loop goes on."""
         async with httpx.AsyncClient(timeout=self.settings.webhooks_timeout_seconds, follow_redirects=False,
                                      headers={"user-agent": USER_AGENT}) as client:
+            if self._traces is not None:
+                tracing.instrument_httpx(client, self._traces)
             while True:
                 try:
                     done = await self.run_once(client)

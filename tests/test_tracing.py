@@ -1,0 +1,36 @@
+"""OpenTelemetry: with tracing on, a request is one trace: its span (named by route, with the request id), the
+database statements and the scoring inside it; with it off (the default) nothing is instrumented."""
+
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from app.main import create_app
+from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION
+
+
+def test_a_write_is_one_trace_with_its_statements_and_scoring(settings, scorer):
+    spans = InMemorySpanExporter()
+    with TestClient(create_app(settings, scorer, span_exporter=spans)) as client:
+        spans.clear()  # start-up's statements
+        r = client.post("/v1/events/batch", json=[IRAN_STRIKE, PAKISTAN_RETALIATION], headers={"X-Request-ID": "t-1"})
+        assert r.status_code == 200
+    finished = spans.get_finished_spans()
+    server = [s for s in finished if s.kind.name == "SERVER"]
+    assert len(server) == 1 and server[0].name == "POST /v1/events/batch"
+    assert server[0].attributes["escalation.request_id"] == "t-1"
+    status = server[0].attributes.get("http.response.status_code", server[0].attributes.get("http.status_code"))
+    assert status == 200
+    trace_id = server[0].context.trace_id
+    inside = [s for s in finished if s.context.trace_id == trace_id]
+    statements = [s for s in inside if s.attributes.get("db.system") or s.attributes.get("db.system.name")]
+    assert len(statements) >= 5  # the events, their dyads, the windows read, the assessments written
+    score = [s for s in inside if s.name == "escalation.score"]
+    assert len(score) == 1 and score[0].attributes["dyads"] == 3
+
+
+def test_tracing_is_off_by_default(settings, scorer):
+    with TestClient(create_app(settings, scorer)) as client:
+        assert settings.tracing == "off"
+        assert client.get("/health/ready").status_code == 200
+        assert not hasattr(client.app, "_is_instrumented_by_opentelemetry") or not \
+            client.app._is_instrumented_by_opentelemetry
