@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup serve test test-sqlite test-postgres bench browser docker-test compose-test
+.PHONY: setup serve test test-sqlite test-postgres bench docs docs-serve browser docker-test compose-test
 
 setup: $(VENV)/.installed
 
@@ -40,6 +40,13 @@ bench: setup
 	$(PY) bench/bench_scoring.py
 	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_series.py
 	cd bench && BENCH_PG_URL=$(PG_TEST_URL) ../$(PY) bench_import.py
+
+# The documentation site (docs/, mkdocs.yml): built with every link checked, or served to read.
+docs: setup
+	$(PY) -m mkdocs build --strict
+
+docs-serve: setup
+	$(PY) -m mkdocs serve -a 127.0.0.1:8001
 
 # Debian's chromium for the dashboard's browser test (tests/dashboard/test_browser.py); installed only if missing.
 browser:

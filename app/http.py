@@ -44,7 +44,7 @@ Country = Annotated[str | None, Query(min_length=3, max_length=3, json_schema_ex
                                       description="ISO 3166-1 alpha-3")]
 
 
-# ISO dates from 1800 to 2099, for the OpenAPI document (JSON Schema cannot say "not after today": the README
+# ISO dates from 1800 to 2099, for the OpenAPI document (JSON Schema cannot say "not after today": docs/api.md
 # lists that among the rules it cannot state).
 DATE_PATTERN = "(?:1[89][0-9]{2}|20[0-9]{2})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
 

@@ -22,7 +22,7 @@ EXPLORE = os.environ.get("FUZZ_EXPLORE") == "1"
 # (Schema-valid but semantically wrong input, e.g. an unknown ISO3 code, is rightly a 422.)
 # Rules of the contract that JSON Schema cannot state: they relate two fields or two parameters, depend on today or
 # on stored data, or on the world (DNS). A request valid by the document is refused only for one of these (the
-# README lists them under "What the OpenAPI document cannot say"); a refusal for anything else fails the run.
+# docs/api.md lists them under "What the OpenAPI document cannot say"); a refusal for anything else fails the run.
 BEYOND_SCHEMA = {
     "is in the future": "today",
     "is before 1800": "a datetime's offset can move its UTC day before 1800",

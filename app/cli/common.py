@@ -13,7 +13,7 @@ err = Console(stderr=True)
 
 
 class ExitCode(IntEnum):
-    """Exit statuses scripts can rely on (also listed in `escalation --help` and the README)."""
+    """Exit statuses scripts can rely on (also listed in `escalation --help` and docs/cli.md)."""
 
     OK = 0
     FAILED = 1  # the command ran and did not succeed (no such key, training or evaluation failed)

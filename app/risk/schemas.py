@@ -216,7 +216,7 @@ class Threshold(BaseModel):
 
 class ModelCard(BaseModel):
     """The loaded model's card. The fields named here are stable; the card carries more (metrics per test set,
-    baselines, the backtest, findings, calibration and interval checks), described in the README's Scoring."""
+    baselines, the backtest, findings, calibration and interval checks), described in docs/scoring.md."""
 
     model_config = ConfigDict(extra="allow")
 
