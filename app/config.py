@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # cache against a fresh read; on in tests: tests/conftest.py). Costs the reads the fast path saves.
     check_fast_paths: bool = False
     # PostgreSQL only. A statement under way this long makes the server probe the database; when the probe gets no
-    # answer in as long, the statements under way fail as 503 database_unavailable (app.watchdog), ~5 s in all.
+    # answer in as long, the statements under way fail as 503 database_unavailable (app.storage.watchdog), ~5 s in all.
     database_silence_seconds: float = Field(2.0, gt=0)
     # PostgreSQL's own limits for the server's sessions: one statement, and a transaction left idle (a client
     # gone behind a partition keeps its locks until then).

@@ -14,8 +14,8 @@ from app.config import Settings
 from app.events.history import WindowCache
 from app.ml.scorer import Scorer
 from app.risk.cache import PollAnswers, RiskCache
-from app.risk.freshness import FeedHead
-from app.watchdog import Watchdog
+from app.storage.feed import FeedHead
+from app.storage.watchdog import Watchdog
 
 # async: a plain attribute read needs no worker thread, which FastAPI would spend on a sync dependency.
 

@@ -16,7 +16,7 @@ from app.auth.middleware import Authenticate, RateLimits
 from app.auth.service import KeyRing
 from app.config import Settings, get_settings
 from app.dashboard import router as dashboard
-from app.database import make_engine, make_sessionmaker
+from app.database import is_postgres, make_engine, make_sessionmaker
 from app.events.history import WindowCache
 from app.events.router import router as events_router
 from app.events.router import vocabulary_router
@@ -25,10 +25,10 @@ from app.http import BodyLimit
 from app.memory import freeze_startup, map_large_blocks
 from app.ml.scorer import Scorer, load_scorer
 from app.risk.cache import PollAnswers, RiskCache
-from app.risk.freshness import FeedHead
+from app.storage.feed import FeedHead
 from app.risk.router import router as risk_router
 from app.stream.router import router as stream_router
-from app.watchdog import Watchdog
+from app.storage.watchdog import Watchdog
 from app.webhooks.delivery import Worker
 from app.webhooks.router import router as webhooks_router
 
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, s
         map_large_blocks()  # a write's large arrays go back to the OS when freed (app.memory)
         engine = make_engine(settings.resolved_database_url, settings.database_statement_timeout_seconds)
         # PostgreSQL can stop answering without closing its sockets; a SQLite file cannot.
-        watchdog = Watchdog(engine, settings.database_silence_seconds) if engine.dialect.name != "sqlite" else None
+        watchdog = Watchdog(engine, settings.database_silence_seconds) if is_postgres(engine) else None
         app.state.watchdog = watchdog
         app.state.settings = settings
         app.state.engine = engine

@@ -23,7 +23,7 @@ from common import autovacuum_stand_in, events, fresh_databases, server
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from app import bulk
+from app.storage import bulk
 from app.database import make_engine, make_sessionmaker
 from app.events import service
 from app.events.models import Event
@@ -50,7 +50,7 @@ def raw_insert_rate(url: str, rows: list[dict]) -> float:
 
 
 def raw_copy_rate(url: str, rows: list[dict]) -> float:
-    """A faster floor on PostgreSQL: the same rows through COPY (app.bulk), one commit. Printed beside the
+    """A faster floor on PostgreSQL: the same rows through COPY (app.storage.bulk), one commit. Printed beside the
     Core-insert floor; the ratios stay against the Core insert, the baseline the issue names."""
     engine = make_engine(url)
     now = datetime.now(timezone.utc)

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app import database
+from app.storage import engine as database
 from app.main import create_app
-from app.risk import freshness
-from app.risk.freshness import FeedHead
+from app.storage import feed as freshness
+from app.storage.feed import FeedHead
 from tests.conftest import PG_URL
 from tests.factories import IRAN_STRIKE
 

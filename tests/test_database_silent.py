@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app.database import FEED_LOCK, make_engine
+from app.database import make_engine
+from app.storage.feed import FEED_LOCK
 from app.main import create_app
 
 from tests.conftest import PG_URL

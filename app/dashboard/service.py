@@ -5,10 +5,11 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import bulk, countries
+from app import countries
+from app.storage import bulk
 from app.dashboard.schemas import (CountryRow, CountryView, DataRange, DayMark, DyadView, EventRow, Ranking,
                                    RankingRow, StoredMark)
 from app.events import members as member_ids

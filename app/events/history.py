@@ -9,7 +9,6 @@ The rows of all the dyads asked for come back as plain tuples from one statement
 become one `FactColumns` (column arrays, no object per event); each dyad's window is a slice of it.
 """
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
@@ -17,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import bindparam, event, literal_column, select, text, true, union_all
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app import bulk, errors
+from app import errors
 from app.events import dyads as dyad_rules
 from app.events.facts import DAY_BITS, FactColumns
-from app.events.models import Dyad, Event, EventDyad
+from app.storage import windows as storage_windows
 
 NONE = FactColumns.of([])
 NO_IDS = np.zeros(0, dtype=np.int64)
@@ -39,95 +38,7 @@ class Window:
     event_ids: np.ndarray = field(default_factory=lambda: NO_IDS)  # each fact's event (the window cache updates by it)
 
 
-def _live_links(*columns, dyad=Dyad.id, until: date | None = None):
-    stmt = (select(*columns).join(Event, Event.id == EventDyad.event_id)
-            .where(EventDyad.dyad_id == dyad, Event.retracted_at.is_(None)))
-    return stmt.where(EventDyad.occurred_on <= until) if until else stmt
-
-
-# The windows to read, as one JSON parameter expanded into rows by the database: one cached
-# statement whatever the number of dyads (an OR of ranges would be compiled anew every time).
-_SPEC = {
-    "postgresql": "jsonb_to_recordset(CAST(:spec AS jsonb)) AS w(i int, dyad_id text, lo date, hi date, first bigint)",
-    "sqlite": "(SELECT json_extract(value, '$.i') AS i, json_extract(value, '$.dyad_id') AS dyad_id,"
-              " json_extract(value, '$.lo') AS lo, json_extract(value, '$.hi') AS hi,"
-              " json_extract(value, '$.first') AS first FROM json_each(:spec)) AS w",
-}
-_DAY = {  # the day ordinal (date.toordinal) of e.occurred_on
-    "postgresql": "e.occurred_on - DATE '0001-01-01' + 1",
-    "sqlite": "CAST(julianday(e.occurred_on) - 1721424.5 AS INTEGER)",
-}
-_SELECT = ("SELECT w.i, ed.initiator, ed.target, {day}, e.action, CAST(e.weapons AS TEXT), e.fatalities,"
-           " e.civilian_fatalities, e.retaliation, e.actor1_country, e.location_country, e.id FROM {spec}"
-           " JOIN event_dyad ed ON ed.dyad_id = w.dyad_id AND {which} JOIN event e ON e.id = ed.event_id"
-           " WHERE e.retracted_at IS NULL")
-# each dyad's window, then its first event where that lies before the window. Unordered: the rows are
-# put in (dyad, day, event id) order in numpy, where PostgreSQL sorted a dense batch's ~85,000 rows
-# on disk past the default work_mem, a third of the statement's time (bench/RESULTS.md).
-_WINDOWS = " UNION ALL ".join(_SELECT.replace("{which}", which) for which in (
-    "ed.occurred_on BETWEEN w.lo AND w.hi", "ed.event_id = w.first AND ed.occurred_on < w.lo"))
-
-
 READ_CHUNK = 10_000  # window rows turned into arrays at a time
-_FIRST = (EventDyad.occurred_on, EventDyad.event_id)  # which of a dyad's events is its first
-PROBES = (1, 16)  # links read at each end of a dyad's history, then again deeper where those were all retracted
-
-
-def _heads(session: Session, dyad_ids: Sequence[str], until: date | None) -> dict[str, tuple[date | None, int | None]]:
-    """Per dyad: the date of its last live event on or before `until`, and (where there is one) its first
-    live event's id; (None, None) for a dyad with no live event by then.
-
-    On PostgreSQL each end of the dyad's links is read by the (dyad_id, occurred_on) index, a few links deep,
-    and their events' liveness tested after: a plan statistics cannot change. With the test inside the
-    search and no statistics yet, the planner reads every link of the dyad (bench/RESULTS.md). Only a dyad
-    whose end links were all retracted, PROBES[-1] deep, is asked with the test inside, as SQLite always is.
-    """
-    out: dict[str, tuple[date | None, int | None]] = {}
-    asked = list(dyad_ids)
-    if session.get_bind().dialect.name == "postgresql":
-        for depth in PROBES:
-            found = _probe(session, asked, until, depth)
-            out.update(found)
-            asked = [d for d in asked if d not in found]
-            if not asked:
-                break
-    if asked:
-        last_on = (_live_links(EventDyad.occurred_on, until=until)
-                   .order_by(EventDyad.occurred_on.desc()).limit(1).scalar_subquery())
-        first_id = _live_links(EventDyad.event_id).order_by(*_FIRST).limit(1).scalar_subquery()
-        heads = select(Dyad.id, last_on, first_id).where(bulk.one_of(session, Dyad.id, asked))
-        out.update({dyad_id: (last, first) for dyad_id, last, first in session.execute(heads)})
-    return out
-
-
-def _probe(session: Session, dyad_ids: list[str], until: date | None, depth: int) -> dict:
-    """The heads of the dyads that `depth` links from each end answer: a live one at the last end (and at
-    the first end), or fewer links than `depth` (a dyad with no link by `until` is answered (None, None))."""
-    ends = []
-    for last in (True, False):
-        links = select(EventDyad.occurred_on, EventDyad.event_id).where(EventDyad.dyad_id == Dyad.id)
-        if last and until is not None:
-            links = links.where(EventDyad.occurred_on <= until)
-        link = (links.order_by(*((EventDyad.occurred_on.desc(),) if last else _FIRST))  # the depth in the SQL text:
-                .limit(bindparam("depth", depth, literal_execute=True))  # a generic plan knows it too
-                .correlate(Dyad).lateral())
-        ends.append(select(Dyad.id, literal_column(str(last).lower()), link.c.occurred_on, link.c.event_id,
-                           Event.retracted_at.is_(None))
-                    .select_from(Dyad).join(link, true()).join(Event, Event.id == link.c.event_id)
-                    .where(bulk.one_of(session, Dyad.id, dyad_ids)))
-    read: dict[tuple[str, bool], int] = {}
-    live: dict[tuple[str, bool], list[tuple[date, int]]] = {}
-    for dyad_id, last, day, event_id, is_live in session.execute(union_all(*ends)):
-        read[dyad_id, last] = read.get((dyad_id, last), 0) + 1
-        if is_live:
-            live.setdefault((dyad_id, last), []).append((day, event_id))
-    out = {}
-    for d in dyad_ids:
-        if (d, True) in live and (d, False) in live:  # the latest live date; the earliest live (date, id)
-            out[d] = (max(live[d, True])[0], min(live[d, False])[1])
-        elif (d, True) not in live and read.get((d, True), 0) < depth:  # no live event by `until`
-            out[d] = (None, None)
-    return out
 
 
 def _columns(rows) -> tuple[np.ndarray, np.ndarray, FactColumns]:
@@ -143,7 +54,7 @@ def windows(session: Session, dyad_ids: Sequence[str], lookback_days: int,
             until: date | None = None) -> dict[str, Window]:
     """Each dyad's bounded live history as of `until` (default: all stored events)."""
     out = {d: Window() for d in dyad_ids}
-    heads = {d: (last, first) for d, (last, first) in _heads(session, dyad_ids, until).items() if last is not None}
+    heads = {d: (last, first) for d, (last, first) in storage_windows.heads(session, dyad_ids, until).items() if last is not None}
     out.update(_read(session, [(d, last - timedelta(days=lookback_days), last, first)
                                for d, (last, first) in heads.items()]))
     for dyad_id, (last, _) in heads.items():
@@ -160,7 +71,7 @@ def span(session: Session, dyad_id: str, start: date, end: date, lookback_days: 
 
 def spans(session: Session, dyad_ids: Sequence[str], start: date, end: date, lookback_days: int) -> dict[str, Window]:
     """`span` of many dyads in one read (an unknown dyad: an empty Window)."""
-    heads = _heads(session, dyad_ids, start)
+    heads = storage_windows.heads(session, dyad_ids, start)
     spec = []
     for dyad_id in dyad_ids:
         last, first = heads.get(dyad_id, (None, None))  # (None, None): no event by `start`, or no such dyad yet
@@ -220,14 +131,10 @@ def _read(session: Session, spec: Sequence[tuple[str, date, date, int | None]]) 
     before lo, by day then event id. `last_on` is left to the caller."""
     if not spec:
         return {}
-    dialect = session.get_bind().dialect.name
-    statement = text(_WINDOWS.replace("{spec}", _SPEC[dialect]).replace("{day}", _DAY[dialect]))
-    parameter = json.dumps([{"i": i, "dyad_id": dyad_id, "lo": lo.isoformat(), "hi": hi.isoformat(), "first": first}
-                            for i, (dyad_id, lo, hi, first) in enumerate(spec)])
     # Turned into Python rows 10,000 at a time, each chunk into arrays before the next (the driver still
     # holds the whole result in C): a dense batch reads ~100,000 rows, and as Python tuples all at once
     # they set the worker's memory high-water mark.
-    chunks = [_columns(rows) for rows in session.execute(statement, {"spec": parameter}).partitions(READ_CHUNK)]
+    chunks = [_columns(rows) for rows in storage_windows.window_rows(session, spec, READ_CHUNK)]
     if not chunks:
         return {}
     which, ids = np.concatenate([w for w, _, _ in chunks]), np.concatenate([i for _, i, _ in chunks])
@@ -245,7 +152,6 @@ def _read(session: Session, spec: Sequence[tuple[str, date, date, int | None]]) 
 _ID_BITS = 40  # event ids the cache's update handles are below 2**40 (beyond: whole reads); a sequence far from it
 _ID_LIMIT = 1 << _ID_BITS
 # One event's links to the dyads asked for (w.first: the event id), for the window cache's update.
-_CHANGED = _SELECT.replace("{which}", "ed.event_id = w.first")
 
 
 class WindowCache:
@@ -366,10 +272,7 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
         return {}
     keys, olds = list(cached), list(cached.values())
     k = len(keys)
-    spec = [{"i": i, "dyad_id": d, "first": event_id} for i, d in enumerate(keys) for event_id in changed[d]]
-    dialect = session.get_bind().dialect.name
-    statement = text(_CHANGED.replace("{spec}", _SPEC[dialect]).replace("{day}", _DAY[dialect]))
-    rows = session.execute(statement, {"spec": json.dumps(spec)}).all()
+    rows = storage_windows.event_rows(session, [(i, d, event_id) for i, d in enumerate(keys) for event_id in changed[d]])
     which_read, ids_read, read = _columns(rows) if rows else (NO_IDS, NO_IDS, NONE)
 
     sizes = np.array([len(w.facts) for w in olds], dtype=np.int64)

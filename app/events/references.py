@@ -12,7 +12,8 @@ from collections.abc import Iterator, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import bulk, errors
+from app import errors
+from app.storage import bulk
 from app.events import members as member_ids
 from app.events.dyads import member_id, occurred_day
 from app.events.models import Event

@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -10,8 +10,9 @@ import orjson
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from app import bulk, errors
-from app.bulk import JSONText
+from app import errors
+from app.storage import bulk, locks
+from app.storage.bulk import JSONText
 from app.events import dyads as dyad_rules
 from app.events.dyads import DyadLink
 from app.events import references, vocabulary
@@ -173,18 +174,9 @@ def _add_dyads(session: Session, links: list[list[DyadLink]], now: datetime) -> 
     bulk.insert_ignore(session, Dyad, list(rows.values()), key="id")
 
 
-def _by_source(keys) -> Iterator[tuple[str, list[str]]]:
-    """Keys grouped by source, in key order: PostgreSQL plans a row-value IN list as a scan, but
-    `source = ? AND source_event_id IN (...)` as an index lookup."""
-    by_source: dict[str, list[str]] = {}
-    for source, source_event_id in sorted(keys):
-        by_source.setdefault(source, []).append(source_event_id)
-    yield from by_source.items()
-
-
 def _stored_keys(session: Session, keys: set[Key]) -> set[Key]:
     found: set[Key] = set()
-    for source, ids in _by_source(keys):
+    for source, ids in locks.by_source(keys):
         found.update((source, k) for (k,) in bulk.by_key(
             session, [Event.source_event_id], [Event.source == source], Event.source_event_id, ids))
     return found
@@ -193,7 +185,7 @@ def _stored_keys(session: Session, keys: set[Key]) -> set[Key]:
 def stored_ids(session: Session, keys: set[Key]) -> set[int]:
     """The ids of the stored events with these (source, source_event_id) keys."""
     found: set[int] = set()
-    for source, ids in _by_source(keys):
+    for source, ids in locks.by_source(keys):
         found.update(r.id for r in bulk.by_key(session, [Event.id], [Event.source == source], Event.source_event_id,
                                                ids))
     return found
@@ -205,13 +197,9 @@ def _lock(session: Session, keys: set[Key]) -> dict[Key, _Current]:
     The locks make a concurrent revision of the same event wait for ours; NO KEY UPDATE so that
     foreign-key checks of rows referencing the event (responds_to) do not wait on it.
     """
-    found: dict[Key, _Current] = {}
-    for source, ids in _by_source(keys):
-        rows = bulk.by_key(  # in key order (sorted by _by_source)
-            session, [Event.id, Event.source_event_id, Event.revision, Event.content_hash, Event.retracted_at],
-            [Event.source == source], Event.source_event_id, ids, lock=True)
-        found.update({(source, r.source_event_id): _Current(r.id, r.revision, r.content_hash,
-                                                             r.retracted_at is not None, {}) for r in rows})
+    found = {(source, r.source_event_id): _Current(r.id, r.revision, r.content_hash, r.retracted_at is not None, {})
+             for source, r in locks.lock_events(session, keys, [Event.id, Event.source_event_id, Event.revision,
+                                                                Event.content_hash, Event.retracted_at])}
     by_id = {e.id: e for e in found.values()}
     if by_id:
         for event_id, dyad_id, day in session.execute(
@@ -354,7 +342,7 @@ def retract(session: Session, event_id: int, now: datetime | None = None) -> Ing
 
 
 def get(session: Session, event_id: int, for_update: bool = False) -> Event:
-    event = session.get(Event, event_id, with_for_update={"key_share": True} if for_update else None)
+    event = locks.lock_event(session, event_id) if for_update else session.get(Event, event_id)
     if event is None:
         raise errors.NotFound(f"no event with id {event_id}", field="id")
     return event

@@ -5,7 +5,7 @@ import asyncio
 from sqlalchemy.engine import Engine
 
 from app import migrate
-from app.watchdog import Watchdog, within
+from app.storage.watchdog import Watchdog, within
 
 READY_SECONDS = 1.5  # a load balancer's probe waits ~2 s: "not ready" must come before it gives up
 
@@ -28,8 +28,7 @@ async def _migrations(engine: Engine, watchdog: Watchdog | None) -> dict:
     watchdog.refuse_if_silent()
     # PostgreSQL: on the watchdog's own connection, so a database that does not answer holds no pooled
     # connection and no thread, however often a load balancer asks
-    rows = await watchdog.ask("SELECT version_num FROM alembic_version", READY_SECONDS)
-    return migrate.compare({row[0] for row in rows})
+    return migrate.compare(await watchdog.migration_heads(READY_SECONDS))
 
 
 def _head_check(engine: Engine) -> dict:

@@ -67,7 +67,7 @@ class PollAnswers(RiskCache):
     A route that validated a request's parameters and stored its answer calls `remember`; the same
     request again can then be answered by `app.guards.Guard` from here, before routing and
     dependency solving, after authentication, the rate limits and one read of the feed head (the
-    cross-process check, see `app.risk.freshness`). Anything else (an unknown request, a missing or
+    cross-process check, see `app.storage.feed`). Anything else (an unknown request, a missing or
     outdated answer, a key without the scope) goes on to the route, which answers, or refuses, as
     it always did.
     """

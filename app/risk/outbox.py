@@ -18,7 +18,8 @@ from app.events import members
 from app.ml.levels import LEVELS
 from app.risk.models import PUBLISHED, Assessment
 from app.risk.schemas import AssessmentRead
-from app.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.storage import locks
+from app.webhooks.models import WebhookDelivery
 from app.webhooks.schemas import Filters
 
 
@@ -96,10 +97,7 @@ def enqueue(session: Session, assessment_ids: Sequence[int]) -> int:
     """One delivery per matching (assessment, active endpoint), in the caller's transaction: the outbox."""
     if not assessment_ids:
         return 0
-    # FOR KEY SHARE until commit: an endpoint deleted meanwhile would fail the deliveries' foreign key (and the whole
-    # write). A delete already committed is not read; one under way is waited for, then not read either.
-    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
-                                     .with_for_update(read=True, key_share=True)))
+    endpoints = locks.active_endpoints(session)  # locked until commit (app.storage.locks)
     if not endpoints:
         return 0
     wanted = set(assessment_ids)

@@ -8,8 +8,7 @@ import numpy as np
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from app import bulk, errors, tracing
-from app.database import feed_lock
+from app import errors, tracing
 from app.events import history as event_history
 from app.events import members as member_ids
 from app.events import service as event_service
@@ -23,6 +22,8 @@ from app.risk import outbox
 from app.risk.cache import RiskCache
 from app.risk.models import PUBLISHED, Assessment, DyadRisk
 from app.risk.schemas import AssessmentRead, DyadRead, RiskRead, RiskSeries, SeriesPoint
+from app.storage import bulk, locks
+from app.storage.feed import feed_lock
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested],
@@ -48,7 +49,7 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
         return 0
     created = {r.event_id for r in results if r.status == "created"}
     dyad_ids = sorted(since)
-    lock_dyads(session, dyad_ids)
+    locks.lock_dyads(session, dyad_ids)
     # Read under the dyads' locks: each one's latest assessment, which every change to its history replaces.
     stored = {d: (as_of, latest) for d, as_of, latest in session.execute(
         select(DyadRisk.dyad_id, Assessment.as_of, DyadRisk.assessment_id)
@@ -125,18 +126,6 @@ def _cached_windows(session: Session, cache: event_history.WindowCache, latest: 
             versions[dyad_id] = behind[dyad_id]
             changes[dyad_id] = changed[dyad_id] | missed[dyad_id]
     return event_history.updated(session, cache, versions, changes, LOOKBACK_DAYS, created)
-
-
-def lock_dyads(session: Session, dyad_ids: Sequence[str]) -> None:
-    """Writers on the same dyads take turns from here to commit (row locks, in id order: no deadlock);
-    writers on other dyads run alongside. SQLite has one writer at a time anyway.
-
-    FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key checks of rows that reference a dyad take
-    KEY SHARE locks on it, which FOR UPDATE would wait on (and deadlock with).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Dyad.id).where(bulk.one_of(session, Dyad.id, dyad_ids)).order_by(Dyad.id)
-                        .with_for_update(key_share=True))
 
 
 def _assessment_row(dyad_id, as_of, score: Score, scorer: Scorer, event_id, reason, window, changed_ids, now) -> dict:

@@ -8,7 +8,7 @@ import anyio
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.observability import STREAM_EVENTS, STREAMS_OPEN
-from app.risk.freshness import FeedHead
+from app.storage.feed import FeedHead
 from app.risk import outbox as messages
 from app.webhooks.schemas import Filters
 

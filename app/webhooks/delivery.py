@@ -21,10 +21,11 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import tracing
 from app.config import Settings
 from app.database import make_sessionmaker
-from app import tracing
 from app.observability import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOK_DISABLED, WEBHOOK_LAG
+from app.storage.engine import transactional_sessions
 from app.webhooks import guard, retry, signing
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -78,9 +79,7 @@ class Worker:
         self._reads = make_sessionmaker(engine)
         # Claims need a real transaction: SQLite's writer (BEGIN IMMEDIATE) or PostgreSQL's default
         # isolation; they append nothing to the feed, so they never take its append lock.
-        self._claims: sessionmaker[Session] = (make_sessionmaker(engine, writer=True)
-                                               if engine.dialect.name == "sqlite"
-                                               else sessionmaker(engine, expire_on_commit=False))
+        self._claims: sessionmaker[Session] = transactional_sessions(engine)
 
     async def run(self) -> None:
         """Deliver until cancelled; an unexpected error is logged and the loop goes on."""

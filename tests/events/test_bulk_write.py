@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from app import bulk
+from app.storage import bulk
 from app.database import make_engine, make_sessionmaker
 from app.events.models import Dyad
 from tests.factories import IRAN_STRIKE, event, many

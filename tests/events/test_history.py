@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.events import history
+from app.storage import windows as storage_windows
 from app.events.models import Dyad
 from app.ml.features import LOOKBACK_DAYS
 from tests.ml import reference
@@ -67,11 +68,11 @@ def test_windows_equal_the_reference_read(client, monkeypatch, chunk):
 
 
 # (1,): past one retracted end link, straight to the search with the liveness test inside
-@pytest.mark.parametrize("probes", [history.PROBES, (1,)])
+@pytest.mark.parametrize("probes", [storage_windows.PROBES, (1,)])
 def test_heads_past_retracted_ends_and_ties(client, monkeypatch, probes):
     """A dyad's last live date and first live event when its end links are retracted, tied on a date, all
     retracted, or after `until`; and a dyad that does not exist."""
-    monkeypatch.setattr(history, "PROBES", probes)
+    monkeypatch.setattr(storage_windows, "PROBES", probes)
     plan = [  # (pair, date, retracted): ids are drawn in this order, so ties are broken by it
         ("IRN", "PAK", "2019-01-01", True), ("IRN", "PAK", "2019-01-01", False), ("IRN", "PAK", "2021-03-01", False),
         ("IRN", "PAK", "2021-06-01", True), ("IRN", "PAK", "2021-06-01", False),
@@ -102,7 +103,7 @@ def test_heads_past_retracted_ends_and_ties(client, monkeypatch, probes):
                     old[d].last_on, old[d].in_window, old[d].facts), (d, until)
             assert new["NOPE--NOWHERE"].last_on is None and len(new["NOPE--NOWHERE"].facts) == 0
         asked = ["IRN--PAK", "IND--PAK", "AFG--PAK", "AFG--IND", "AFG--IRN"]
-        heads = history._heads(session, asked, date(2021, 12, 31))
+        heads = storage_windows.heads(session, asked, date(2021, 12, 31))
         ids = {n: item["id"] for n, item in enumerate(r.json()["items"])}
         assert heads["IRN--PAK"] == (date(2021, 6, 1), ids[1])  # the live one of the tied first day
         assert heads["IND--PAK"] == (date(2021, 6, 1), ids[5])

@@ -1,7 +1,7 @@
 """The feed's head, read without the ORM, the session or a thread: the cross-process validity check of
 every cached poll answer.
 
-Assessment ids are taken in commit order (app.database.feed_lock) and every change to a dyad's
+Assessment ids are taken in commit order (app.storage.feed.feed_lock) and every change to a dyad's
 history appends one, so the largest committed id moves exactly when some answer may have
 changed. A worker compares it with the head its cached answer was computed at: equal means no
 other worker (or machine) has committed since, and the cached answer or a 304 stands. One
@@ -17,9 +17,25 @@ import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from app.watchdog import DatabaseSilent, Watchdog, within
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.storage.watchdog import DatabaseSilent, Watchdog, within
 
 HEAD = "SELECT coalesce(max(id), 0) FROM assessment"
+
+
+FEED_LOCK = 7_253_001  # an arbitrary, fixed advisory-lock key: "one transaction appends to the feed at a time"
+
+
+def feed_lock(session: Session) -> None:
+    """Hold the feed's append lock until commit, so rows appended after it take ids in commit order.
+
+    Taken last, after all other locks and just before the appended rows are inserted: writers
+    overlap in everything else. SQLite serialises writers at BEGIN IMMEDIATE already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK)))
 SQLITE_BUSY_SECONDS = 0.1  # the read runs on the event loop: a locked file must not stall every request
 # Every poll waits on the read under way: one the network has swallowed (a dropped link answers nothing until TCP
 # gives up, minutes later) fails them all after this long instead, as the database being unavailable.

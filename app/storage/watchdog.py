@@ -31,7 +31,7 @@ from psycopg import pq
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
-from app.database import CONNECT_DEFAULTS
+from app.storage.engine import CONNECT_DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,10 @@ class Watchdog:
         except (DatabaseSilent, psycopg.OperationalError):
             self._probe_conn = None
             raise
+
+    async def migration_heads(self, seconds: float) -> set[str]:
+        """The revisions in the database's alembic_version table (readiness), on the watchdog's connection."""
+        return {row[0] for row in await self.ask("SELECT version_num FROM alembic_version", seconds)}
 
     async def probe(self, seconds: float) -> bool:
         """Whether the database answers `SELECT 1` within `seconds` (an error it sends back is an answer too)."""

@@ -202,7 +202,7 @@ def insert_numbered(session: Session, model: type[Base], rows: list[dict]) -> li
     """INSERT rows whose ids the table's sequence gives now, ascending in row order; the ids.
 
     The ids are drawn when this runs: a caller that needs them in commit order holds a lock
-    that orders the writers (app.database.feed_lock) before calling.
+    that orders the writers (app.storage.feed.feed_lock) before calling.
     """
     if not rows:
         return []
