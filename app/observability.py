@@ -29,6 +29,10 @@ WEBHOOK_LAG = Histogram("escalation_webhook_delivery_lag_seconds",
                         "From a delivery's creation (its assessment's commit) to its success",
                         buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400))
 WEBHOOK_DISABLED = Counter("escalation_webhook_endpoints_disabled_total", "Webhook endpoints disabled")
+WEBHOOK_PENDING = Gauge("escalation_webhook_deliveries_pending", "Webhook deliveries not yet delivered, failed or given "
+                        "up, as the delivery worker last counted them (its queue depth)", multiprocess_mode="max")
+# The change feed's newest assessment id, as the worker last read it (polls and the stream read it).
+FEED_HEAD = Gauge("escalation_feed_head", "Newest assessment id in the change feed", multiprocess_mode="max")
 # The live stream: connections open now (summed over workers) and events sent.
 STREAMS_OPEN = Gauge("escalation_stream_connections", "Open GET /v1/stream connections", multiprocess_mode="livesum")
 STREAM_EVENTS = Counter("escalation_stream_events_total", "Events sent on GET /v1/stream")

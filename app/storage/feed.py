@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.observability import FEED_HEAD
 from app.storage.watchdog import DatabaseSilent, Watchdog, within
 
 HEAD = "SELECT coalesce(max(id), 0) FROM assessment"
@@ -64,7 +65,9 @@ class FeedHead:
                 if self._conn is None:
                     self._conn = sqlite3.connect(self._url, isolation_level=None, check_same_thread=False,
                                                  timeout=SQLITE_BUSY_SECONDS)
-                return self._conn.execute(HEAD).fetchone()[0]
+                head = self._conn.execute(HEAD).fetchone()[0]
+                FEED_HEAD.set(head)
+                return head
             if self._watchdog is not None:
                 self._watchdog.refuse_if_silent()
             if self._next is None:
@@ -101,7 +104,9 @@ class FeedHead:
                     self._conn = await within(psycopg.AsyncConnection.connect(self._url, autocommit=True),
                                               POSTGRES_SECONDS)
                 conn = self._conn
-                return await within(_head(conn), POSTGRES_SECONDS, conn)
+                head = await within(_head(conn), POSTGRES_SECONDS, conn)
+                FEED_HEAD.set(head)
+                return head
             except DatabaseSilent:
                 self._conn = None
                 raise

@@ -17,14 +17,15 @@ from datetime import datetime, timedelta, timezone
 
 import anyio
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import tracing
 from app.config import Settings
 from app.database import make_sessionmaker
-from app.observability import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOK_DISABLED, WEBHOOK_LAG
+from app.observability import (WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOK_DISABLED, WEBHOOK_LAG,
+                               WEBHOOK_PENDING)
 from app.storage.engine import transactional_sessions
 from app.webhooks import guard, retry, signing
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -120,6 +121,7 @@ class Worker:
         now = _now()
         due = (WebhookDelivery.status == "pending") & (WebhookDelivery.next_attempt_at <= now)
         with self._reads() as session:  # a cheap look first: most rounds find nothing and take no write lock
+            WEBHOOK_PENDING.set(session.scalar(select(func.count()).where(WebhookDelivery.status == "pending")))
             if session.scalar(select(WebhookDelivery.id).where(due).limit(1)) is None:
                 return []
         lease = timedelta(seconds=self.settings.webhooks_timeout_seconds + 30)

@@ -400,3 +400,19 @@ def test_deliveries_are_counted_by_outcome_with_their_lag(app_client):
         receiver.wait_for(2)
     assert (delivered() - before[0], failed() - before[1], lag() - before[2]) == (1, 1, 1)
     assert _metric(app_client, "escalation_webhook_delivery_lag_seconds_sum") > 0
+
+
+def test_the_queue_depth_and_the_feed_head_are_gauges(app_client):
+    with Receiver() as receiver:
+        _subscribe(app_client, receiver.url)
+        app_client.post("/v1/events/batch", json=[IRAN_STRIKE, PAKISTAN_RETALIATION])
+        pending = len(app_client.app.state.sessionmaker()
+                      .scalars(select(WebhookDelivery.id).where(WebhookDelivery.status == "pending")).all())
+        assert pending == 3 and _round(app_client) == 3  # one a dyad; the round counts the queue before it claims
+        assert _metric(app_client, "escalation_webhook_deliveries_pending") == 3
+        receiver.wait_for(3)
+        assert _round(app_client) == 0
+        assert _metric(app_client, "escalation_webhook_deliveries_pending") == 0
+    newest = app_client.get("/v1/assessments").json()["items"][-1]["id"]
+    app_client.get("/v1/assessments", params={"after": "0"})  # a poll reads the head
+    assert _metric(app_client, "escalation_feed_head") == newest
