@@ -19,6 +19,7 @@ from app.dashboard import router as dashboard
 from app.database import is_postgres, make_engine, make_sessionmaker
 from app.events.history import WindowCache
 from app.events.router import router as events_router
+from app.export.router import router as export_router
 from app.events.router import vocabulary_router
 from app.health.router import router as health_router
 from app.http import BodyLimit
@@ -124,7 +125,8 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, s
         check=settings.check_fast_paths,
         access_log=settings.access_log,
     )
-    for router in (health_router, events_router, vocabulary_router, risk_router, stream_router, webhooks_router):
+    for router in (health_router, events_router, vocabulary_router, risk_router, stream_router, webhooks_router,
+                   export_router):
         app.include_router(router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", dashboard.static, name="dashboard-static")

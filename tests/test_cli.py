@@ -83,7 +83,7 @@ def _summary(out: str) -> dict[str, int]:
 
 def test_every_command_has_help_and_usage_errors_exit_2(capsys):
     commands = [["serve"], ["migrate"], ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
-                ["import"], ["train"], ["evaluate"]]
+                ["import"], ["export"], ["train"], ["evaluate"]]
     for command in commands:
         assert cli.main([*command, "--help"]) == 0, command
         assert f"Usage: escalation {' '.join(command)}" in capsys.readouterr().out

@@ -1,10 +1,10 @@
-"""The `escalation` command line, on Typer and Rich: serve, migrate, keys, import, rederive, train, evaluate."""
+"""The `escalation` command line, on Typer and Rich: serve, migrate, keys, import, export, rederive, train, evaluate."""
 
 import logging
 
 import typer
 
-from app.cli import importing, maintenance, modelling, server
+from app.cli import exporting, importing, maintenance, modelling, server
 from app.cli.common import EXIT_CODES_HELP, ExitCode
 from app.config import get_settings
 
@@ -23,6 +23,7 @@ cli.command()(server.serve)
 cli.command()(server.migrate)
 cli.add_typer(server.keys, name="keys")
 cli.command("import", epilog=EXIT_CODES_HELP)(importing.import_events)
+cli.command("export", epilog=EXIT_CODES_HELP)(exporting.export)
 cli.command(epilog=EXIT_CODES_HELP)(maintenance.rederive)
 cli.command(context_settings=modelling.PASSTHROUGH)(modelling.train)
 cli.command(context_settings=modelling.PASSTHROUGH)(modelling.evaluate)
