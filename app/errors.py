@@ -76,6 +76,15 @@ class UnsupportedMediaType(AppError):
     status, code = 415, "unsupported_media_type"
 
 
+class Internal(AppError):
+    """Anything unforeseen: logged with its traceback and request id; the client gets the error shape, no details."""
+
+    status, code = 500, "internal_error"
+
+    def __init__(self):
+        super().__init__("internal server error")
+
+
 class InvalidInput(AppError):
     status, code = 422, "validation_error"
 

@@ -8,6 +8,7 @@ solving, which cost a cached poll more than everything else in the application (
 """
 
 import asyncio
+import logging
 import time
 
 from sqlalchemy.exc import OperationalError
@@ -21,6 +22,7 @@ from app.http import BodyLimit, utc_today
 from app.observability import RequestMetrics
 from app.risk.cache import PollAnswers
 
+log = logging.getLogger("escalation.errors")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 # Routes the guard may answer from `PollAnswers`: GET, read scope, no path parameters (the path is the label).
@@ -57,16 +59,16 @@ class Guard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        status, started = 500, time.perf_counter()
+        status, started, answered = 500, time.perf_counter(), False
         rid = logs.request_id(scope["headers"])
         token = logs.REQUEST_ID.set(rid)  # the request's records carry it (app.logs), and its span (app.tracing)
         tracing.tag_request(rid)
         echoed = (logs.HEADER, rid.encode("ascii"))
 
         async def respond(message):
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 headers = message.get("headers", ())
                 message = {**message, "headers": [*(h for h in headers if h[0].lower() != b"server"), NOSNIFF,
                                                   echoed]}
@@ -81,6 +83,13 @@ class Guard:
             if scope["method"] in WRITE_METHODS and scope["path"].startswith("/v1/"):
                 return await self.writes.run(self._answer, scope, receive, respond, lambda: status)
             await self._answer(scope, receive, respond, lambda: status)
+        except Exception:
+            # Logged here, where the request id is still set (Starlette's last handler runs after this layer), and
+            # answered with the error shape and this layer's headers. An answer already begun can only be cut.
+            if answered:
+                raise
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await errors.send_asgi(respond, errors.Internal())
         finally:
             if self.access_log:
                 logs.log_access(scope, status, started)

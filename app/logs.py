@@ -16,6 +16,7 @@ REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 HEADER = b"x-request-id"
 _TOKEN = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")  # what is echoed: no spaces, quotes or control characters
 access = logging.getLogger("escalation.access")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TEXT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
 
@@ -66,6 +67,7 @@ def log_access(scope, status: int, started: float) -> None:
     client = scope.get("client")
     where = client[0] if client else "-"
     path = scope["path"] + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
+    path = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", path)  # a decoded %0a must not start a new log line
     access.info('%s "%s %s" %d %.1fms', where, scope["method"], path, status, ms,
                 extra={"client": where, "method": scope["method"], "path": path, "status": status,
                        "duration_ms": round(ms, 2)})

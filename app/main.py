@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, s
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         map_large_blocks()  # a write's large arrays go back to the OS when freed (app.memory)
+        observability.forget_dead_workers()
         engine = make_engine(settings.resolved_database_url, settings.database_statement_timeout_seconds)
         # PostgreSQL can stop answering without closing its sockets; a SQLite file cannot.
         watchdog = Watchdog(engine, settings.database_silence_seconds) if is_postgres(engine) else None
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, s
                 await worker
         await app.state.feed_head.close()
         engine.dispose()
+        if traces is not None:
+            tracing.close(traces)
         if watching is not None:  # last: until here it still frees threads a silent database holds
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,6 +1,7 @@
 """Prometheus metrics: request counts and latencies, events ingested, scoring time; served at /metrics."""
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -30,9 +31,10 @@ WEBHOOK_LAG = Histogram("escalation_webhook_delivery_lag_seconds",
                         buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400))
 WEBHOOK_DISABLED = Counter("escalation_webhook_endpoints_disabled_total", "Webhook endpoints disabled")
 WEBHOOK_PENDING = Gauge("escalation_webhook_deliveries_pending", "Webhook deliveries not yet delivered, failed or given "
-                        "up, as the delivery worker last counted them (its queue depth)", multiprocess_mode="max")
+                        "up, as the delivery worker last counted them (its queue depth)",
+                        multiprocess_mode="livemostrecent")
 # The change feed's newest assessment id, as the worker last read it (polls and the stream read it).
-FEED_HEAD = Gauge("escalation_feed_head", "Newest assessment id in the change feed", multiprocess_mode="max")
+FEED_HEAD = Gauge("escalation_feed_head", "Newest assessment id in the change feed", multiprocess_mode="livemax")
 # The live stream: connections open now (summed over workers) and events sent.
 STREAMS_OPEN = Gauge("escalation_stream_connections", "Open GET /v1/stream connections", multiprocess_mode="livesum")
 STREAM_EVENTS = Counter("escalation_stream_events_total", "Events sent on GET /v1/stream")
@@ -76,6 +78,27 @@ def multiprocess_dir() -> Iterator[str]:
     finally:
         if not given:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def forget_dead_workers() -> None:
+    """Drop the live gauges (open streams, queue depth, feed head) of workers that died without saying so (killed,
+    out of memory): uvicorn's manager starts a new worker in their place, whose start-up runs this."""
+    from prometheus_client.multiprocess import mark_process_dead
+
+    path = os.environ.get(MULTIPROC_ENV)
+    if not path:
+        return
+    pids = {int(m.group(1)) for name in os.listdir(path) if (m := _LIVE_FILE.fullmatch(name))}
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid, path)
+        except PermissionError:  # alive, someone else's
+            continue
+
+
+_LIVE_FILE = re.compile(r"gauge_live\w+_(\d+)\.db")
 
 
 def _exposition() -> bytes:

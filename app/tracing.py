@@ -36,6 +36,18 @@ def use(tracer_provider) -> None:
     _tracer = tracer_provider.get_tracer("escalation")
 
 
+def close(tracer_provider) -> None:
+    """At the app's shutdown: the engine's statements no longer traced (the instrumentation is the process's, so
+    another app can trace its own engine), the service's spans recorded nowhere, and the last spans sent."""
+    global _tracer
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    if SQLAlchemyInstrumentor().is_instrumented_by_opentelemetry:
+        SQLAlchemyInstrumentor().uninstrument()
+    _tracer = trace.NoOpTracer()
+    tracer_provider.shutdown()
+
+
 def instrument_app(app, tracer_provider) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

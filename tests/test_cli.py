@@ -282,3 +282,73 @@ def test_serve_on_a_port_in_use_exits_5_before_the_model_loads(tmp_path):
     assert done.returncode == 5, done.stderr
     assert f"127.0.0.1:{port} is in use" in done.stderr and "--port" in done.stderr
     assert "startup" not in done.stderr.lower() and "model" not in done.stderr.lower()  # it stopped before
+
+
+MIE_HEADER = "micnum,eventnum,ccode1,ccode2,action,styear,stmon,stday,fatalmin1,fatalmax1,fatalmin2,fatalmax2"
+
+
+def test_rows_are_checked_against_the_contract_and_any_format_breaking_part_way_stops_cleanly(
+        settings, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    path = tmp_path / "mie.csv"
+    rows = [MIE_HEADER, "1,1,630,770,13,2010,1,5,0,0,0,0", "2,1,630,770,13,2099,1,5,0,0,0,0",
+            "3,1,630,770,13,2010,2,5,0,0,0,0"]
+    path.write_text("\n".join(rows) + "\n")
+    for dry in (["--dry-run"], []):
+        assert cli.main(["import", "mie", str(path), *dry]) == 0
+        out = _flat(capsys.readouterr().out)
+        assert "invalid occurred_on" in out and "line 3 (2-1)" in out, out
+    jsonl = tmp_path / "events.jsonl"
+    good = [json.dumps(event(source_event_id=f"j{n}", occurred_on="2024-01-16")) for n in range(400)]
+    jsonl.write_bytes(("\n".join(good) + "\n").encode() + b'{"source": "x\xff\xfe"}\n')
+    for dry in (["--dry-run"], []):
+        assert cli.main(["import", "jsonl", str(jsonl), *dry]) == 3
+        err = _flat(capsys.readouterr().err)
+        assert "is unreadable after row" in err and "Traceback" not in err, err  # the text layer reads ahead: ~400
+
+
+def _children(pid: int) -> list[int]:
+    """The processes `pid` spawned with multiprocessing (not its resource tracker)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    spawned = b"spawn_main" in f.read()
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid and spawned:
+                out.append(int(entry))
+    return out
+
+
+def _big_mie(path: Path, n: int) -> None:
+    path.write_text("\n".join([MIE_HEADER, *(f"{k},1,630,770,13,2010,{1 + k % 12},5,0,0,0,0" for k in range(n))])
+                    + "\n")
+
+
+@pytest.mark.parametrize("kill", ["reader", "command"])
+def test_an_import_whose_reader_dies_or_that_is_terminated_stops_and_leaves_nothing_running(settings, tmp_path, kill):
+    import signal
+    import time
+
+    path = tmp_path / "big.csv"
+    _big_mie(path, 60_000)
+    env = {**os.environ, "ESCALATION_DATABASE_URL": settings.resolved_database_url}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "import", "mie", str(path), "--batch-size", "200"],
+                            cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (reader := _children(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reader, "no reader process"
+    time.sleep(3)  # the model has loaded and batches are being written
+    os.kill(reader[0] if kill == "reader" else proc.pid, signal.SIGKILL if kill == "reader" else signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)  # stops, never hangs
+    assert (proc.returncode, kill) in ((1, "reader"), (130, "command")), (proc.returncode, err)
+    assert "Traceback" not in err and "committed" in err
+    assert "import summary" in out
+    time.sleep(0.5)
+    assert not os.path.exists(f"/proc/{reader[0]}") or open(f"/proc/{reader[0]}/stat").read().split()[2] == "Z"

@@ -40,10 +40,14 @@ def test_text_logs_name_the_request_and_the_access_log_can_be_turned_off(databas
     server = Server(database_url, env={"ESCALATION_LOG_LEVEL": "info"})
     try:
         httpx.get(f"{server.base}/health/ready", headers={"X-Request-ID": "text-1"})
+        httpx.get(f"{server.base}/x%0d%0aFAKE%20200%20LINE", headers={"X-Request-ID": "forged-1"})
     finally:
         server.stop()
-    line = next(x for x in server.stderr_tail(200_000).splitlines() if "[text-1]" in x)
+    lines = server.stderr_tail(200_000).splitlines()
+    line = next(x for x in lines if "[text-1]" in x)
     assert "escalation.access" in line and '"GET /health/ready" 200' in line
+    forged = [x for x in lines if "FAKE 200 LINE" in x]
+    assert len(forged) == 1 and "[forged-1]" in forged[0] and "\\x0d\\x0a" in forged[0]  # one line, escaped
     quiet = Server(database_url, env={"ESCALATION_LOG_LEVEL": "info", "ESCALATION_ACCESS_LOG": "false"})
     try:
         httpx.get(f"{quiet.base}/health/ready", headers={"X-Request-ID": "text-2"})

@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from app.main import create_app
-from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION
+from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event
 
 
 def test_a_write_is_one_trace_with_its_statements_and_scoring(settings, scorer):
@@ -26,6 +26,21 @@ def test_a_write_is_one_trace_with_its_statements_and_scoring(settings, scorer):
     assert len(statements) >= 5  # the events, their dyads, the windows read, the assessments written
     score = [s for s in inside if s.name == "escalation.score"]
     assert len(score) == 1 and score[0].attributes["dyads"] == 3
+
+
+def test_each_app_traces_its_own_engine_and_nothing_after_it_stops(settings, scorer):
+    first, second = InMemorySpanExporter(), InMemorySpanExporter()
+    with TestClient(create_app(settings, scorer, span_exporter=first)) as client:
+        client.post("/v1/events", json=IRAN_STRIKE)
+    with TestClient(create_app(settings, scorer, span_exporter=second)) as client:
+        first.clear()
+        client.post("/v1/events", json=PAKISTAN_RETALIATION)
+    assert first.get_finished_spans() == ()  # the first app's provider is shut down: nothing more reaches it
+    assert any(s.attributes.get("db.system") or s.attributes.get("db.system.name") for s in second.get_finished_spans())
+    with TestClient(create_app(settings, scorer)) as client:  # tracing off: the scoring span goes nowhere
+        second.clear()
+        client.post("/v1/events", json=event(IRAN_STRIKE, source_event_id="after"))
+    assert second.get_finished_spans() == ()
 
 
 def test_tracing_is_off_by_default(settings, scorer):

@@ -1,6 +1,7 @@
 """`escalation import`: a file (or standard input) into the service's database, with progress and a summary."""
 
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -138,12 +139,20 @@ def import_events(
                     raise fail(f"{exc}; nothing was written", ExitCode.INVALID_INPUT) from None
             return
         reader = Reader(format, source, batch_size)  # reads ahead while the model loads, and while batches commit
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # a deadline or `docker stop`: as Ctrl-C
         try:
             target = _target()
             with bar:
                 _write(reader, bar, task, *target)
+        except KeyboardInterrupt:  # before the first batch: nothing is committed
+            raise fail("interrupted before anything was written", ExitCode.INTERRUPTED) from None
         finally:
+            signal.signal(signal.SIGTERM, previous)
             reader.close()
+
+
+def _interrupt(signum, _frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _target():
@@ -187,7 +196,8 @@ def _write(result: "Reader", bar, task, scorer, factory) -> None:
             try:  # JSON from the reader, validated in Rust (as a POST /v1/events/batch body is)
                 items = events.validate_json(batch)
             except ValidationError as exc:  # importers yield only valid rows; this guards a broken one
-                raise fail(f"invalid row after {counts.total():,} events: {exc.errors()[0]}",
+                stop()
+                raise fail(f"invalid row after {counts.total():,} events, which are committed: {exc.errors()[0]}",
                            ExitCode.INVALID_INPUT) from None
             # One transaction per batch: its events and their assessments commit together.
             try:
@@ -196,7 +206,8 @@ def _write(result: "Reader", bar, task, scorer, factory) -> None:
                 results, assessments = written.results, assessments + written.assessed
                 release_free_memory()  # as after a write request (app.memory)
             except errors.AppError as exc:
-                raise fail(f"batch after {counts.total():,} events refused: {exc.detail}",
+                stop()
+                raise fail(f"batch after {counts.total():,} events refused (those are committed): {exc.detail}",
                            ExitCode.INVALID_INPUT) from None
             except OperationalError as exc:  # the database went away, or stayed locked past its timeouts
                 stop()
@@ -231,18 +242,20 @@ class Reader:
     """The file read, converted and checked in a process of its own, handed over as JSON batches of events: the
     next batches are ready while the model loads and while this process stores one (the two share no interpreter
     lock), and they are validated here as an HTTP batch body is. `imported`, `skipped`, `examples`, `rejected`
-    and `read` (rows so far) are the reader's, as the batches arrive and once it ends."""
+    and `read` (rows so far) are the reader's, as of the last batch received.
 
-    DEPTH = 4  # batches read ahead at most
+    A pipe, not a queue: its write end lives only in the reader, so a reader that dies (killed, out of memory) is
+    seen at once as the pipe's end, and a full pipe holds the reader back (a few batches ahead at most)."""
 
     def __init__(self, format_name: str, path: Path, batch_size: int):
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of this one's threads or model
-        self._queue = context.Queue(maxsize=self.DEPTH)
-        self._process = context.Process(target=_read, args=(format_name, str(path), batch_size, self._queue),
+        self._pipe, sending = context.Pipe(duplex=False)
+        self._process = context.Process(target=_read, args=(format_name, str(path), batch_size, sending),
                                         name="escalation-import-reader", daemon=True)
         self._process.start()
+        sending.close()  # the reader's alone: its exit closes the pipe
         self.imported, self.read = 0, 0
         self.skipped: Counter[str] = Counter()
         self.examples: dict[str, str] = {}
@@ -250,52 +263,63 @@ class Reader:
 
     def batches(self) -> Iterator[bytes]:
         """Each batch as JSON; raises what the reader raised (FormatError for a file that breaks part-way)."""
-        import queue
-
         from app.importers.registry import FormatError, Skipped
 
         while True:
             try:
-                kind, *data = self._queue.get(timeout=1.0)
-            except queue.Empty:
-                if not self._process.is_alive():
-                    raise RuntimeError(f"the reader process ended with exit code {self._process.exitcode}") from None
-                continue
-            if kind == "batch":
-                body, self.read = data
-                yield body
-            elif kind == "end":
-                self.imported, skipped, self.examples, rejected, self.read = data
+                kind, body, counts = self._pipe.recv()
+            except EOFError:
+                self._process.join(timeout=10)
+                raise RuntimeError(f"the reader process ended with exit code {self._process.exitcode}") from None
+            if counts is not None:
+                self.imported, skipped, self.examples, rejected, self.read = counts
                 self.skipped = Counter(skipped)
                 self.rejected = [Skipped(*r) for r in rejected]
+            if kind == "batch":
+                yield body
+            elif kind == "end":
                 return
             elif kind == "format":
-                raise FormatError(data[0])
+                raise FormatError(body)
             else:
-                raise RuntimeError(data[0])
+                raise RuntimeError(body)
 
     def close(self) -> None:
         if self._process.is_alive():
             self._process.terminate()
         self._process.join(timeout=10)
+        self._pipe.close()
 
 
 def _read(format_name: str, path: str, batch_size: int, out) -> None:
-    """The reader process: batches of `batch_size` events as JSON, then the counts ("end"), or what went wrong."""
+    """The reader process: ("batch", JSON, counts) for each `batch_size` events, then ("end", None, counts), or
+    ("format" | "error", what went wrong, counts). Counts go with every message, so a command stopped part-way
+    still says what was skipped before."""
     import json
     import signal
 
     from app.importers import registry
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle: it stops this process
+    result = None
+
+    def counts():
+        if result is None:
+            return None
+        return (result.imported, dict(result.skipped), result.examples,
+                [(r.reason, r.detail) for r in result.rejected], result.imported + sum(result.skipped.values()))
+
     try:
         result = registry.load(format_name, Path(path))
         rows = iter(result)
         while chunk := list(islice(rows, batch_size)):
-            out.put(("batch", json.dumps(chunk, default=str).encode(), result.imported + sum(result.skipped.values())))
-        out.put(("end", result.imported, dict(result.skipped), result.examples,
-                 [(r.reason, r.detail) for r in result.rejected], result.imported + sum(result.skipped.values())))
+            out.send(("batch", json.dumps(chunk, default=str).encode(), counts()))
+        out.send(("end", None, counts()))
     except registry.FormatError as exc:
-        out.put(("format", str(exc)))
+        out.send(("format", str(exc), counts()))
+    except BrokenPipeError:  # the command is gone: nothing to tell
+        return
     except Exception as exc:  # noqa: BLE001 (said by the command, in one line)
-        out.put(("error", f"{type(exc).__name__}: {exc}"))
+        out.send(("error", f"{type(exc).__name__}: {exc}", counts()))
+    finally:
+        out.close()

@@ -10,6 +10,7 @@ names it needs, or `JSON_LINES`. `check` reads a file's first bytes before anyth
 refuses one that is not text or not the format named, saying which format it looks like instead.
 """
 
+import csv
 import importlib
 import inspect
 from collections import Counter
@@ -54,6 +55,13 @@ class ImportResult:
         self.rejected: list[Skipped] = []
 
     def __iter__(self) -> Iterator[dict]:
+        try:
+            yield from self._counted()
+        except (UnicodeDecodeError, csv.Error) as exc:  # the file stopped being readable text part-way
+            raise FormatError(f"the file is unreadable after row {self.imported + sum(self.skipped.values())}: "
+                              f"{exc}") from None
+
+    def _counted(self) -> Iterator[dict]:
         for row in self._rows:
             if isinstance(row, Skipped):
                 self.skipped[row.reason] += 1

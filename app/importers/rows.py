@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from app.importers.registry import FormatError, Skipped, events_only
+from app.importers.registry import FormatError, Skipped, checked, events_only
 
 MALFORMED = "malformed row"  # a value the converter cannot read (a number that is not one, a missing field)
 
@@ -17,33 +17,44 @@ def open_text(path: Path):
     return opener(path, "rt", newline="", encoding="utf-8-sig")
 
 
-def iter_rows(path: Path, convert: Callable[[dict], dict | str], ident: Callable[[dict], str]) -> Iterator[dict | Skipped]:
-    """Each CSV row's event, or a Skipped naming its line, its id (`ident`) and why. A file that stops being
-    readable text part-way (bad bytes, a broken quote) raises FormatError naming the line."""
+def _converted(path: Path, convert: Callable[[dict], dict | str], ident: Callable[[dict], str]
+               ) -> Iterator[tuple[str, dict | str]]:
+    """(where, the converter's dict or reason) per CSV row. A file that stops being readable text part-way (bad
+    bytes, a broken quote) raises FormatError naming the line."""
     with open_text(path) as f:
         reader = csv.DictReader(f)
         try:
             for row in reader:
                 where = f"line {reader.line_num} ({ident(row)})"
                 try:
-                    out = convert(row)
+                    yield where, convert(row)
                 except (KeyError, ValueError, TypeError, IndexError) as exc:
-                    yield Skipped(MALFORMED, f"{where}: {exc!r}")
-                    continue
-                yield Skipped(out, where) if isinstance(out, str) else out
+                    yield where, f"{MALFORMED}: {exc!r}"
         except (UnicodeDecodeError, csv.Error) as exc:
             raise FormatError(f"{path.name} is unreadable after line {reader.line_num}: {exc}") from None
 
 
+def iter_rows(path: Path, convert: Callable[[dict], dict | str], ident: Callable[[dict], str]) -> Iterator[dict | Skipped]:
+    """Each CSV row's event, checked against the event contract as a posted one is (`registry.checked`), or a
+    Skipped naming its line, its id (`ident`) and why."""
+    for where, out in _converted(path, convert, ident):
+        if isinstance(out, str):
+            reason, _, detail = out.partition(": ")
+            yield Skipped(reason, f"{where}: {detail}" if detail else where)
+        else:
+            yield checked(out, where)
+
+
 def iter_converted(path: Path, convert: Callable[[dict], dict | str], ident: Callable[[dict], str],
                    skipped: Counter[str] | None = None) -> Iterator[dict]:
-    """The events only; rows left out are counted in `skipped` by reason (for training, which reports counts)."""
-    for row in iter_rows(path, convert, ident):
-        if isinstance(row, Skipped):
+    """The converted events only, unchecked (training reads these, and its data are the converters' output); rows
+    left out are counted in `skipped` by reason."""
+    for _, out in _converted(path, convert, ident):
+        if isinstance(out, str):
             if skipped is not None:
-                skipped[row.reason] += 1
+                skipped[out.partition(": ")[0]] += 1
         else:
-            yield row
+            yield out
 
 
 __all__ = ["MALFORMED", "events_only", "iter_converted", "iter_rows", "open_text"]

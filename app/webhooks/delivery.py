@@ -32,6 +32,7 @@ from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger("escalation.webhooks")
 BATCH = 20
+PENDING_EVERY = 5.0  # seconds between counts of the queue, per worker
 RECORDERS = 2  # a round's outcomes recorded at once: the pooled connections a round takes from the requests'
 USER_AGENT = "escalation-risk-webhooks/1"
 
@@ -74,6 +75,7 @@ def _now() -> datetime:
 class Worker:
     def __init__(self, engine: Engine, settings: Settings, tracer_provider=None):
         self.settings, self._traces = settings, tracer_provider
+        self._counted_at = -PENDING_EVERY  # when the queue was last counted (escalation_webhook_deliveries_pending)
         # Which worker made an attempt: host and pid, and a token of its own, since a restarted server can get
         # the pid (and the object address) of the one it replaced once the pids have wrapped.
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"[:100]
@@ -121,7 +123,9 @@ class Worker:
         now = _now()
         due = (WebhookDelivery.status == "pending") & (WebhookDelivery.next_attempt_at <= now)
         with self._reads() as session:  # a cheap look first: most rounds find nothing and take no write lock
-            WEBHOOK_PENDING.set(session.scalar(select(func.count()).where(WebhookDelivery.status == "pending")))
+            if time.monotonic() >= self._counted_at + PENDING_EVERY:  # a backlog drained in busy rounds: not each
+                self._counted_at = time.monotonic()
+                WEBHOOK_PENDING.set(session.scalar(select(func.count()).where(WebhookDelivery.status == "pending")))
             if session.scalar(select(WebhookDelivery.id).where(due).limit(1)) is None:
                 return []
         lease = timedelta(seconds=self.settings.webhooks_timeout_seconds + 30)

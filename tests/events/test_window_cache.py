@@ -277,7 +277,7 @@ def test_the_merge_puts_rows_in_dyad_day_event_order():
 
 
 @pytest.mark.parametrize("check", [True, False], ids=["check mode", "no check"])
-def test_check_mode_fails_a_write_whose_cached_window_is_wrong(client, check):
+def test_check_mode_fails_a_write_whose_cached_window_is_wrong(client, check, caplog):
     """ESCALATION_CHECK_FAST_PATHS (on in every test): a cached window that differs from a fresh read fails the write
     loudly (500, nothing stored) instead of scoring the wrong facts; without it the wrong window is trusted."""
     from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION
@@ -288,9 +288,12 @@ def test_check_mode_fails_a_write_whose_cached_window_is_wrong(client, check):
     assert client.post("/v1/events", json=IRAN_STRIKE).status_code == 201
     version, window = cache._data["IRN--PAK"]
     cache._data["IRN--PAK"] = (version, history.Window(window.last_on))  # the held window loses its events
-    if check:  # a 500 to a client; the test client raises the server's error instead
-        with pytest.raises(errors.FastPathMismatch, match="IRN--PAK's window differs from a fresh read"):
-            client.post("/v1/events", json=PAKISTAN_RETALIATION)
+    if check:  # a 500 to the client; the mismatch is logged with its traceback and the request id
+        with caplog.at_level("ERROR", logger="escalation.errors"):
+            failed = client.post("/v1/events", json=PAKISTAN_RETALIATION, headers={"X-Request-ID": "mismatch-1"})
+        assert failed.status_code == 500 and failed.headers["x-request-id"] == "mismatch-1"
+        assert any(r.exc_info and isinstance(r.exc_info[1], errors.FastPathMismatch)
+                   and "IRN--PAK's window differs from a fresh read" in str(r.exc_info[1]) for r in caplog.records)
         assert [e["source_event_id"] for e in client.get("/v1/events").json()["items"]] == [
             IRAN_STRIKE["source_event_id"]]  # the write was rolled back whole
         assert len(client.get("/v1/dyads/IRN--PAK/assessments").json()["items"]) == 1

@@ -165,7 +165,7 @@ def test_a_cached_poll_whose_head_cannot_be_read_is_a_503_never_a_stale_answer(c
 
 
 @pytest.mark.parametrize("check", [True, False], ids=["check mode", "no check"])
-def test_check_mode_fails_a_poll_whose_cached_answer_is_wrong(settings, scorer, check):
+def test_check_mode_fails_a_poll_whose_cached_answer_is_wrong(settings, scorer, check, caplog):
     """ESCALATION_CHECK_FAST_PATHS (on in every other test): a cached poll answer that differs from what the route
     answers fails the request loudly; without the check the shortcut sends what it holds."""
     from app import errors
@@ -177,9 +177,12 @@ def test_check_mode_fails_a_poll_whose_cached_answer_is_wrong(settings, scorer, 
         key = next(k for k in answers._data if k[:2] == ("risk", ("IRN", "PAK")))
         held = answers.get(key)
         answers.put(key, type(held)(held.head, held.etag, held.body.replace(b'"IRN--PAK"', b'"IRN--XXX"')))
-        if check:
-            with pytest.raises(errors.FastPathMismatch, match="poll shortcut: /v1/risk"):
-                c.get("/v1/risk", params=RISK)
+        if check:  # a 500 with the error shape; the mismatch is logged with its traceback
+            with caplog.at_level("ERROR", logger="escalation.errors"):
+                failed = c.get("/v1/risk", params=RISK)
+            assert failed.status_code == 500 and failed.json()["error"] == "internal_error"
+            assert any(r.exc_info and isinstance(r.exc_info[1], errors.FastPathMismatch)
+                       and "poll shortcut: /v1/risk" in str(r.exc_info[1]) for r in caplog.records)
         else:
             wrong = c.get("/v1/risk", params=RISK)
             assert wrong.status_code == 200 and wrong.content != first.content and b"IRN--XXX" in wrong.content
