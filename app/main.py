@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, s
         app.state.watchdog = watchdog
         app.state.settings = settings
         app.state.engine = engine
+        app.state.traces = traces  # the tracer provider (None with tracing off)
         if traces is not None:
             tracing.instrument_engine(engine, traces)
         app.state.sessionmaker = make_sessionmaker(engine)

@@ -6,7 +6,7 @@ scoring of a batch. `otlp` sends them to the collector the standard `OTEL_EXPORT
 import contextlib
 from collections.abc import Iterator
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 
 _tracer = trace.NoOpTracer()  # the service's own spans go to the provider `use` names; none until then
 
@@ -77,7 +77,18 @@ def tag_request(request_id: str) -> None:
 
 
 @contextlib.contextmanager
-def span(name: str, **attributes) -> Iterator[None]:
-    """A span of the service's own work (scoring a batch); free when no provider records."""
-    with _tracer.start_as_current_span(name, attributes=attributes):
+def span(name: str, parent: str | None = None, **attributes) -> Iterator[None]:
+    """A span of the service's own work (scoring a batch, a webhook attempt); free when no provider records.
+    `parent`: a W3C traceparent to continue (a delivery's, stored when its write queued it)."""
+    context = propagate.extract({"traceparent": parent}) if parent else None
+    with _tracer.start_as_current_span(name, context=context, attributes=attributes):
         yield
+
+
+def traceparent() -> str | None:
+    """The current span's W3C traceparent, to store with work done later (None when nothing is recorded)."""
+    if not trace.get_current_span().is_recording():
+        return None
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")

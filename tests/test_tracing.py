@@ -28,6 +28,43 @@ def test_a_write_is_one_trace_with_its_statements_and_scoring(settings, scorer):
     assert len(score) == 1 and score[0].attributes["dyads"] == 3
 
 
+def test_a_webhook_delivery_joins_the_trace_of_the_write_that_queued_it(settings, scorer):
+    import asyncio
+
+    import httpx
+
+    from app.webhooks.delivery import Worker
+    from tests.receiver import Receiver
+
+    spans = InMemorySpanExporter()
+    quiet = settings.model_copy(update={"webhooks_worker": False, "webhooks_allow_private": True})
+    with TestClient(create_app(quiet, scorer, span_exporter=spans)) as client, Receiver() as receiver:
+        assert client.post("/v1/webhooks", json={"url": receiver.url, "filters": {"dyads": ["IRN--PAK"]}}
+                           ).status_code == 201
+        spans.clear()
+        assert client.post("/v1/events", json=IRAN_STRIKE).status_code == 201
+        state = client.app.state
+        worker = Worker(state.engine, state.settings, state.traces)
+
+        async def one_round() -> int:
+            async with httpx.AsyncClient(timeout=5) as http:
+                from app import tracing
+
+                tracing.instrument_httpx(http, state.traces)
+                return await worker.run_once(http)
+
+        assert asyncio.run(one_round()) == 1
+        got = receiver.wait_for(1)
+    finished = spans.get_finished_spans()
+    write = next(s for s in finished if s.kind.name == "SERVER" and s.name == "POST /v1/events")
+    attempt = next(s for s in finished if s.name == "escalation.webhook.attempt")
+    sent = [s for s in finished if s.kind.name == "CLIENT" and s.attributes.get("http.request.method", s.attributes.get(
+        "http.method")) == "POST"]
+    assert attempt.context.trace_id == write.context.trace_id  # one trace: the POST, its statements, the delivery
+    assert sent and sent[0].parent.span_id == attempt.context.span_id
+    assert f"{write.context.trace_id:032x}" in got[0].headers["traceparent"]  # and the receiver can continue it
+
+
 def test_each_app_traces_its_own_engine_and_nothing_after_it_stops(settings, scorer):
     first, second = InMemorySpanExporter(), InMemorySpanExporter()
     with TestClient(create_app(settings, scorer, span_exporter=first)) as client:

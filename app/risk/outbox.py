@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Row, func, insert, select
 from sqlalchemy.orm import Session
 
+from app import tracing
 from app.events import members
 from app.ml.levels import LEVELS
 from app.risk.models import PUBLISHED, Assessment
@@ -103,11 +104,12 @@ def enqueue(session: Session, assessment_ids: Sequence[int]) -> int:
     wanted = set(assessment_ids)
     rows = [r for r in feed_rows(session, min(wanted), max(wanted)) if r.id in wanted]
     now = datetime.now(timezone.utc)
+    parent = tracing.traceparent()  # the write's trace, which each attempt joins (with tracing on)
     filters = [(e.id, Filters.model_validate(e.filters)) for e in endpoints]
     values = [
         {"endpoint_id": endpoint_id, "message_id": f"msg_{uuid.uuid4().hex}", "event_type": m.type,
          "assessment_id": m.id, "body": m.body(), "status": "pending", "attempts": 0, "next_attempt_at": now,
-         "created_at": now}
+         "created_at": now, "traceparent": parent}
         for m in build(session, rows) for endpoint_id, f in filters if matches(f, m)
     ]
     if values:

@@ -47,6 +47,7 @@ class Claim:
     url: str
     secret: str
     created_at: datetime  # when the delivery was queued: its assessment's commit
+    traceparent: str | None = None  # the trace of the write that queued it
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,8 @@ class Worker:
         delivery's record past its claim (another worker would send that one again), and an error in one
         delivery's handling spoils no other."""
         try:
-            with WEBHOOK_ATTEMPT_SECONDS.time():
+            with WEBHOOK_ATTEMPT_SECONDS.time(), tracing.span("escalation.webhook.attempt", claim.traceparent,
+                                                              delivery=claim.delivery_id, attempt=claim.number):
                 outcome = await self.send(client, claim)
             WEBHOOK_ATTEMPTS.labels(outcome.kind).inc()
             if outcome.ok:
@@ -143,7 +145,7 @@ class Worker:
                 session.add(WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, worker=self.name,
                                            started_at=now))
                 claims.append(Claim(delivery.id, delivery.endpoint_id, delivery.attempts, delivery.message_id,
-                                    delivery.body, url, secret, _utc(delivery.created_at)))
+                                    delivery.body, url, secret, _utc(delivery.created_at), delivery.traceparent))
         return claims
 
     async def send(self, client: httpx.AsyncClient, claim: Claim) -> Outcome:

@@ -43,6 +43,8 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The W3C trace context of the write that queued it (with tracing on): its attempts join that trace.
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
 
 class WebhookAttempt(Base):
