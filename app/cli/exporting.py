@@ -30,13 +30,12 @@ def export(
     format: Annotated[Format, typer.Option(help="csv or parquet")] = Format.csv,
     dyad: Annotated[str | None, typer.Option(help="a dyad id, e.g. IRN--PAK (events, assessments, series)")] = None,
     as_of: Annotated[str | None, typer.Option(help="the ranking's date (default today), YYYY-MM-DD")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="a series' first date (default a year before --to)")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="a series' first date (default a year before "
+                                                "--to)")] = None,
     end: Annotated[str | None, typer.Option("--to", help="a series' last date (default today)")] = None,
     step: Annotated[int, typer.Option(min=1, max=366, help="days between a series' dates")] = 7,
 ) -> None:
     """Write a table as CSV (with a header row) or Parquet; the columns are listed in docs/api.md ("Export")."""
-    from datetime import timedelta
-
     from app import errors
     from app.export import service
     from app.http import utc_today
@@ -67,8 +66,7 @@ def export(
                     table, rows = service.RANKING, list(service.ranking(
                         session, scorer, RiskCache(), days["as_of"] or utc_today(), country=None, min_level=None))
                 else:
-                    to = days["to"] or utc_today()
-                    dates = risk_service.series_dates(days["from"] or to - timedelta(days=365), to, step)
+                    dates = risk_service.series_between(days["from"], days["to"], step)
                     table, rows = service.SERIES, list(service.series(session, scorer, dyad, dates, step))
             rows = iter(rows)
         count = 0

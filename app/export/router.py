@@ -1,7 +1,7 @@
 """/v1/export: events, assessments, the ranking and a dyad's series as CSV (default) or Parquet, chosen by
 `?format=` or the Accept header; columns in docs/api.md ("Export")."""
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,7 +16,7 @@ from app.export import service
 from app.http import DATE_PATTERN, Country, iso3_param, utc_today
 from app.ml.levels import Level
 from app.risk import service as risk_service
-from app.risk.schemas import EARLIEST_AS_OF, SERIES_DEFAULT_DAYS, DyadId, as_of_problem
+from app.risk.schemas import DyadId
 
 router = APIRouter(prefix="/v1/export", tags=["export"], dependencies=[Depends(require("read"))],
                    responses={**errors.responses(*errors.COMMON),
@@ -33,12 +33,6 @@ def _format(request: Request, given: str | None) -> str:
     return "parquet" if "parquet" in request.headers.get("accept", "") else "csv"
 
 
-def _date(value: date | None, field: str) -> date | None:
-    if value is not None and (problem := as_of_problem(value, utc_today())):
-        raise errors.InvalidInput(problem.replace("as_of", field), field=field)
-    return value
-
-
 def _answer(table: service.Table, rows, fmt: str) -> Response:
     headers = {"Content-Disposition": f'attachment; filename="{table.name}.{fmt}"'}
     if fmt == "parquet":
@@ -52,8 +46,9 @@ def export_events(request: Request, sessions: ReadSessionsDep, format: Format = 
                   country: Country = None, since: DateParam = None, until: DateParam = None,
                   include_retracted: bool = False) -> Response:
     """Every event (filtered as `GET /v1/events` is), in id order; CSV streams, a page at a time."""
-    rows = service.events(sessions, dyad=dyad, country=iso3_param(country), since=_date(since, "since"),
-                          until=_date(until, "until"), include_retracted=include_retracted)
+    rows = service.events(sessions, dyad=dyad, country=iso3_param(country),
+                          since=risk_service.checked_day(since, "since"),
+                          until=risk_service.checked_day(until, "until"), include_retracted=include_retracted)
     return _answer(service.EVENTS, rows, _format(request, format))
 
 
@@ -72,7 +67,7 @@ def export_ranking(request: Request, session: ReadSession, scorer: ScorerDep, ca
                    format: Format = None, as_of: DateParam = None, country: Country = None,
                    min_level: Level | None = None) -> Response:
     """Every dyad by its risk as of a date (default today), as `GET /v1/dyads` ranks them."""
-    rows = list(service.ranking(session, scorer, cache, _date(as_of, "as_of") or utc_today(),
+    rows = list(service.ranking(session, scorer, cache, risk_service.checked_day(as_of, "as_of") or utc_today(),
                                 country=iso3_param(country), min_level=min_level))
     return _answer(service.RANKING, iter(rows), _format(request, format))
 
@@ -83,8 +78,6 @@ def export_series(request: Request, dyad_id: DyadId, session: ReadSession, score
                   end: Annotated[DateParam, Query(alias="to")] = None,
                   step: Annotated[int, Query(ge=1, le=366)] = 7) -> Response:
     """A dyad's risk through time, as `GET /v1/dyads/{id}/series` gives it."""
-    end = _date(end, "to") or utc_today()
-    start = _date(start, "from") or max(end - timedelta(days=SERIES_DEFAULT_DAYS), EARLIEST_AS_OF)
-    dates = risk_service.series_dates(start, end, step)
+    dates = risk_service.series_between(start, end, step)
     rows = list(service.series(session, scorer, dyad_id, dates, step))
     return _answer(service.SERIES, iter(rows), _format(request, format))

@@ -1,7 +1,7 @@
 """/v1/risk, /v1/dyads, /v1/assessments, /v1/model: what pollers read."""
 
 import hashlib
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -16,7 +16,7 @@ from app.http import (DATE_PATTERN, Country, Cursor, StrictJSONRoute, cursor_aft
 from app.ml.levels import Level
 from app.risk import service, whatif
 from app.risk.cache import Answer
-from app.risk.schemas import (EARLIEST_AS_OF, MEMBER, SERIES_DEFAULT_DAYS, AssessmentPage, DyadId, DyadPage, DyadRead,
+from app.risk.schemas import (MEMBER, AssessmentPage, DyadId, DyadPage, DyadRead,
                               ModelCard, RiskRead, RiskSeries, WhatIfRequest, WhatIfSeriesRequest, as_of_problem)
 
 router = APIRouter(route_class=StrictJSONRoute, prefix="/v1", tags=["risk"],
@@ -128,16 +128,6 @@ def get_dyad(dyad_id: DyadId, session: ReadSession, scorer: ScorerDep, cache: Ri
 DateParam = Annotated[date | None, Query(json_schema_extra={"pattern": f"^{DATE_PATTERN}$"})]
 
 
-def _span(start: date | None, end: date | None) -> tuple[date, date]:
-    """A series' dates: `to` defaults to today and `from` to a year before `to`; both within 1800..today."""
-    today = utc_today()
-    for name, day in (("from", start), ("to", end)):
-        if day is not None and (problem := as_of_problem(day, today)):
-            raise errors.InvalidInput(problem.replace("as_of", name), field=name)
-    end = end or today
-    return start or max(end - timedelta(days=SERIES_DEFAULT_DAYS), EARLIEST_AS_OF), end
-
-
 @router.get("/dyads/{dyad_id}/series", response_model=RiskSeries,
             responses={**NOT_MODIFIED, **errors.responses(errors.NotFound)})
 def dyad_series(
@@ -152,7 +142,7 @@ def dyad_series(
     """The dyad's risk through time: for each date from `from` every `step` days, and `to`, the answer
     `GET /v1/risk?as_of=` gives from the events known now (probability, interval, level, top drivers), computed
     in one pass over the history. Stored assessments (`/assessments`) stay the record of what was said at the time."""
-    dates = service.series_dates(*_span(start, end), step)
+    dates = service.series_between(start, end, step)
     dyad, marker = service.get_dyad(session, dyad_id)
     etag = _etag("series", dyad.id, marker, scorer.version, dates[0], dates[-1], step)
     if (unchanged := Answer(None, etag, b"")).matches(request.headers.get("if-none-match")):
@@ -166,7 +156,7 @@ def dyad_series(
 def what_if_series(body: WhatIfSeriesRequest, session: ReadSession, scorer: ScorerDep) -> RiskSeries:
     """`/dyads/{id}/series` for the stored history plus hypothetical events. Nothing is stored."""
     a, b = whatif.members(body.a, body.b)
-    dates = service.series_dates(*_span(body.start, body.end), body.step)
+    dates = service.series_between(body.start, body.end, body.step)
     try:
         _, marker = service.resolve_dyad(session, a, b)
     except errors.NotFound:

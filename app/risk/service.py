@@ -21,7 +21,9 @@ from app.observability import ASSESSMENTS, SCORING_SECONDS
 from app.risk import outbox
 from app.risk.cache import RiskCache
 from app.risk.models import PUBLISHED, Assessment, DyadRisk
-from app.risk.schemas import AssessmentRead, DyadRead, RiskRead, RiskSeries, SeriesPoint
+from app.http import utc_today
+from app.risk.schemas import (EARLIEST_AS_OF, SERIES_DEFAULT_DAYS, AssessmentRead, DyadRead, RiskRead, RiskSeries,
+                              SeriesPoint, as_of_problem)
 from app.storage import bulk, locks
 from app.storage.feed import feed_lock
 
@@ -211,6 +213,21 @@ MAX_SERIES_POINTS = 4_000  # dates in one series: ten years daily
 SERIES_BATCH_FACTS = 250_000
 
 
+def checked_day(day: date | None, field: str) -> date | None:
+    """A date parameter as given, or a 422 naming it: a risk is asked of a date from 1800 to today."""
+    if day is not None and (problem := as_of_problem(day, utc_today())):
+        raise errors.InvalidInput(problem.replace("as_of", field), field=field)
+    return day
+
+
+def series_between(start: date | None, end: date | None, step_days: int) -> list[date]:
+    """A series' dates as every caller asks for them: `to` (default today) and `from` (default a year before it)
+    checked, then `series_dates`."""
+    end = checked_day(end, "to") or utc_today()
+    start = checked_day(start, "from") or max(end - timedelta(days=SERIES_DEFAULT_DAYS), EARLIEST_AS_OF)
+    return series_dates(start, end, step_days)
+
+
 def series_dates(start: date, end: date, step_days: int) -> list[date]:
     """`start`, then every `step_days` days up to `end`, and `end` itself; a 422 for a reversed or oversized range."""
     if start > end:
@@ -254,7 +271,8 @@ def series_of(scorer: Scorer, dyad_id: str, members: tuple[str, str], kind: str,
     for run, windows in event_history.in_batches(facts, event_ids, dates, LOOKBACK_DAYS, SERIES_BATCH_FACTS):
         with SCORING_SECONDS.time():
             scores = scorer.score_many([(w.facts, d, scorer.context_for(*members, d)) for w, d in zip(windows, run)])
-        points += [SeriesPoint.of(score, scorer, d, w.last_on, w.in_window) for score, d, w in zip(scores, run, windows)]
+        points += [SeriesPoint.of(score, scorer, d, w.last_on, w.in_window)
+                   for score, d, w in zip(scores, run, windows)]
     return RiskSeries(dyad_id=dyad_id, members=members, kind=kind, model_version=scorer.version, step_days=step_days,
                       points=points, latest_assessment_id=marker)
 
