@@ -34,12 +34,26 @@ class EventFact:
 
 
 @dataclass(frozen=True, slots=True)
+class Fronts:
+    """A dyad's members' other active fronts as of a date (app.ml.fronts): the other dyads of either member (not
+    civilians) with an event in the last 30 days, the deaths in those events, and those dyads, deadliest first."""
+
+    count: int = 0
+    deaths: int = 0
+    dyads: tuple[tuple[str, int], ...] = ()  # (dyad id, deaths), deadliest first, at most a few (for the label)
+
+
+NO_FRONTS = Fronts()
+
+
+@dataclass(frozen=True, slots=True)
 class DyadContext:
     kind: str  # one of DYAD_KINDS
     contiguous: bool = False
     rivalry: bool = False
     major_power: bool = False  # either side is a major power
     past_armed_conflict: bool = False  # an interstate war / armed conflict between the two in an earlier year
+    fronts: Fronts = NO_FRONTS  # the members' other active fronts (not structural: read from other dyads' events)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -268,7 +268,7 @@ def updated(session: Session, cache: WindowCache, versions: Mapping[str, int], c
     """
     cached = {d: w for d, ids in changed.items()
               if d in versions and (w := cache.get(d, versions[d])) is not None}
-    if not cached or max(max(ids) for ids in changed.values()) >= _ID_LIMIT:
+    if not cached or max((max(ids, default=0) for ids in changed.values()), default=0) >= _ID_LIMIT:
         return {}
     keys, olds = list(cached), list(cached.values())
     k = len(keys)

@@ -26,6 +26,9 @@ class Ingested:
     status: str  # created | unchanged | revised | retracted
     # Dyads whose history changed: the event's current dyads plus any it left on revision.
     touched: dict[str, date] = field(default_factory=dict)
+    # Where a revision moved the event: each touched dyad's later date (its day before or after), when that
+    # differs from `touched`'s. The fronts of other dyads (app.risk.service) read the event at both.
+    moved: dict[str, date] = field(default_factory=dict)
 
 
 Key = tuple[str, str]  # (source, source_event_id)
@@ -260,9 +263,11 @@ def _revise(session: Session, batch: list[tuple[_Current, EventCreate, list[Dyad
         before, after = event.dyads, linked.get(event.id, {})
         # A back-dated or forward-dated correction changes history from the earlier of the two dates.
         touched = {d: min(before.get(d, day), after.get(d, day)) for d, day in (before | after).items()}
+        moved = {d: later for d, day in (before | after).items()
+                 if (later := max(before.get(d, day), after.get(d, day))) != touched[d]}
         event.dyads = after
         # A retraction stands: a corrected re-send is recorded as a revision but stays out of history.
-        out.append(Ingested(event.id, "revised", {} if event.retracted else touched))
+        out.append(Ingested(event.id, "revised", {} if event.retracted else touched, {} if event.retracted else moved))
     return out
 
 

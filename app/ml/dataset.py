@@ -5,6 +5,7 @@ Interstate histories are MIE days plus ICB crisis triggers and agreed terminatio
 settlements (app.ml.crises). Sample dates are every day a dyad has events, every ICB trigger
 date (a crisis as it breaks out), plus quiet follow-up days (15 ... 730 days after an event,
 when nothing happened in between) so the model sees risk decay in quiet dyads.
+A sample's contagion features read the other dyads of the same source (app.ml.fronts).
 Each sample also carries each target's own value over the previous 30 days (the persistence
 forecast's input, point-in-time) and, for GED dyads, whether it is a flare-up (an event day after
 >= 90 quiet days: GED's episode benchmark).
@@ -16,7 +17,7 @@ settings; MIE 2005-2014 (never fit) and GED 2018-2023 are the test periods.
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from app.ml import baselines, crises
 from app.ml.context import ContextTable
 from app.events.facts import EventFact
 from app.ml.features import History, build_matrix
+from app.ml.fronts import Activity
 from app.ml.labels import HORIZON, TARGETS, label_matrix, previous_matrix
 
 FOLLOW_UPS = (15, 45, 90, 180, 365, 730)
@@ -101,16 +103,22 @@ class Dataset:
 
 
 def dyad_histories(
-    source: Source, data_dir: Path, skipped: Counter[str], read: Counter[str] | None = None
+    source: Source, data_dir: Path, skipped: Counter[str], read: Counter[str] | None = None,
+    events: dict[str, list[int]] | None = None,
 ) -> dict[str, tuple[str, str, list[EventFact]]]:
-    """dyad id -> (member a, member b, facts), through the same contract the API uses."""
+    """dyad id -> (member a, member b, facts), through the same contract the API uses; with `events`, each dyad's
+    event numbers too (in the order of its facts: one number per source event, shared by the dyads it links)."""
     out: dict[str, tuple[str, str, list[EventFact]]] = {}
+    number = 0
     for reader in source.readers:
         for raw in reader(data_dir, skipped):
             if read is not None:  # what each source contributed, by action, for the card
                 read[f"{raw['source']}:{raw['action']}"] += 1
             for link, fact in facts_for(EventCreate.model_validate(raw)):
                 out.setdefault(link.dyad_id, (link.member_a, link.member_b, []))[2].append(fact)
+                if events is not None:
+                    events.setdefault(link.dyad_id, []).append(number)
+            number += 1
     return out
 
 
@@ -157,10 +165,12 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
     read: Counter[str] = Counter()
     for source in SOURCES:
         started, counts = time.time(), Counter()
-        histories = dyad_histories(source, data_dir, counts, read)
+        numbers: dict[str, list[int]] = {}
+        histories = dyad_histories(source, data_dir, counts, read, numbers)
         skipped[source.name] = dict(counts)
         last_day = source.coverage_end.toordinal() - HORIZON
         triggers = _triggers(data_dir) if source.crises else {}
+        activity = Activity.of_histories((key, zip(numbers[key], facts)) for key, (_, _, facts) in histories.items())
         for key, (a, b, facts) in histories.items():
             h = History(facts)
             crisis_days = np.array(sorted(triggers.get(key, ())), dtype=np.int64)
@@ -171,7 +181,8 @@ def build(data_dir: Path, table: ContextTable, log: Callable[[str], None] = prin
                 continue
             dates = [date.fromordinal(int(d)) for d in days]
             contexts = {y: table.context_for(a, b, date(y, 7, 1)) for y in {d.year for d in dates}}
-            X = build_matrix([(facts, d, contexts[d.year]) for d in dates])
+            X = build_matrix([(facts, d, replace(contexts[d.year], fronts=activity.fronts(key, (a, b), t)))
+                              for d, t in zip(dates, days.tolist())])
             y, y_prev = label_matrix(h, days), previous_matrix(h, days)
             kind = contexts[dates[0].year].kind
             flare = flare_ups(h.day, days) if not source.crises else np.zeros(days.shape, dtype=bool)

@@ -14,9 +14,11 @@ from operator import itemgetter
 import numpy as np
 import pycountry
 
+from app.events import members as member_ids
 from app.events.facts import DyadContext
 from app.events.vocabulary import HOSTILITY_LABELS
 from app.ml.features import FEATURE_NAMES, FEATURES, RESPONSE_WINDOW, THEME_NAMES, Batch
+from app.ml.fronts import FRONT_WINDOW
 
 # the features of each driver theme, as the registry declares them
 THEMES: dict[str, tuple[str, ...]] = {theme: tuple(f.name for f in FEATURES if f.theme == theme) for theme in THEME_NAMES}
@@ -54,6 +56,16 @@ def _structural_text(ctx: DyadContext) -> str:
 def _structural(ctx: DyadContext) -> tuple[str, list]:
     return _structural_text(ctx), [{"kind": ctx.kind, "contiguous": ctx.contiguous, "rivalry": ctx.rivalry,
                                     "past_armed_conflict": ctx.past_armed_conflict, "major_power": ctx.major_power}]
+
+
+def _contagion(ctx: DyadContext) -> tuple[str, list]:
+    fronts = ctx.fronts
+    if not fronts.count:
+        return f"no other front of either side in the last {FRONT_WINDOW} days", []
+    named = ", ".join(f"{' vs '.join(map(name, member_ids.dyad_members(d)))} ({n} killed)" for d, n in fronts.dyads)
+    more = f" and {fronts.count - len(fronts.dyads)} more" if fronts.count > len(fronts.dyads) else ""
+    return (f"{fronts.count} other front{'s' * (fronts.count > 1)} of either side in the last {FRONT_WINDOW} days, "
+            f"{fronts.deaths} killed there: {named}{more}"), [{"dyad_id": d, "deaths": n} for d, n in fronts.dyads]
 
 
 @lru_cache(maxsize=8192)
@@ -167,7 +179,8 @@ class Drivers:
         texts = {
             "retaliation": self._retaliation(lo, hi, x), "casualties": self._casualties(lo, hi, self.past_year[r]),
             "tempo": self._tempo(r, lo, hi, self.t[r]), "severity": self._severity(r, lo, hi, x),
-            "deescalation": self._deescalation(lo, hi, x), "structural": _structural(self.batch.contexts[r]),
+            "deescalation": self._deescalation(lo, hi, x), "contagion": _contagion(self.batch.contexts[r]),
+            "structural": _structural(self.batch.contexts[r]),
         }
         out = []
         for theme, features in THEMES.items():

@@ -40,14 +40,16 @@ BOOSTING_GRID = (
 )
 
 
-def additive(c: float) -> Pipeline:
+def additive(c: float, without: tuple[str, ...] = ()) -> Pipeline:
+    """The GAM over every feature (`without`: leaving those out, for the card's checks of what a theme adds)."""
     index = {n: i for i, n in enumerate(FEATURE_NAMES)}
     smooth = make_pipeline(
         FunctionTransformer(np.arcsinh),
         SplineTransformer(n_knots=N_KNOTS, degree=DEGREE, extrapolation="constant"),
     )
     design = ColumnTransformer(
-        [("smooth", smooth, [index[n] for n in SMOOTH]), ("flag", "passthrough", [index[n] for n in FLAGS])]
+        [("smooth", smooth, [index[n] for n in SMOOTH if n not in without]),
+         ("flag", "passthrough", [index[n] for n in FLAGS if n not in without])]
     )
     return Pipeline([("design", design), ("logit", logistic(C=c))])
 

@@ -38,7 +38,8 @@ LOOKBACK_DAYS = 365 + 2 * RESPONSE_WINDOW
 DECAY_HALF_LIVES = (7, 30, 90)
 _PAIRS_PER_CHUNK = 2_000_000  # (row, fact) pairs summed at once by Batch.decayed
 
-THEME_NAMES = ("retaliation", "casualties", "tempo", "severity", "deescalation", "structural")  # drivers, in this order
+THEME_NAMES = ("retaliation", "casualties", "tempo", "severity", "deescalation", "contagion",
+               "structural")  # drivers, in this order
 SMOOTH_TERM, FLAG_TERM = "smooth", "flag"
 
 
@@ -130,6 +131,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature("deescalated_since_fighting", "deescalation", FLAG_TERM, ("action",),
             f"1 if a de-escalation in the last {CALM_WINDOW} days came on or after the last use of force, "
             f"itself within {FIGHTING_WINDOW} days", lambda w: w.calmed),
+    Feature("other_fronts_30d", "contagion", SMOOTH_TERM, ("other dyads' events",),
+            "the members' other dyads with an event in the last 30 days (civilians open no front)",
+            lambda w: [c.fronts.count for c in w.contexts]),
+    Feature("log_other_front_deaths_30d", "contagion", SMOOTH_TERM, ("other dyads' events",),
+            "log(1 + deaths in the last 30 days on those other fronts)",
+            lambda w: np.log1p([c.fronts.deaths for c in w.contexts])),
     Feature("major_power", "structural", FLAG_TERM, ("context",), "1 if a member is a major power (COW)",
             lambda w: [c.major_power for c in w.contexts]),
     Feature("contiguous", "structural", FLAG_TERM, ("context",), "1 if the two states border (COW contiguity)",

@@ -5,6 +5,7 @@ Plus the episode benchmark after the fit period: ICB crises scored at their trig
 """
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +20,7 @@ from app.ml import baselines as baseline_protocol
 from app.ml import crises, dataset
 from app.ml.context import ContextTable
 from app.ml.features import INDEX, History, build_matrix
+from app.ml.fronts import Activity
 from app.ml.labels import PRIMARY, SERIOUS_DEATHS, label_matrix, previous_matrix
 
 
@@ -122,17 +124,22 @@ def icb_v15_episodes(data_dir: Path, table: ContextTable, model: Any, fitted: di
     """ICB v15's crises of 2015-2019, scored as the service would from the events known at their trigger, per
     period of ICB15_PERIODS."""
     ged = next(s for s in dataset.SOURCES if s.name == "ged_global")
-    histories = {k: facts for k, (_, _, facts) in dataset.dyad_histories(ged, data_dir, Counter()).items()}
+    numbers: dict[str, list[int]] = {}
+    histories = {k: facts for k, (_, _, facts) in dataset.dyad_histories(ged, data_dir, Counter(), None,
+                                                                         numbers).items()}
     icb: dict[str, list] = {}
-    for raw in crises.icb_events(data_dir, Counter(), crises.ICB15_ACTORS):
+    links: list[tuple[str, list]] = [(k, list(zip(numbers[k], facts))) for k, facts in histories.items()]
+    for n, raw in enumerate(crises.icb_events(data_dir, Counter(), crises.ICB15_ACTORS)):
         for link, fact in facts_for(EventCreate.model_validate(raw)):
             icb.setdefault(link.dyad_id, []).append(fact)
-    return {name: _icb_v15(data_dir, table, model, fitted, years, histories, icb)
+            links.append((link.dyad_id, [(("icb", n), fact)]))
+    activity = Activity.of_histories(links)
+    return {name: _icb_v15(data_dir, table, model, fitted, years, histories, icb, activity)
             for name, years in ICB15_PERIODS.items()}
 
 
 def _icb_v15(data_dir: Path, table: ContextTable, model: Any, fitted: dict[str, Any], years: tuple[int, int],
-             histories: dict[str, list], icb: dict[str, list]) -> dict[str, Any]:
+             histories: dict[str, list], icb: dict[str, list], activity: Activity) -> dict[str, Any]:
     seen, items, ys, prev, inputs = set(), [], [], [], []
     for a, b, day in crises.icb_triggers(data_dir, crises.ICB15_ACTORS):
         key = dyad_id(a, b)
@@ -141,7 +148,8 @@ def _icb_v15(data_dir: Path, table: ContextTable, model: Any, fitted: dict[str, 
         seen.add((key, day))
         facts = sorted(histories.get(key, []) + icb.get(key, []), key=lambda f: f.occurred_on)
         h, t = History(facts), np.array([day.toordinal()])
-        items.append((facts, day, table.context_for(a, b, date(day.year, 7, 1))))
+        context = table.context_for(a, b, date(day.year, 7, 1))
+        items.append((facts, day, replace(context, fronts=activity.fronts(key, (a, b), day.toordinal()))))
         ys.append(label_matrix(h, t)[PRIMARY][0])
         prev.append(previous_matrix(h, t)[PRIMARY][0])
         inputs.append(baseline_protocol.inputs(h, t))

@@ -80,6 +80,7 @@ _FIELDS = {
     "location.country": "location.country vs actor1.country",
     "retaliation": "retaliation (counted as a response)",
     "context": "state member ISO3 + date (models/context.json)",
+    "other dyads' events": "the members' other dyads' events: dates and fatalities (app/ml/fronts.py)",
 }
 assert {r for f in FEATURES for r in f.reads} <= set(_FIELDS), "every field a feature reads has its card name"
 
@@ -103,7 +104,7 @@ actor names (beyond the non-state slug), the time of day of a datetime."""
 
 
 def build(*, argv, data_dir: Path, ds: dataset.Dataset, metrics: dict, selections: dict, shipped: str,
-          losses: dict, margin: float, term_reference: np.ndarray, kind_split: dict, findings: dict,
+          losses: dict, margin: float, term_reference: np.ndarray, kind_split: dict, contagion: dict, findings: dict,
           episodes: dict, thresholds: dict, backtest: list | None, calibration_check: dict) -> dict:
     """The JSON card (artifact.save adds the artifact hash and version)."""
     return {
@@ -130,6 +131,7 @@ def build(*, argv, data_dir: Path, ds: dataset.Dataset, metrics: dict, selection
         },
         "selection": selections,
         "kind_split_check": kind_split,
+        "contagion_check": contagion,
         "calibration_check": calibration_check,
         "splits": {
             s.name: {
@@ -357,6 +359,9 @@ calibration {card["calibration_check"]["one_calibration"]:.5f}, per kind {card["
 One model for interstate and non-state dyads, with `kind_*` flags: separate additive fits for
 interstate and other dyads were compared on validation (primary target, uncalibrated log-loss:
 one model {card["kind_split_check"]["one_model"]:.4f}, separate fits {card["kind_split_check"]["separate_by_kind"]:.4f}){_kind_verdict(card)}.
+Contagion (the members' other fronts in the last 30 days, app/ml/fronts.py) was measured on validation before it
+stayed: primary target, uncalibrated, chosen setting: {card["contagion_check"]["with_contagion"]:.5f} with its two
+features, {card["contagion_check"]["without_contagion"]:.5f} without them.
 
 ## Explanation
 {card["explanation_method"]}
@@ -469,8 +474,9 @@ by serious violence), overall and per dyad kind:
 - The interval measures the spread of refits on other samples of the training dyads, not the noise of one
   outcome: on MIE's quiet decade and on GED's interstate dyads the observed rates mostly fall outside it
   (see "Uncertainty").
-- Contagion (a member's other active fronts) is not a feature: the serving path scores one dyad's own
-  history, and a cross-dyad read was not built.
+- Contagion (`other_fronts_30d`, `log_other_front_deaths_30d`) is counted within one source: MIE's interstate
+  fronts from MIE, GED's from GED (global, or each slice alone). A state at war with a group that GED does not
+  record (imprecise locations) shows fewer fronts than it has; MIE has no non-state fronts at all.
 - ICB v15's crises of 2015-2017 fall in GED global's validation period (settings and calibration were
   chosen there), so only its 2018-2019 set is out of time; both are small (see the episode table).
 - GED global is dated by each event's first day (the reduced file has no end date), and has no civilian

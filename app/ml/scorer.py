@@ -2,7 +2,7 @@
 an exact log-odds explanation and readable drivers."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,15 +12,17 @@ from scipy.special import expit
 from threadpoolctl import ThreadpoolController
 
 from app.config import REPO_ROOT
-from app.events.facts import DyadContext
+from app.events.facts import NO_FRONTS, DyadContext
+from app.events.members import dyad_id
 from app.ml import artifact, explain
 from app.ml.context import ContextTable
 from app.ml.families import Decomposer
+from app.ml.fronts import NO_ACTIVITY, Activity
 from app.ml.risk_model import AdditiveRisk, sum_last
 from app.ml.features import FEATURE_NAMES, Batch, Facts
 from app.ml.levels import LEVELS
 
-TOP_DRIVERS = 6  # every theme, strongest first: six lines an analyst can read
+TOP_DRIVERS = 7  # every theme, strongest first: seven lines an analyst can read
 # One OpenMP thread per predict: tiny batches gain nothing from more, and spinning threads stall a busy host.
 _THREADS = ThreadpoolController()
 
@@ -47,8 +49,11 @@ class Scorer:
         self._decomposer = Decomposer(models[self.primary], np.asarray(card["term_reference"]))
         self._secondary = {t: models[t] for t in self.targets if t != self.primary}
 
-    def context_for(self, member_a: str, member_b: str, as_of: date) -> DyadContext:
-        return self._context.context_for(member_a, member_b, as_of)
+    def context_for(self, member_a: str, member_b: str, as_of: date, activity: Activity = NO_ACTIVITY) -> DyadContext:
+        """The dyad's structural context as of a date, with its members' other fronts from `activity` (none without)."""
+        context = self._context.context_for(member_a, member_b, as_of)
+        fronts = activity.fronts(dyad_id(member_a, member_b), (member_a, member_b), as_of.toordinal())
+        return context if fronts is NO_FRONTS else replace(context, fronts=fronts)
 
     def level_for(self, p_primary: float) -> str:
         level = LEVELS[0]

@@ -20,7 +20,7 @@ from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_limits
 
 from app.config import REPO_ROOT
-from app.ml import artifact, baselines, dataset, evaluate, families, findings, model_card, risk_model
+from app.ml import artifact, baselines, dataset, evaluate, explain, families, findings, model_card, risk_model
 from app.ml.context import ContextTable, build_table
 from app.ml.features import INDEX
 from app.ml.labels import PRIMARY, TARGETS
@@ -108,6 +108,18 @@ def kind_split_check(ds: dataset.Dataset, setting: dict) -> dict[str, float]:
             "separate_by_kind": float(log_loss(y[val], p_split[val]))}
 
 
+def contagion_check(ds: dataset.Dataset, setting: dict) -> dict[str, float]:
+    """Validation log-loss (uncalibrated) on the primary target with the chosen setting, with the contagion features
+    and without them: what the members' other fronts add, measured on validation before they stay."""
+    y, (fit, val) = ds.y[PRIMARY], periods(ds)
+    out = {}
+    for name, without in (("with_contagion", ()), ("without_contagion", explain.THEMES["contagion"])):
+        model = families.additive(setting["C"], without).fit(
+            ds.X[fit], y[fit], logit__sample_weight=_weights(ds, fit, setting["ged_weight"]))
+        out[name] = float(log_loss(y[val], model.predict_proba(ds.X[val])[:, 1]))
+    return out
+
+
 def calibration_check(ds: dataset.Dataset, model) -> dict[str, float]:
     """Validation log-loss of the primary target: Platt scaling per dyad kind (shipped) against one for all."""
     _, val = periods(ds)
@@ -167,9 +179,11 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         log("boosting wins on validation by more than the margin, but only the additive family has exact terms")
         return 3
     models = fitted[shipped]
+    chosen = min(selections[shipped][PRIMARY]["tried"], key=lambda t: t[0])[1]
     with threadpool_limits(limits=1):
-        kind_split = kind_split_check(ds, min(selections[shipped][PRIMARY]["tried"], key=lambda t: t[0])[1])
-    log(f"  one model vs separate by kind, validation log-loss: {kind_split}")
+        kind_split = kind_split_check(ds, chosen)
+        contagion = contagion_check(ds, chosen)
+    log(f"  one model vs separate by kind, validation log-loss: {kind_split}; contagion: {contagion}")
     reference = families.reference_terms(models[PRIMARY])
     contributions = families.Decomposer(models[PRIMARY], reference).contributions(ds.X)
     p_model = models[PRIMARY].predict_proba(ds.X)[:, 1]
@@ -185,7 +199,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                                               fitted_baselines[PRIMARY]["ged_global"]))
     card = model_card.build(
         argv=argv, data_dir=args.data_dir, ds=ds, metrics=metrics, selections=selections, shipped=shipped,
-        losses=losses, margin=BOOSTING_MARGIN, term_reference=reference, kind_split=kind_split,
+        losses=losses, margin=BOOSTING_MARGIN, term_reference=reference, kind_split=kind_split, contagion=contagion,
         findings=findings.measure(ds, contributions), backtest=backtest,
         calibration_check=calibration_check(ds, models[PRIMARY]),
         episodes=episodes,

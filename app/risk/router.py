@@ -46,15 +46,16 @@ def _risk_answer(poll: Polling, members: tuple[str, str], as_of: date, head: int
     """The answer at this head: the old one when its ETag still holds, else scored and serialised once."""
     scorer = poll.scorer
     with poll.sessions() as session:
+        fronts, = service.fronts_markers(session, [members])  # the members' other dyads move their risk too
         try:
             dyad, marker = service.resolve_dyad(session, *members)
         except errors.NotFound:
-            dyad, etag = None, _etag("prior", *sorted(members), as_of, scorer.version)
+            dyad, etag = None, _etag("prior", *sorted(members), as_of, fronts, scorer.version)
         else:
-            etag = _etag(dyad.id, as_of, marker, scorer.version)
-        if old is not None and old.etag == etag:  # another dyad changed: this answer stands
+            etag = _etag(dyad.id, as_of, marker, fronts, scorer.version)
+        if old is not None and old.etag == etag:  # an unrelated dyad changed: this answer stands
             return Answer(head, etag, old.body)
-        risk = (whatif.prior(scorer, *members, as_of) if dyad is None
+        risk = (whatif.prior(session, scorer, *members, as_of) if dyad is None
                 else service.current(session, scorer, poll.cache, dyad, as_of, marker))
     return Answer(head, etag, risk.model_dump_json().encode())
 
@@ -144,7 +145,8 @@ def dyad_series(
     in one pass over the history. Stored assessments (`/assessments`) stay the record of what was said at the time."""
     dates = service.series_between(start, end, step)
     dyad, marker = service.get_dyad(session, dyad_id)
-    etag = _etag("series", dyad.id, marker, scorer.version, dates[0], dates[-1], step)
+    fronts, = service.fronts_markers(session, [(dyad.member_a, dyad.member_b)])
+    etag = _etag("series", dyad.id, marker, fronts, scorer.version, dates[0], dates[-1], step)
     if (unchanged := Answer(None, etag, b"")).matches(request.headers.get("if-none-match")):
         return _reply(request, unchanged)  # a 304: nothing scored
     series = service.through_time(session, scorer, dyad, dates, step, marker)

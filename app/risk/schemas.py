@@ -121,7 +121,9 @@ class AssessmentRead(BaseModel):
     features: dict[str, float] | None
     model_version: str
     trigger_event_id: int | None
-    reason: str
+    reason: str = Field(description="why it was made: created, revised or retracted (the trigger event's change), "
+                        "relinked (`escalation rederive`), backdated (a change behind the dyad's stored answer), "
+                        "contagion (an event of another dyad of a member, within the 30 days before as_of)")
     last_event_on: date | None
     event_count: int
     created_at: datetime

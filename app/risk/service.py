@@ -1,6 +1,7 @@
 """Assessing dyads when their history changes, and answering risk questions. Services flush, never commit."""
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -14,7 +15,8 @@ from app.events import members as member_ids
 from app.events import service as event_service
 from app.events.facts import FactColumns
 from app.events.models import Dyad
-from app.ml import levels
+from app.ml import fronts, levels
+from app.ml.fronts import NO_ACTIVITY, Activity
 from app.ml.features import LOOKBACK_DAYS
 from app.ml.scorer import Score, Scorer
 from app.observability import ASSESSMENTS, SCORING_SECONDS
@@ -25,7 +27,41 @@ from app.http import utc_today
 from app.risk.schemas import (EARLIEST_AS_OF, SERIES_DEFAULT_DAYS, AssessmentRead, DyadRead, RiskRead, RiskSeries,
                               SeriesPoint, as_of_problem)
 from app.storage import bulk, locks
+from app.storage import windows as storage_windows
 from app.storage.feed import feed_lock
+
+
+def activity(session: Session, asked: Iterable[tuple[Sequence[str], date, date]]) -> Activity:
+    """What the fronts (app.ml.fronts) of dyads read: per (members, first, last), the events of the members' dyads
+    in the FRONT_WINDOW days before each date from `first` to `last`; one read of each member's merged ranges,
+    however scattered the dates (a backfill's batch spans years, its fronts a few months)."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for members, first, last in asked:
+        for member in fronts.acting(members):
+            spans.setdefault(member, []).append((first.toordinal() - fronts.FRONT_WINDOW, last.toordinal()))
+    ranges = []
+    for member, found in spans.items():  # (lo, hi] ranges, overlapping ones merged: no event read twice
+        found.sort()
+        lo, hi = found[0]
+        for a, b in found[1:]:
+            if a > hi:
+                ranges.append((member, date.fromordinal(lo), date.fromordinal(hi)))
+                lo = a
+            hi = max(hi, b)
+        ranges.append((member, date.fromordinal(lo), date.fromordinal(hi)))
+    if not ranges:
+        return NO_ACTIVITY
+    return Activity((member, day, dyad_id, deaths or 0, event_id)
+                    for member, dyad_id, day, deaths, event_id in storage_windows.front_rows(session, ranges))
+
+
+def fronts_markers(session: Session, dyads: Iterable[tuple[str, str]]) -> list[int | None]:
+    """Per (member a, member b): the version of its fronts, the newest latest assessment over the members' dyads
+    (None: no member that opens fronts). A cache key of a risk answer carries it beside the dyad's own."""
+    dyads = list(dyads)
+    asked = sorted({m for pair in dyads for m in fronts.acting(pair)})
+    newest = storage_windows.front_markers(session, asked) if asked else {}
+    return [max((newest[m] for m in fronts.acting(pair) if m in newest), default=None) for pair in dyads]
 
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested],
@@ -50,13 +86,19 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     if not since:
         return 0
     created = {r.event_id for r in results if r.status == "created"}
-    dyad_ids = sorted(since)
+    # The other dyads of the members whose latest answer reads a changed event as a front get a new one too.
+    neighbours = _front_neighbours(session, results)
+    dyad_ids = sorted(since.keys() | neighbours.keys())
     locks.lock_dyads(session, dyad_ids)
     # Read under the dyads' locks: each one's latest assessment, which every change to its history replaces.
     stored = {d: (as_of, latest) for d, as_of, latest in session.execute(
         select(DyadRisk.dyad_id, Assessment.as_of, DyadRisk.assessment_id)
         .join(Assessment, Assessment.id == DyadRisk.assessment_id)
         .where(bulk.one_of(session, DyadRisk.dyad_id, dyad_ids)))}
+    for dyad_id, event_id in neighbours.items():  # (a neighbour's history is unchanged: no event is its own)
+        if dyad_id in stored:
+            since[dyad_id], trigger[dyad_id], changed[dyad_id] = stored[dyad_id][0], (event_id, CONTAGION), set()
+    dyad_ids = sorted(since)
     windows = {} if window_cache is None else _cached_windows(
         session, window_cache, {d: latest for d, (_, latest) in stored.items()}, changed, created)
     if windows and window_cache.check:
@@ -64,9 +106,11 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     if unread := [d for d in dyad_ids if d not in windows]:
         windows.update(event_history.windows(session, unread, LOOKBACK_DAYS))
     plan = [(d, windows[d].last_on or since[d]) for d in dyad_ids]
+    read = activity(session, [(member_ids.dyad_members(d), as_of, as_of) for d, as_of in plan])
     with SCORING_SECONDS.time(), tracing.span("escalation.score", dyads=len(plan)):
         scores = scorer.score_many([
-            (windows[d].facts, as_of, scorer.context_for(*member_ids.dyad_members(d), as_of)) for d, as_of in plan
+            (windows[d].facts, as_of, scorer.context_for(*member_ids.dyad_members(d), as_of, read))
+            for d, as_of in plan
         ])
     now = datetime.now(timezone.utc)
     rows = []
@@ -87,6 +131,43 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
          "last_event_on": r["last_event_on"], "updated_at": now} for r, i in zip(rows, ids)], key="dyad_id")
     ASSESSMENTS.inc(len(rows))
     return len(rows)
+
+
+CONTAGION = "contagion"  # the reason of an assessment redone because another dyad of a member changed
+
+
+def _front_neighbours(session: Session, results: Sequence[event_service.Ingested]) -> dict[str, int]:
+    """The dyads, not among those touched, whose latest assessment reads a changed event as a front: another dyad
+    of one of the touched dyads' members (not civilians), assessed as of a date within FRONT_WINDOW days from
+    the change's day. Per such dyad, the changing event's id. (A concurrent transaction's new neighbour can be
+    missed; its own next write, and every answer computed as of a date, read the fronts whole.)"""
+    days: dict[str, list[tuple[int, int]]] = {}
+    touched = set()
+    for r in results:
+        for dyad_id, day in r.touched.items():
+            touched.add(dyad_id)
+            for member in fronts.acting(member_ids.dyad_members(dyad_id)):
+                for on in (day, r.moved[dyad_id]) if dyad_id in r.moved else (day,):  # where it was and is now
+                    days.setdefault(member, []).append((on.toordinal(), r.event_id))
+    if not days:
+        return {}
+    for found in days.values():
+        found.sort()
+    first = min(found[0][0] for found in days.values())
+    last = max(found[-1][0] for found in days.values()) + fronts.FRONT_WINDOW - 1
+    out: dict[str, int] = {}
+    for dyad_id, a, b, as_of in storage_windows.front_neighbours(
+            session, sorted(days), date.fromordinal(first), date.fromordinal(last)):
+        if dyad_id in touched:
+            continue
+        t = as_of.toordinal()
+        for member in (a, b):  # a change dated in (t - FRONT_WINDOW, t]
+            found = days.get(member, ())
+            k = bisect_right(found, (t, float("inf")))
+            if k and found[k - 1][0] > t - fronts.FRONT_WINDOW:
+                out[dyad_id] = found[k - 1][1]
+                break
+    return out
 
 
 # A cached window behind its dyad's latest assessment is caught up from the assessments in between while it is
@@ -171,16 +252,20 @@ def _current_many(session: Session, scorer: Scorer, cache: RiskCache, dyads: lis
                   as_of: date) -> list[RiskRead]:
     """Risk of many dyads as of a date: cached answers where the key (history version, model) matches,
     the rest scored in one batch."""
-    known = {d.id: cache.get((d.id, as_of, m, scorer.version)) for d, m in dyads}
+    keys = {d.id: (d.id, as_of, m, f, scorer.version) for (d, m), f in
+            zip(dyads, fronts_markers(session, [(d.member_a, d.member_b) for d, _ in dyads]))}
+    known = {d.id: cache.get(keys[d.id]) for d, _ in dyads}
     missing = [(d, m) for d, m in dyads if known[d.id] is None]
     if missing:
         windows = event_history.windows(session, [d.id for d, _ in missing], LOOKBACK_DAYS, until=as_of)
-        items = [(windows[d.id].facts, as_of, scorer.context_for(d.member_a, d.member_b, as_of)) for d, _ in missing]
+        read = activity(session, [((d.member_a, d.member_b), as_of, as_of) for d, _ in missing])
+        items = [(windows[d.id].facts, as_of, scorer.context_for(d.member_a, d.member_b, as_of, read))
+                 for d, _ in missing]
         with SCORING_SECONDS.time(), tracing.span("escalation.score", dyads=len(items)):
             scores = scorer.score_many(items)
         for (d, m), score in zip(missing, scores):
             known[d.id] = _risk_read(d, as_of, score, scorer, windows[d.id], m)
-            cache.put((d.id, as_of, m, scorer.version), known[d.id])
+            cache.put(keys[d.id], known[d.id])
     return [known[d.id] for d, _ in dyads]
 
 
@@ -246,15 +331,17 @@ def through_time(session: Session, scorer: Scorer, dyad: Row, dates: list[date],
     """The dyad's risk on each date from the events known now, from one read of its history and one scoring batch:
     each point equals `current` as of its date."""
     read = event_history.span(session, dyad.id, dates[0], dates[-1], LOOKBACK_DAYS)
-    return series_of(scorer, dyad.id, (dyad.member_a, dyad.member_b), dyad.kind, read.facts, read.event_ids, dates,
-                     step_days, marker)
+    members = (dyad.member_a, dyad.member_b)
+    return series_of(scorer, dyad.id, members, dyad.kind, read.facts, read.event_ids, dates, step_days, marker,
+                     activity(session, [(members, dates[0], dates[-1])]))
 
 
 def probabilities_through_time(session: Session, scorer: Scorer, dyads: Sequence[DyadRead],
                                dates: list[date]) -> list[list[float]]:
     """Each dyad's probability on each date (a few dates: small charts), from one read and one scoring batch."""
     reads = event_history.spans(session, [d.id for d in dyads], dates[0], dates[-1], LOOKBACK_DAYS)
-    items = [(w.facts, day, scorer.context_for(*d.members, day)) for d in dyads
+    fronts_read = activity(session, [(d.members, dates[0], dates[-1]) for d in dyads])
+    items = [(w.facts, day, scorer.context_for(*d.members, day, fronts_read)) for d in dyads
              for w, day in zip(event_history.as_of_each(reads[d.id].facts, reads[d.id].event_ids, dates,
                                                         LOOKBACK_DAYS), dates)]
     with SCORING_SECONDS.time():
@@ -264,13 +351,16 @@ def probabilities_through_time(session: Session, scorer: Scorer, dyads: Sequence
 
 
 def series_of(scorer: Scorer, dyad_id: str, members: tuple[str, str], kind: str, facts: FactColumns,
-              event_ids: np.ndarray, dates: list[date], step_days: int, marker: int | None) -> RiskSeries:
+              event_ids: np.ndarray, dates: list[date], step_days: int, marker: int | None,
+              fronts_read: Activity) -> RiskSeries:
     """A series scored from a history that holds every date's window (`history.span`'s read, or a what-if's), a run
-    of dates at a time so that memory stays bounded however long and dense the series."""
+    of dates at a time so that memory stays bounded however long and dense the series; the members' other fronts
+    from `fronts_read` (`activity` over the series' dates)."""
     points = []
     for run, windows in event_history.in_batches(facts, event_ids, dates, LOOKBACK_DAYS, SERIES_BATCH_FACTS):
         with SCORING_SECONDS.time():
-            scores = scorer.score_many([(w.facts, d, scorer.context_for(*members, d)) for w, d in zip(windows, run)])
+            scores = scorer.score_many([(w.facts, d, scorer.context_for(*members, d, fronts_read))
+                                        for w, d in zip(windows, run)])
         points += [SeriesPoint.of(score, scorer, d, w.last_on, w.in_window)
                    for score, d, w in zip(scores, run, windows)]
     return RiskSeries(dyad_id=dyad_id, members=members, kind=kind, model_version=scorer.version, step_days=step_days,

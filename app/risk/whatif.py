@@ -19,6 +19,7 @@ from app.events import service as event_service
 from app.events.facts import EventFact, FactColumns
 from app.events.schemas import EventCreate
 from app.ml.features import LOOKBACK_DAYS
+from app.ml.fronts import Activity
 from app.ml.scorer import Scorer
 from app.observability import SCORING_SECONDS
 from app.risk import service as risk_service
@@ -45,18 +46,20 @@ def members(a: str, b: str) -> tuple[str, str]:
     return ma, mb
 
 
-def _read(scorer: Scorer, a: str, b: str, window: event_history.Window, as_of: date, marker: int | None) -> RiskRead:
+def _read(scorer: Scorer, a: str, b: str, window: event_history.Window, as_of: date, marker: int | None,
+          fronts_read: Activity) -> RiskRead:
     with SCORING_SECONDS.time():
-        score = scorer.score(window.facts, as_of, scorer.context_for(a, b, as_of))
+        score = scorer.score(window.facts, as_of, scorer.context_for(a, b, as_of, fronts_read))
     first, second = sorted((a, b))
     return RiskRead.of(score, scorer, dyad_id=member_ids.dyad_id(a, b), members=(first, second),
                        kind=member_ids.dyad_kind(a, b), as_of=as_of, last_event_on=window.last_on,
                        event_count=window.in_window, marker=marker)
 
 
-def prior(scorer: Scorer, a: str, b: str, as_of: date) -> RiskRead:
-    """The risk of two members with no recorded events: structural context only (`event_count: 0`)."""
-    return _read(scorer, a, b, event_history.Window(), as_of, None)
+def prior(session: Session, scorer: Scorer, a: str, b: str, as_of: date) -> RiskRead:
+    """The risk of two members with no recorded events: structural context and their other fronts (`event_count: 0`)."""
+    fronts_read = risk_service.activity(session, [((a, b), as_of, as_of)])
+    return _read(scorer, a, b, event_history.Window(), as_of, None, fronts_read)
 
 
 def what_if(session: Session, scorer: Scorer, a: str, b: str, as_of: date | None,
@@ -68,7 +71,7 @@ def what_if(session: Session, scorer: Scorer, a: str, b: str, as_of: date | None
     as_of = as_of or max(f.occurred_on for f in added)
     facts, ids = _with(session, a, b, events, added, as_of, as_of)
     window, = event_history.as_of_each(facts, ids, [as_of], LOOKBACK_DAYS)
-    return _read(scorer, a, b, window, as_of, marker)
+    return _read(scorer, a, b, window, as_of, marker, risk_service.activity(session, [((a, b), as_of, as_of)]))
 
 
 def what_if_series(session: Session, scorer: Scorer, a: str, b: str, events: Sequence[EventCreate],
@@ -77,7 +80,8 @@ def what_if_series(session: Session, scorer: Scorer, a: str, b: str, events: Seq
     facts, ids = _with(session, a, b, events, _hypothetical(member_ids.dyad_id(a, b), events), dates[0], dates[-1])
     first, second = sorted((a, b))
     return risk_service.series_of(scorer, member_ids.dyad_id(a, b), (first, second), member_ids.dyad_kind(a, b),
-                                  facts, ids, dates, step_days, marker)
+                                  facts, ids, dates, step_days, marker,
+                                  risk_service.activity(session, [((a, b), dates[0], dates[-1])]))
 
 
 def _hypothetical(dyad: str, events: Sequence[EventCreate]) -> list[EventFact]:

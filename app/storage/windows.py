@@ -7,10 +7,11 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import date
 
-from sqlalchemy import bindparam, literal_column, select, text, true, union_all
+from sqlalchemy import bindparam, func, literal_column, or_, select, text, true, union_all
 from sqlalchemy.orm import Session
 
 from app.events.models import Dyad, Event, EventDyad
+from app.risk.models import Assessment, DyadRisk
 from app.storage import bulk
 
 
@@ -125,3 +126,48 @@ def event_rows(session: Session, wanted: Sequence[tuple[int, str, int]]) -> list
 def _statement(session: Session, sql: str):
     dialect = session.get_bind().dialect.name
     return text(sql.replace("{spec}", _SPEC[dialect]).replace("{day}", _DAY[dialect]))
+
+
+# The fronts' read: per (member, lo, hi), the live events dated (lo, hi] of the member's dyads, one statement for
+# every range (a member's ranges disjoint): each side of `dyad` by its member index, then each dyad's links.
+_FRONT_SPEC = {
+    "postgresql": "jsonb_to_recordset(CAST(:spec AS jsonb)) AS w(member text, lo date, hi date)",
+    "sqlite": "(SELECT json_extract(value, '$.member') AS member, json_extract(value, '$.lo') AS lo,"
+              " json_extract(value, '$.hi') AS hi FROM json_each(:spec)) AS w",
+}
+_FRONTS = " UNION ALL ".join(
+    "SELECT w.member, ed.dyad_id, {day}, e.fatalities, e.id FROM {spec} JOIN dyad d ON d." + side + " = w.member"
+    " JOIN event_dyad ed ON ed.dyad_id = d.id AND ed.occurred_on > w.lo AND ed.occurred_on <= w.hi"
+    " JOIN event e ON e.id = ed.event_id WHERE e.retracted_at IS NULL" for side in ("member_a", "member_b"))
+
+
+def front_rows(session: Session, ranges: Sequence[tuple[str, date, date]]) -> list:
+    """The fronts' read (app.ml.fronts): per (member, after, until), every live event dated (after, until] of every
+    dyad of the member, as (member, dyad id, day ordinal, fatalities, event id). A member's ranges must not
+    overlap (an event would come twice)."""
+    dialect = session.get_bind().dialect.name
+    parameter = json.dumps([{"member": m, "lo": lo.isoformat(), "hi": hi.isoformat()} for m, lo, hi in ranges])
+    sql = _FRONTS.replace("{spec}", _FRONT_SPEC[dialect]).replace("{day}", _DAY[dialect])
+    return session.execute(text(sql), {"spec": parameter}).all()
+
+def front_markers(session: Session, members: Sequence[str]) -> dict[str, int]:
+    """Per member: the newest latest-assessment id over its dyads. Every change to a dyad's history stores an
+    assessment, so this moves whenever any front of the member may have: a cache key of the fronts."""
+    out: dict[str, int] = {}
+    for column in (Dyad.member_a, Dyad.member_b):
+        for member, newest in session.execute(
+                select(column, func.max(DyadRisk.assessment_id)).join(DyadRisk, DyadRisk.dyad_id == Dyad.id)
+                .where(bulk.one_of(session, column, members)).group_by(column)):
+            out[member] = max(newest, out.get(member, newest))
+    return out
+
+
+def front_neighbours(session: Session, members: Sequence[str], first: date, last: date) -> list:
+    """The dyads of `members` whose latest assessment is as of a date from `first` to `last`: (dyad id, member a,
+    member b, that date). Candidates for a new assessment when an event of another dyad of theirs lands
+    within the 30 days before it."""
+    return session.execute(
+        select(DyadRisk.dyad_id, Dyad.member_a, Dyad.member_b, Assessment.as_of)
+        .join(Dyad, Dyad.id == DyadRisk.dyad_id).join(Assessment, Assessment.id == DyadRisk.assessment_id)
+        .where(or_(bulk.one_of(session, Dyad.member_a, members), bulk.one_of(session, Dyad.member_b, members)),
+               Assessment.as_of >= first, Assessment.as_of <= last)).all()

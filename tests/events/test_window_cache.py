@@ -73,8 +73,9 @@ def _check(client, cache: history.WindowCache | None = None) -> int:
         features = dict(session.execute(select(Assessment.dyad_id, Assessment.features)
                                         .join(DyadRisk, DyadRisk.assessment_id == Assessment.id)).all())
         scored = [d for d in features if whole[d].last_on is not None]
-        batch = [(whole[d].facts, whole[d].last_on, state.scorer.context_for(*d.split("--"), whole[d].last_on))
-                 for d in scored]
+        fronts = risk_service.activity(session, [(d.split("--"), whole[d].last_on, whole[d].last_on) for d in scored])
+        batch = [(whole[d].facts, whole[d].last_on,
+                  state.scorer.context_for(*d.split("--"), whole[d].last_on, fronts)) for d in scored]
         for d, score in zip(scored, state.scorer.score_many(batch), strict=True):
             stored = features[d] if isinstance(features[d], dict) else json.loads(features[d])
             assert stored == json.loads(json.dumps(score.features)), d

@@ -62,6 +62,9 @@ REFERENCE_NAMES: tuple[str, ...] = (
     "standoff_30d",
     "deescalation_30d",
     "deescalated_since_fighting",
+    # contagion: the members' other fronts, read from the context (app.ml.fronts computes them; `fronts` below)
+    "other_fronts_30d",
+    "log_other_front_deaths_30d",
     "major_power",
     # structural context
     "contiguous",
@@ -199,6 +202,8 @@ def features_into(out: np.ndarray, h: History, as_of: date, context: DyadContext
         calm is not None and force is not None and t - calm <= CALM_WINDOW and calm >= force
         and t - force <= FIGHTING_WINDOW
     )
+    out[INDEX["other_fronts_30d"]] = float(context.fronts.count)
+    out[INDEX["log_other_front_deaths_30d"]] = np.log1p(context.fronts.deaths)
     out[INDEX["major_power"]] = float(context.major_power)
     out[INDEX["contiguous"]] = float(context.contiguous)
     out[INDEX["rivalry"]] = float(context.rivalry)
@@ -323,6 +328,32 @@ def _structural(ctx: DyadContext) -> tuple[str, list]:
                                "past_armed_conflict": ctx.past_armed_conflict, "major_power": ctx.major_power}]
 
 
+def _contagion(ctx: DyadContext) -> tuple[str, list]:
+    fronts = ctx.fronts
+    if fronts.count == 0:
+        return "no other front of either side in the last 30 days", []
+    named = ", ".join(f"{name(d.split('--')[0])} vs {name(d.split('--')[1])} ({n} killed)" for d, n in fronts.dyads)
+    more = "" if fronts.count == len(fronts.dyads) else f" and {fronts.count - len(fronts.dyads)} more"
+    plural = "s" if fronts.count > 1 else ""
+    return (f"{fronts.count} other front{plural} of either side in the last 30 days, {fronts.deaths} killed there: "
+            f"{named}{more}"), [{"dyad_id": d, "deaths": n} for d, n in fronts.dyads]
+
+
+def fronts(links: Sequence[tuple[str, EventFact, object]], dyad: str,
+           as_of: date) -> tuple[int, int, list[tuple[str, int]]]:
+    """The members' other fronts by brute force over every (dyad id, fact, event) link: (count, deaths, the three
+    deadliest (dyad id, deaths), ties by id); an event linked to the dyad itself is its own, no front."""
+    mine = [m for m in dyad.split("--") if not m.startswith("civ:")]
+    own = {event for other, _, event in links if other == dyad}
+    deaths: dict[str, int] = {}
+    for other, f, event in links:
+        if (other != dyad and event not in own and 0 <= (as_of - f.occurred_on).days < 30
+                and set(mine) & set(other.split("--"))):
+            deaths[other] = deaths.get(other, 0) + f.fatalities
+    ranked = sorted(deaths.items(), key=lambda kv: (-kv[1], kv[0]))
+    return len(deaths), sum(deaths.values()), ranked[:3]
+
+
 def drivers(facts: Sequence[EventFact], as_of: date, ctx: DyadContext, x: dict[str, float],
             contributions: dict[str, float], top: int) -> list[dict]:
     """The `top` themes by absolute contribution, each with its label, facts and per-feature parts."""
@@ -332,7 +363,7 @@ def drivers(facts: Sequence[EventFact], as_of: date, ctx: DyadContext, x: dict[s
     texts = {
         "retaliation": _retaliation(recent, x), "casualties": _casualties(recent, x, year),
         "tempo": _tempo(known, recent, as_of), "severity": _severity(known, recent, x),
-        "deescalation": _deescalation(recent, x), "structural": _structural(ctx),
+        "deescalation": _deescalation(recent, x), "contagion": _contagion(ctx), "structural": _structural(ctx),
     }
     out = []
     for theme, features in THEMES.items():

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from app.events.facts import DYAD_KINDS, DyadContext, EventFact, FactColumns
+from app.events.facts import DYAD_KINDS, DyadContext, EventFact, FactColumns, Fronts
 from app.ml import features
 from app.ml.features import FEATURE_NAMES, build_matrix
 from tests.ml import reference
@@ -45,7 +45,8 @@ def items_for(rng: random.Random, dyads: int) -> list:
             facts = random_history(rng, rng.randrange(1, 60))
         ctx = DyadContext(kind=rng.choice([*DYAD_KINDS, "reference"]), contiguous=rng.random() < 0.5,
                           rivalry=rng.random() < 0.3, major_power=rng.random() < 0.3,
-                          past_armed_conflict=rng.random() < 0.3)
+                          past_armed_conflict=rng.random() < 0.3,
+                          fronts=Fronts(k := rng.choice([0, 0, 1, 4]), rng.randrange(0, 50) * (k > 0)))
         for _ in range(rng.choice([1, 1, 1, 3])):  # some dyads at several dates, as training asks
             as_of = START + timedelta(days=rng.randrange(-30, 1000))
             items.append((facts, as_of, ctx))

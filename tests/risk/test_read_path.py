@@ -4,22 +4,37 @@ a `RiskRead` built as before."""
 
 import json
 import random
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
+from sqlalchemy import text
+
 from app.events import members as member_ids
+from app.events.facts import EventFact, Fronts
 from app.ml.features import LOOKBACK_DAYS
 from app.risk.schemas import RiskRead
 from tests.events.test_history import _events
 from tests.ml import reference
 
 
+def _links(session) -> list[tuple[str, EventFact, int]]:
+    """Every live (dyad id, fact, event id) link, by brute force: what the fronts are counted from."""
+    rows = session.execute(text("SELECT ed.dyad_id, e.occurred_on, e.fatalities, e.id FROM event_dyad ed"
+                                " JOIN event e ON e.id = ed.event_id WHERE e.retracted_at IS NULL")).all()
+    return [(d, EventFact(occurred_on=on if isinstance(on, date) else date.fromisoformat(on), initiator="", target=None,
+                          hostility=1, rung=0, fatalities=deaths or 0), event_id) for d, on, deaths, event_id in rows]
+
+
 def _expected(session, scorer, dyad_ids: list[str], markers: dict[str, int], as_of: date) -> dict[str, bytes]:
     windows = reference.windows(session, dyad_ids, LOOKBACK_DAYS, until=as_of)
+    links = _links(session)
     out = {}
     for d in dyad_ids:
         a, b = member_ids.dyad_members(d)
         window = windows[d]
-        score = scorer.score(window.facts, as_of, scorer.context_for(a, b, as_of))
+        count, deaths, named = reference.fronts(links, d, as_of)
+        context = replace(scorer.context_for(a, b, as_of), fronts=Fronts(count, deaths, tuple(named)))
+        score = scorer.score(window.facts, as_of, context)
         out[d] = RiskRead(
             dyad_id=d, members=(a, b), kind=member_ids.dyad_kind(a, b), as_of=as_of,
             probability=score.probabilities[scorer.primary], interval=score.interval,

@@ -28,7 +28,7 @@ def _adds_up(answer: dict) -> None:
     assert e["unit"] == "log_odds" and set(e["contributions"]) == set(FEATURE_NAMES)
     assert math.isclose(e["baseline"] + sum(e["contributions"].values()), math.log(p / (1 - p)), abs_tol=1e-6)
     themes = {d["theme"] for d in answer["drivers"]}
-    assert themes == {"retaliation", "casualties", "tempo", "severity", "deescalation", "structural"}
+    assert themes == {"retaliation", "casualties", "tempo", "severity", "deescalation", "contagion", "structural"}
     assert math.isclose(sum(d["contribution"] for d in answer["drivers"]), sum(e["contributions"].values()),
                         abs_tol=1e-9)
 
