@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup serve test test-sqlite test-postgres bench docs docs-serve browser docker-test compose-test
+.PHONY: setup serve test test-sqlite test-postgres bench docs docs-serve browser docker-test compose-test scale-test
 
 setup: $(VENV)/.installed
 
@@ -60,3 +60,8 @@ docker-test:
 # compose.yaml (service + PostgreSQL) brought up and checked; needs docker and docker-compose.
 compose-test:
 	bash tests/docker/test_compose.sh
+
+# compose.scale.yaml: two replicas behind HAProxy on one PostgreSQL, 4 writers and a feed poller through
+# the balancer; nothing lost, nothing twice, the feed exact (docs/deployment.md, "Scaling out").
+scale-test:
+	bash tests/docker/test_scale_out.sh
