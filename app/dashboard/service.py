@@ -92,7 +92,9 @@ def dyad_view(session: Session, scorer: Scorer, cache: RiskCache, dyad_id: str, 
                                        marker)
     stored = _stored(session, dyad_id, as_of)
     members = (dyad.member_a, dyad.member_b)
-    return DyadView(id=dyad.id, members=members, kind=dyad.kind, names=names(session, [(dyad.id, members)]), as_of=as_of,
+    fronts = [f["dyad_id"] for d in current.drivers if d.theme == "contagion" for f in d.facts]  # named in "why"
+    named = names(session, [(dyad.id, members), *((f, member_ids.dyad_members(f)) for f in fronts)])
+    return DyadView(id=dyad.id, members=members, kind=dyad.kind, names=named, as_of=as_of,
                     current=current, series=series, stored=stored, marks=marks, events=events[:MAX_EVENTS],
                     events_truncated=len(events) > MAX_EVENTS, data=data_range(session))
 

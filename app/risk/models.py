@@ -27,7 +27,7 @@ class Assessment(Base):
     explanation: Mapped[dict | None] = mapped_column(JSON)
     model_version: Mapped[str] = mapped_column(String(64))
     trigger_event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
-    reason: Mapped[str] = mapped_column(String(16))  # created | revised | retracted | relinked | backdated
+    reason: Mapped[str] = mapped_column(String(16))  # created | revised | retracted | relinked | backdated | contagion
     last_event_on: Mapped[date | None] = mapped_column(Date)
     event_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

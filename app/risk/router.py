@@ -170,7 +170,8 @@ def what_if_series(body: WhatIfSeriesRequest, session: ReadSession, scorer: Scor
 def dyad_assessments(
     session: ReadSession,
     dyad_id: DyadId,
-    include_superseded: bool = Query(False, description="also assessments redone after a back-dated event"),
+    include_superseded: bool = Query(False, description="also assessments redone for the same date (a back-dated "
+                                                         "event, or another front of a member)"),
     cursor: Cursor = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> AssessmentPage:

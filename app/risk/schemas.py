@@ -18,11 +18,12 @@ SERIES_DEFAULT_DAYS = 365  # a series' default span, ending at `to`
 
 
 class DriverRead(BaseModel):
-    theme: str = Field(description="retaliation | casualties | tempo | severity | deescalation | structural")
+    theme: str = Field(description="retaliation | casualties | tempo | severity | deescalation | contagion | structural")
     contribution: float = Field(description="signed log-odds contribution of the theme's features (sum of "
                                 "explanation.contributions over them); positive raises the risk")
     label: str = Field(description="the facts in plain language, and whether they raise or lower the risk")
-    facts: list[dict] = Field(description="the events or context behind the label")
+    facts: list[dict] = Field(description="the events or context behind the label (contagion: the other fronts, "
+                              "{dyad_id, deaths})")
     features: dict[str, float] = Field(description="the theme's model inputs")
 
 

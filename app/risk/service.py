@@ -52,7 +52,8 @@ def activity(session: Session, asked: Iterable[tuple[Sequence[str], date, date]]
     if not ranges:
         return NO_ACTIVITY
     return Activity((member, day, dyad_id, deaths or 0, event_id)
-                    for member, dyad_id, day, deaths, event_id in storage_windows.front_rows(session, ranges))
+                    for member, dyad_id, day, deaths, event_id in
+                    storage_windows.front_rows(session, ranges, fronts.FRONT_HOSTILITY))
 
 
 def fronts_markers(session: Session, dyads: Iterable[tuple[str, str]]) -> list[int | None]:
@@ -66,7 +67,8 @@ def fronts_markers(session: Session, dyads: Iterable[tuple[str, str]]) -> list[i
 
 def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.Ingested],
              window_cache: event_history.WindowCache | None = None) -> int:
-    """Store one assessment per dyad whose history the results changed, in the caller's transaction.
+    """Store one assessment per dyad whose history the results changed, and one per other dyad of their members
+    whose stored answer reads a changed event as a front (`reason: contagion`), in the caller's transaction.
 
     Each is the dyad's current answer: as of its last live event, from the events known now.
     Stored assessments are never redone (they are what the service said at the time); a late
@@ -333,14 +335,14 @@ def through_time(session: Session, scorer: Scorer, dyad: Row, dates: list[date],
     read = event_history.span(session, dyad.id, dates[0], dates[-1], LOOKBACK_DAYS)
     members = (dyad.member_a, dyad.member_b)
     return series_of(scorer, dyad.id, members, dyad.kind, read.facts, read.event_ids, dates, step_days, marker,
-                     activity(session, [(members, dates[0], dates[-1])]))
+                     activity(session, [(members, d, d) for d in dates]))
 
 
 def probabilities_through_time(session: Session, scorer: Scorer, dyads: Sequence[DyadRead],
                                dates: list[date]) -> list[list[float]]:
     """Each dyad's probability on each date (a few dates: small charts), from one read and one scoring batch."""
     reads = event_history.spans(session, [d.id for d in dyads], dates[0], dates[-1], LOOKBACK_DAYS)
-    fronts_read = activity(session, [(d.members, dates[0], dates[-1]) for d in dyads])
+    fronts_read = activity(session, [(d.members, day, day) for d in dyads for day in dates])
     items = [(w.facts, day, scorer.context_for(*d.members, day, fronts_read)) for d in dyads
              for w, day in zip(event_history.as_of_each(reads[d.id].facts, reads[d.id].event_ids, dates,
                                                         LOOKBACK_DAYS), dates)]

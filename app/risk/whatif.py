@@ -81,7 +81,7 @@ def what_if_series(session: Session, scorer: Scorer, a: str, b: str, events: Seq
     first, second = sorted((a, b))
     return risk_service.series_of(scorer, member_ids.dyad_id(a, b), (first, second), member_ids.dyad_kind(a, b),
                                   facts, ids, dates, step_days, marker,
-                                  risk_service.activity(session, [((a, b), dates[0], dates[-1])]))
+                                  risk_service.activity(session, [((a, b), d, d) for d in dates]))
 
 
 def _hypothetical(dyad: str, events: Sequence[EventCreate]) -> list[EventFact]:

@@ -6,7 +6,9 @@ existing events (key order; a retraction's one event, `lock_event`), then the to
 drawn, and last KEY SHARE on the active webhook endpoints (`active_endpoints`: the outbox's deliveries refer to
 them), which only a subscription's deletion waits on. The bulk writes (app.storage.bulk)
 keep these orders: staged rows are moved `ORDER BY` their key, and the event rows are locked in key order
-(`bulk.by_key(lock=True)`). Writers on different dyads therefore overlap until the last short step.
+(`bulk.by_key(lock=True)`). Writers on different dyads therefore overlap until the last short step. (The
+dyads locked are the touched ones and their members' other dyads whose stored answer reads a changed event as a
+front, app.risk.service `_front_neighbours`: writers on dyads of one busy member take turns more often.)
 tests/test_lock_order.py takes these locks from two writers in every order the write flow allows.
 
 One case escapes the order: a batch whose `responds_to` names an event created earlier in the same batch is

@@ -138,17 +138,18 @@ _FRONT_SPEC = {
 _FRONTS = " UNION ALL ".join(
     "SELECT w.member, ed.dyad_id, {day}, e.fatalities, e.id FROM {spec} JOIN dyad d ON d." + side + " = w.member"
     " JOIN event_dyad ed ON ed.dyad_id = d.id AND ed.occurred_on > w.lo AND ed.occurred_on <= w.hi"
-    " JOIN event e ON e.id = ed.event_id WHERE e.retracted_at IS NULL" for side in ("member_a", "member_b"))
+    " JOIN event e ON e.id = ed.event_id WHERE e.retracted_at IS NULL"
+    " AND (e.hostility >= :hostility OR e.fatalities > 0)" for side in ("member_a", "member_b"))
 
 
-def front_rows(session: Session, ranges: Sequence[tuple[str, date, date]]) -> list:
+def front_rows(session: Session, ranges: Sequence[tuple[str, date, date]], hostility: int) -> list:
     """The fronts' read (app.ml.fronts): per (member, after, until), every live event dated (after, until] of every
-    dyad of the member, as (member, dyad id, day ordinal, fatalities, event id). A member's ranges must not
-    overlap (an event would come twice)."""
+    dyad of the member that opens a front (`hostility` or more, or deaths), as (member, dyad id, day ordinal,
+    fatalities, event id). A member's ranges must not overlap (an event would come twice)."""
     dialect = session.get_bind().dialect.name
     parameter = json.dumps([{"member": m, "lo": lo.isoformat(), "hi": hi.isoformat()} for m, lo, hi in ranges])
     sql = _FRONTS.replace("{spec}", _FRONT_SPEC[dialect]).replace("{day}", _DAY[dialect])
-    return session.execute(text(sql), {"spec": parameter}).all()
+    return session.execute(text(sql), {"spec": parameter, "hostility": hostility}).all()
 
 def front_markers(session: Session, members: Sequence[str]) -> dict[str, int]:
     """Per member: the newest latest-assessment id over its dyads. Every change to a dyad's history stores an

@@ -163,6 +163,23 @@ def test_seed_scenario_in_the_dashboard(server, browser):
     assert sum(n for url, n in sizes.items() if "world.json" not in url) < 200_000, sizes
 
 
+def test_another_front_reads_in_the_waterfall(server, browser):
+    """Contagion's facts are other dyads, not events: the waterfall names the front and its dead."""
+    from playwright.sync_api import expect
+
+    from tests.risk.test_contagion import IRAQ
+
+    base = server.base
+    _post(base, "/v1/events/batch", [IRAQ, IRAN_STRIKE, PAKISTAN_RETALIATION])
+    page, errors = _keyed_page(browser)
+    page.goto(f"{base}/dashboard#dyad/IRN--PAK?as_of=2024-01-18")
+    page.locator("#chart svg path.risk").wait_for()
+    contagion = page.locator("#waterfall details", has_text="contagion")
+    contagion.locator("summary").click()
+    expect(contagion.locator("li").first).to_have_text("Iran – Iraq: 4 killed")
+    assert not errors, errors
+
+
 def test_an_as_of_date_changes_the_picture_and_travels_in_the_link(server, browser):
     from playwright.sync_api import expect
 

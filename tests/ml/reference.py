@@ -342,16 +342,19 @@ def _contagion(ctx: DyadContext) -> tuple[str, list]:
 def fronts(links: Sequence[tuple[str, EventFact, object]], dyad: str,
            as_of: date) -> tuple[int, int, list[tuple[str, int]]]:
     """The members' other fronts by brute force over every (dyad id, fact, event) link: (count, deaths, the three
-    deadliest (dyad id, deaths), ties by id); an event linked to the dyad itself is its own, no front."""
+    deadliest (dyad id, deaths), ties by id). A front's event is a use of force or war or has deaths; an event
+    linked to the dyad itself is its own, no front; an event on two fronts counts its dead once in the total."""
     mine = [m for m in dyad.split("--") if not m.startswith("civ:")]
     own = {event for other, _, event in links if other == dyad}
     deaths: dict[str, int] = {}
+    killed: dict[object, int] = {}
     for other, f, event in links:
         if (other != dyad and event not in own and 0 <= (as_of - f.occurred_on).days < 30
-                and set(mine) & set(other.split("--"))):
+                and (f.hostility >= 4 or f.fatalities > 0) and set(mine) & set(other.split("--"))):
             deaths[other] = deaths.get(other, 0) + f.fatalities
+            killed[event] = f.fatalities
     ranked = sorted(deaths.items(), key=lambda kv: (-kv[1], kv[0]))
-    return len(deaths), sum(deaths.values()), ranked[:3]
+    return len(deaths), sum(killed.values()), ranked[:3]
 
 
 def drivers(facts: Sequence[EventFact], as_of: date, ctx: DyadContext, x: dict[str, float],

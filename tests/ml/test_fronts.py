@@ -17,7 +17,7 @@ def _links(rng: random.Random, n: int) -> list[tuple[str, EventFact, int]]:
     for event in range(n):
         a, b = rng.sample(MEMBERS, 2)
         fact = EventFact(occurred_on=START + timedelta(days=rng.randrange(0, 120)), initiator=a, target=b,
-                         hostility=4, rung=6, fatalities=rng.choice([0, 0, 1, 9, 30]))
+                         hostility=rng.randint(1, 5), rung=6, fatalities=rng.choice([0, 0, 1, 9, 30]))
         out.append(("--".join(sorted((a, b))), fact, event))
         if rng.random() < 0.2 and (c := rng.choice(MEMBERS)) not in (a, b):
             out.append(("--".join(sorted((a, c))), fact, event))
@@ -68,4 +68,17 @@ def test_an_event_of_the_dyad_itself_is_no_other_front():
     day = date(2024, 1, 16).toordinal()
     assert activity.fronts("IRN--PAK", ("IRN", "PAK"), day).dyads == (("IRN--IRQ", 4),)
     assert activity.fronts("IRN--nsa:jaish-al-adl", ("IRN", "nsa:jaish-al-adl"), day).dyads == (("IRN--IRQ", 4),)
-    assert activity.fronts("IRN--IRQ", ("IRN", "IRQ"), day).dyads == (("IRN--PAK", 2), ("IRN--nsa:jaish-al-adl", 2))
+    fronts = activity.fronts("IRN--IRQ", ("IRN", "IRQ"), day)
+    # for Iraq's dyad both are fronts, but one strike killed its two once
+    assert (fronts.count, fronts.deaths, fronts.dyads) == (2, 2, (("IRN--PAK", 2), ("IRN--nsa:jaish-al-adl", 2)))
+
+
+def test_talks_and_threats_open_no_front():
+    talks = EventFact(occurred_on=date(2024, 1, 15), initiator="IRN", target="IRQ", hostility=1, rung=0,
+                      deescalation=True)
+    threat = EventFact(occurred_on=date(2024, 1, 15), initiator="IRN", target="SYR", hostility=2, rung=2)
+    deadly_threat = EventFact(occurred_on=date(2024, 1, 15), initiator="IRN", target="AFG", hostility=2, rung=2,
+                              fatalities=1)
+    activity = Activity.of_histories([("IRN--IRQ", [(1, talks)]), ("IRN--SYR", [(2, threat)]),
+                                      ("AFG--IRN", [(3, deadly_threat)])])
+    assert activity.fronts("IRN--PAK", ("IRN", "PAK"), date(2024, 1, 16).toordinal()).dyads == (("AFG--IRN", 1),)

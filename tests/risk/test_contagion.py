@@ -105,3 +105,67 @@ def test_series_and_what_if_read_the_fronts_as_the_risk_does(client):
         "a": "IRN", "b": "PAK", "as_of": "2024-01-18",
         "events": [event(PAKISTAN_RETALIATION, source_event_id="again", occurred_on="2024-01-18")]}).json()
     assert what_if["features"]["other_fronts_30d"] == 1
+
+
+def _feed_since(client, head: int) -> set[str]:
+    return {a["dyad_id"] for a in client.get("/v1/assessments", params={"after": head}).json()["items"]}
+
+
+def _head(client) -> int:
+    return int(client.get("/v1/assessments").json()["next_cursor"])
+
+
+def test_only_the_fronts_marker_can_tell_a_cached_answer_is_stale(client):
+    """A front dated after the dyad's stored answer redoes nothing of IRN--PAK: its own marker stays, so the ETags
+    and cache keys of the risk, the series and the prior must move by the members' fronts alone."""
+    client.post("/v1/events", json=IRAN_STRIKE)
+    client.post("/v1/events", json=PAKISTAN_RETALIATION)
+    params = {"a": "IRN", "b": "PAK", "as_of": "2024-02-01"}
+    before = _risk(client, params)
+    series_params = {"from": "2024-01-10", "to": "2024-02-20", "step": 3}
+    series = client.get("/v1/dyads/IRN--PAK/series", params=series_params)
+    prior_params = {"a": "IND", "b": "PAK", "as_of": "2024-02-01"}
+    prior = _risk(client, prior_params)
+    assert before.json()["features"]["other_fronts_30d"] == 0
+    assert prior.json()["features"]["other_fronts_30d"] == 2  # Pakistan's strike on the BLA in Iran: two dyads
+
+    head = _head(client)
+    later = event(IRAQ, source_event_id="2024-01-25-irn-irq", occurred_on="2024-01-25")
+    pakistan = event(IRAQ, source_event_id="2024-01-24-pak-afg", occurred_on="2024-01-24",
+                     actor1={"name": "Pakistan", "country": "PAK", "kind": "state"},
+                     actor2={"name": "Afghanistan", "country": "AFG", "kind": "state"}, location={"country": "AFG"})
+    assert client.post("/v1/events/batch", json={"items": [later, pakistan]}).status_code == 200
+    assert _feed_since(client, head) == {"IRN--IRQ", "AFG--PAK"}  # nothing of IRN--PAK was redone
+
+    after = _risk(client, params, etag=before.headers["etag"])
+    assert after.status_code == 200 and after.json()["features"]["other_fronts_30d"] == 2
+    assert after.json()["latest_assessment_id"] == before.json()["latest_assessment_id"]
+    again = client.get("/v1/dyads/IRN--PAK/series", params=series_params,
+                       headers={"If-None-Match": series.headers["etag"]})
+    assert again.status_code == 200
+    point = {p["as_of"]: p for p in again.json()["points"]}["2024-01-28"]
+    assert point["probability"] == _risk(client, {"a": "IRN", "b": "PAK", "as_of": "2024-01-28"}).json()["probability"]
+    assert point["probability"] != {p["as_of"]: p for p in series.json()["points"]}["2024-01-28"]["probability"]
+    fresh_prior = _risk(client, prior_params, etag=prior.headers["etag"])
+    assert fresh_prior.status_code == 200 and fresh_prior.json()["features"]["other_fronts_30d"] == 3
+
+
+def test_the_ranking_reads_fronts_that_came_after_a_dyad_s_own_answer(client):
+    from datetime import datetime, timedelta, timezone
+
+    today = datetime.now(timezone.utc).date()
+    strike = event(IRAN_STRIKE, occurred_on=(today - timedelta(days=10)).isoformat())
+    client.post("/v1/events", json=strike)
+
+    def ranked() -> dict:
+        return {d["id"]: d["current"] for d in client.get("/v1/dyads").json()["items"]}
+
+    assert ranked()["IRN--PAK"]["features"]["other_fronts_30d"] == 0
+    head = _head(client)
+    iraq = event(IRAQ, occurred_on=(today - timedelta(days=5)).isoformat())
+    client.post("/v1/events", json=iraq)
+    assert _feed_since(client, head) == {"IRN--IRQ"}
+    now = ranked()["IRN--PAK"]
+    assert now["features"]["other_fronts_30d"] == 1
+    dyad = client.get("/v1/dyads/IRN--PAK").json()["current"]
+    assert dyad["probability"] == now["probability"]

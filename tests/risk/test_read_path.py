@@ -19,10 +19,11 @@ from tests.ml import reference
 
 def _links(session) -> list[tuple[str, EventFact, int]]:
     """Every live (dyad id, fact, event id) link, by brute force: what the fronts are counted from."""
-    rows = session.execute(text("SELECT ed.dyad_id, e.occurred_on, e.fatalities, e.id FROM event_dyad ed"
+    rows = session.execute(text("SELECT ed.dyad_id, e.occurred_on, e.fatalities, e.id, e.hostility FROM event_dyad ed"
                                 " JOIN event e ON e.id = ed.event_id WHERE e.retracted_at IS NULL")).all()
     return [(d, EventFact(occurred_on=on if isinstance(on, date) else date.fromisoformat(on), initiator="", target=None,
-                          hostility=1, rung=0, fatalities=deaths or 0), event_id) for d, on, deaths, event_id in rows]
+                          hostility=hostility, rung=0, fatalities=deaths or 0), event_id)
+            for d, on, deaths, event_id, hostility in rows]
 
 
 def _expected(session, scorer, dyad_ids: list[str], markers: dict[str, int], as_of: date) -> dict[str, bytes]:

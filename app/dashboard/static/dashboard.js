@@ -274,6 +274,7 @@ function drawChart(view, whatIf) {
 const sigmoid = (z) => 1 / (1 + Math.exp(-z));
 
 function factText(f) {
+  if (f.dyad_id !== undefined) return `${pairName(f.dyad_id.split("--"))}: ${f.deaths} killed`;  // another front
   if (f.kind !== undefined && f.occurred_on === undefined) {
     const ties = ["contiguous", "rivalry", "past_armed_conflict", "major_power"].filter((k) => f[k]);
     return `${f.kind.replaceAll("_", " ")}${ties.length ? `: ${ties.join(", ").replaceAll("_", " ")}` : ""}`;
