@@ -240,7 +240,7 @@ def test_watch_from_now_and_an_exception_for_each_kind_of_failure(database_url):
 
 def test_the_seed_is_the_same_in_both_readmes():
     """Issue 25: the client README's seed events differed from the main README's (no admin1), so running one after
-    the other marked both `revised`."""
+    the other marked both `revised`. The README posts docs/seed.json; the documentation's walk posts them one by one."""
     import json
 
     from app.events.schemas import EventCreate
@@ -248,8 +248,29 @@ def test_the_seed_is_the_same_in_both_readmes():
     client_code = (ROOT / "client" / "README.md").read_text().split("```python\n", 1)[1].split("with ", 1)[0]
     scope: dict = {}
     exec(client_code.replace("from escalation_client import EscalationClient", ""), scope)  # noqa: S102
-    main = (ROOT / "README.md").read_text().split("## Try it", 1)[1]
-    bodies = [json.loads(part.split("'", 1)[0]) for part in main.split("-d '")[1:3]]
-    same = [EventCreate(**e).model_dump() for e in bodies] == [EventCreate(**scope[n]).model_dump()
-                                                               for n in ("strike", "answer")]
-    assert same
+    bodies = json.loads((ROOT / "docs" / "seed.json").read_text())["items"]  # what the README's six lines post
+    walk = (ROOT / "docs" / "index.md").read_text().split("## A walk through the seed scenario", 1)[1]
+    walked = [json.loads(part.split("'", 1)[0]) for part in walk.split("-d '")[1:3]]
+    expected = [EventCreate(**scope[n]).model_dump() for n in ("strike", "answer")]
+    assert [EventCreate(**e).model_dump() for e in bodies] == expected
+    assert [EventCreate(**e).model_dump() for e in walked] == expected
+
+
+def test_the_readme_six_lines_run_as_written(database_url):
+    """Issue 25: the seed in six lines, each run by the shell from the checkout against a real server."""
+    import json
+    import subprocess
+
+    readme = (ROOT / "README.md").read_text().split("## The seed in six lines", 1)[1]
+    lines = readme.split("```sh\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert len(lines) == 6
+    with server(database_url) as base:
+        answers = [subprocess.run(["bash", "-c", line.replace("localhost:8000", base.removeprefix("http://"))],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=60, check=True).stdout
+                   for line in lines]
+    posted, risk, today, what_if, series, feed = map(json.loads, answers)
+    assert [i["status"] for i in posted["items"]] == ["created", "created"]
+    assert risk["dyad_id"] == "IRN--PAK" and risk["level"] == "elevated" and risk["event_count"] == 2
+    assert today["probability"] < risk["probability"]
+    assert what_if["event_count"] == 3 and what_if["as_of"] == "2024-01-20"
+    assert len(series["points"]) == 10 and feed["items"] and feed["items"][0]["reason"] == "created"
