@@ -20,6 +20,7 @@ from app.database import is_postgres, make_engine, make_sessionmaker
 from app.events.history import WindowCache
 from app.events.router import router as events_router
 from app.export.router import router as export_router
+from app.extract.router import router as extract_router
 from app.events.router import vocabulary_router
 from app.health.router import router as health_router
 from app.http import BodyLimit
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None, s
         access_log=settings.access_log,
     )
     for router in (health_router, events_router, vocabulary_router, risk_router, stream_router, webhooks_router,
-                   export_router):
+                   export_router, extract_router):
         app.include_router(router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", dashboard.static, name="dashboard-static")

@@ -42,6 +42,8 @@ BEYOND_SCHEMA = {
     "the answered event is in source": "the event it names (stored data)",
     "cannot be dated before the event it answers": "the event it names (stored data)",
     "an answer shares at least one of them": "the event it names (stored data)",
+    "text is empty": "a report of white space only (Unicode's white space, not JSON Schema's)",
+    "text looks binary": "the share of control characters in a report (POST /v1/extract)",
     "does not resolve": "DNS",
     "resolves to a non-public address": "DNS",
 }

@@ -4,7 +4,7 @@ import logging
 
 import typer
 
-from app.cli import exporting, importing, maintenance, modelling, server
+from app.cli import exporting, extracting, importing, maintenance, modelling, server
 from app.cli.common import EXIT_CODES_HELP, ExitCode
 from app.config import get_settings
 
@@ -24,6 +24,7 @@ cli.command()(server.migrate)
 cli.add_typer(server.keys, name="keys")
 cli.command("import", epilog=EXIT_CODES_HELP)(importing.import_events)
 cli.command("export", epilog=EXIT_CODES_HELP)(exporting.export)
+cli.command("extract", epilog=EXIT_CODES_HELP)(extracting.extract)
 cli.command(epilog=EXIT_CODES_HELP)(maintenance.rederive)
 cli.command(context_settings=modelling.PASSTHROUGH)(modelling.train)
 cli.command(context_settings=modelling.PASSTHROUGH)(modelling.evaluate)
