@@ -180,6 +180,42 @@ def test_another_front_reads_in_the_waterfall(server, browser):
     assert not errors, errors
 
 
+def test_drafts_from_a_report_beside_its_text_and_the_ticked_ones_posted(server, browser):
+    """Issue 26: the seed report pasted, its drafts listed beside it, a draft's words marked in the text, the
+    ticked drafts posted (one left out), and nothing stored before."""
+    from playwright.sync_api import expect
+
+    report = (Path(__file__).resolve().parents[3] / "shared" / "seed" / "2024-01-pakistan-iran-strikes.txt")
+    base = server.base
+    page, errors = _keyed_page(browser)
+    page.goto(f"{base}/dashboard#extract")
+    page.fill("#report-text", report.read_text())
+    page.fill("#report-date", "2024-01-18")
+    page.click("#extract-form button[type=submit]")
+    expect(page.locator("#extract-status")).to_contain_text("4 draft events")
+    rows = page.locator("#drafts tbody tr")
+    assert rows.count() == 4
+    assert _events_stored(base) == 0  # drafting stores nothing
+    expect(page.locator("#report-marked mark").first).to_be_visible()
+    rows.nth(3).click()  # Pakistan's answer: its words marked, among them its weapons and its dead
+    marked = page.locator("#report-marked mark").all_inner_texts()
+    assert any("drone" in m for m in marked) and any("nine" in m or "9" in m for m in marked), marked
+    assert "Pakistan" in rows.nth(3).inner_text() and "(retaliation)" in rows.nth(3).inner_text()
+    rows.nth(1).locator("input").uncheck()  # leave the strike on Syria out
+    page.click("#drafts-post")
+    expect(page.locator("#drafts-posted")).to_have_text("posted: 3 created")
+    assert _events_stored(base) == 3
+    page.click("#drafts-post")  # the same drafts again: the same events
+    expect(page.locator("#drafts-posted")).to_have_text("posted: 3 unchanged")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-extract.png"), full_page=True)
+    _axe(page, "extract")
+    assert not errors, errors
+
+
+def _events_stored(base: str) -> int:
+    return len(httpx.get(f"{base}/v1/events", params={"limit": 100}, headers={"X-API-Key": KEY}).json()["items"])
+
+
 def test_an_as_of_date_changes_the_picture_and_travels_in_the_link(server, browser):
     from playwright.sync_api import expect
 

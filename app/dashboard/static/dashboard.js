@@ -1,5 +1,5 @@
 // The escalation-risk dashboard: an analyst's workbench over the /v1 API and /dashboard views, with the reader's
-// key (kept in sessionStorage). Views live in the URL's hash (#, #dyad/ID, #country/ISO3, #map, each with
+// key (kept in sessionStorage). Views live in the URL's hash (#, #dyad/ID, #country/ISO3, #map, #extract, each with
 // ?as_of=), so a link shows a colleague the same picture. Everything is drawn here: no library, nothing fetched
 // from elsewhere.
 "use strict";
@@ -672,7 +672,94 @@ async function refresh() {
 const model = { target: "", definition: "", cuts: {} };
 
 function show(id) {
-  for (const v of ["ranking-view", "dyad-view", "country-view", "map-view"]) $(v).hidden = v !== id;
+  for (const v of ["ranking-view", "dyad-view", "country-view", "map-view", "extract-view"]) $(v).hidden = v !== id;
+}
+
+// ---- from a report: POST /v1/extract, the drafts beside the text, the ticked ones posted ----------------------
+const drafting = { text: "", result: null, picked: 0 };
+
+function showExtract() {
+  show("extract-view");
+  if (!$("report-date").value) $("report-date").value = new Date().toISOString().slice(0, 10);
+  $("report-date").max = new Date().toISOString().slice(0, 10);
+}
+
+function markReport() {
+  // The picked draft's fields, each span once (the first of overlapping ones), in the text's order.
+  const box = $("report-marked"), text = drafting.text;
+  const evidence = drafting.result ? drafting.result.evidence[drafting.picked] : null;
+  const spans = evidence ? Object.entries(evidence.fields).map(([field, e]) => ({ field, ...e }))
+    .sort((a, b) => a.start - b.start || b.end - a.end) : [];
+  let html = "", at = 0;
+  for (const span of spans) {
+    if (span.start < at) continue;
+    html += esc(text.slice(at, span.start)) +
+      `<mark data-field="${esc(span.field)}" title="${esc(span.field)}, confidence ${span.confidence}">` +
+      `${esc(text.slice(span.start, span.end))}</mark>`;
+    at = span.end;
+  }
+  box.innerHTML = html + esc(text.slice(at));
+}
+
+function drawDrafts() {
+  const { events, evidence, unresolved } = drafting.result;
+  const body = $("drafts").querySelector("tbody");
+  body.textContent = "";
+  events.forEach((e, i) => {
+    const tr = document.createElement("tr");
+    tr.dataset.draft = String(i);
+    tr.classList.toggle("picked", i === drafting.picked);
+    const against = e.actor2 ? (e.actor2.country ? nameOf(e.actor2.country) : e.actor2.name) : "";
+    const killed = e.fatalities == null ? "" : `${e.fatalities}${e.civilian_fatalities ? ` (${e.civilian_fatalities} civilians)` : ""}`;
+    tr.innerHTML = `<td><input type="checkbox" checked aria-label="post draft ${i + 1}"></td>` +
+      `<td class="date">${esc(e.occurred_on)}</td><td>${esc(e.action)}${e.retaliation ? " (retaliation)" : ""}</td>` +
+      `<td>${esc(nameOf(e.actor1.country || e.actor1.name))}</td><td>${esc(against)}</td>` +
+      `<td>${esc(nameOf(e.location.country))}${e.location.admin1 ? `, ${esc(e.location.admin1)}` : ""}</td>` +
+      `<td class="num">${esc(killed)}</td><td class="num">${evidence[i].confidence.toFixed(2)}</td>`;
+    body.appendChild(tr);
+  });
+  $("unresolved").innerHTML = unresolved.map((u) => `<li>${esc(u.sentence)} <span class="hint">(${esc(u.reason)})</span></li>`).join("");
+  $("drafts-post").disabled = !events.length;
+  $("extract-status").textContent = `${events.length} draft event${events.length === 1 ? "" : "s"}, ` +
+    `${unresolved.length} sentence${unresolved.length === 1 ? "" : "s"} not resolved`;
+  markReport();
+}
+
+async function draftFromReport() {
+  drafting.text = $("report-text").value;
+  $("drafts-posted").textContent = "";
+  $("extract-status").textContent = "drafting…";
+  try {
+    [drafting.result] = await Promise.all([api("/v1/extract", { text: drafting.text, published_on: $("report-date").value }),
+      world ? null : fetch("/dashboard/world.json").then((r) => r.json()).then((t) => { world = decode(t); })]);
+    for (const c of world) if (c.id && !names[c.id]) names[c.id] = c.name;  // the drafts' states by name
+  } catch (err) {
+    $("extract-status").textContent = "";
+    throw err;
+  }
+  drafting.picked = 0;
+  drawDrafts();
+}
+
+async function postTicked() {
+  const ticked = [...$("drafts").querySelectorAll("tbody tr")].filter((tr) => tr.querySelector("input").checked)
+    .map((tr) => drafting.result.events[Number(tr.dataset.draft)]);
+  if (!ticked.length) { $("drafts-posted").textContent = "nothing ticked"; return; }
+  // An answer whose answered draft is not ticked is posted without `responds_to` (it may name no stored event).
+  const ids = new Set(ticked.map((e) => e.source_event_id));
+  const unlinked = ticked.filter((e) => e.responds_to && !ids.has(e.responds_to));
+  const items = ticked.map((e) => (unlinked.includes(e)
+    ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== "responds_to")) : e));
+  try {
+    const result = await api("/v1/events/batch", { items });
+    const counts = {};
+    for (const item of result.items) counts[item.status] = (counts[item.status] || 0) + 1;
+    $("drafts-posted").textContent = "posted: " + Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ") +
+      (unlinked.length ? ` (${unlinked.length} without the link to an answered event left unticked)` : "");
+  } catch (err) {
+    $("drafts-posted").textContent = err instanceof AuthNeeded
+      ? "posting needs a key with the write scope" : `not posted: ${err.message}`;
+  }
 }
 
 // Each render takes a ticket; an answer that comes back after a newer render started is dropped, so a slow
@@ -688,6 +775,7 @@ async function render() {
   if (view === "dyad") await showDyad(id, ticket);
   else if (view === "country") await showCountry(id, ticket);
   else if (view === "map") await showMap(ticket);
+  else if (view === "extract") showExtract();
   else await showRanking(params, ticket);
 }
 
@@ -761,6 +849,18 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("events-newer").addEventListener("click", () => { eventsPage--; drawEvents(current); });
   $("events-older").addEventListener("click", () => { eventsPage++; drawEvents(current); });
+  $("extract-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    draftFromReport().catch((err) => (err instanceof AuthNeeded ? askForKey(err.message) : ($("error").textContent = err.message)));
+  });
+  $("drafts").addEventListener("click", (e) => {
+    const row = e.target.closest("tr[data-draft]");
+    if (!row || e.target.closest("input")) return;
+    drafting.picked = Number(row.dataset.draft);
+    for (const tr of $("drafts").querySelectorAll("tbody tr")) tr.classList.toggle("picked", tr === row);
+    markReport();
+  });
+  $("drafts-post").addEventListener("click", () => postTicked());
   window.addEventListener("hashchange", route);
   route();
 });
