@@ -2,22 +2,13 @@
 
 import json
 
-from sqlalchemy import func, select
 
 from app import cli
 from app.config import REPO_ROOT
-from app.database import make_engine, make_sessionmaker
 from app.events.models import Event
+from tests.test_cli import _count
 
 SEED = REPO_ROOT.parent / "shared" / "seed" / "2024-01-pakistan-iran-strikes.txt"
-
-
-def _count(url: str) -> int:
-    engine = make_engine(url)
-    with make_sessionmaker(engine)() as s:
-        n = s.scalar(select(func.count()).select_from(Event))
-    engine.dispose()
-    return n
 
 
 def test_extract_prints_a_batch_body_and_stores_nothing(settings, monkeypatch, capsys):
@@ -29,7 +20,7 @@ def test_extract_prints_a_batch_body_and_stores_nothing(settings, monkeypatch, c
         ("IRN", "IRQ", "2024-01-15"), ("IRN", "SYR", "2024-01-15"), ("IRN", "PAK", "2024-01-16"),
         ("PAK", "IRN", "2024-01-18")}
     assert "unresolved (no date for this act)" in captured.err
-    assert _count(settings.resolved_database_url) == 0
+    assert _count(settings.resolved_database_url, Event) == 0
 
 
 def test_extract_post_stores_and_is_idempotent(settings, monkeypatch, capsys):
@@ -38,7 +29,7 @@ def test_extract_post_stores_and_is_idempotent(settings, monkeypatch, capsys):
     assert "created 4" in capsys.readouterr().out
     assert cli.main(["extract", str(SEED), "--published-on", "2024-01-18", "--post"]) == 0
     assert "unchanged 4" in capsys.readouterr().out
-    assert _count(settings.resolved_database_url) == 4
+    assert _count(settings.resolved_database_url, Event) == 4
 
 
 def test_extract_refuses_bad_input(settings, monkeypatch, capsys, tmp_path):
@@ -54,4 +45,4 @@ def test_extract_refuses_bad_input(settings, monkeypatch, capsys, tmp_path):
     calm = tmp_path / "calm.txt"
     calm.write_text("Markets were calm in Islamabad this week.")
     assert cli.main(["extract", str(calm), "--published-on", "2024-01-18", "--post"]) == 3
-    assert _count(settings.resolved_database_url) == 0
+    assert _count(settings.resolved_database_url, Event) == 0

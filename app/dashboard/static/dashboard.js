@@ -676,7 +676,7 @@ function show(id) {
 }
 
 // ---- from a report: POST /v1/extract, the drafts beside the text, the ticked ones posted ----------------------
-const drafting = { text: "", result: null, picked: 0 };
+const drafting = { text: "", result: null, picked: 0, ticket: 0 };
 
 function showExtract() {
   show("extract-view");
@@ -685,8 +685,10 @@ function showExtract() {
 }
 
 function markReport() {
-  // The picked draft's fields, each span once (the first of overlapping ones), in the text's order.
-  const box = $("report-marked"), text = drafting.text;
+  // The picked draft's fields, each span once (the first of overlapping ones), in the text's order. The service's
+  // offsets count code points (Python's string indices): the text is cut as an array of code points, not UTF-16.
+  const box = $("report-marked"), points = Array.from(drafting.text);
+  const text = { slice: (a, b) => points.slice(a, b).join("") };
   const evidence = drafting.result ? drafting.result.evidence[drafting.picked] : null;
   const spans = evidence ? Object.entries(evidence.fields).map(([field, e]) => ({ field, ...e }))
     .sort((a, b) => a.start - b.start || b.end - a.end) : [];
@@ -698,7 +700,7 @@ function markReport() {
       `${esc(text.slice(span.start, span.end))}</mark>`;
     at = span.end;
   }
-  box.innerHTML = html + esc(text.slice(at));
+  box.innerHTML = html + esc(text.slice(at, points.length));
 }
 
 function drawDrafts() {
@@ -726,18 +728,20 @@ function drawDrafts() {
 }
 
 async function draftFromReport() {
-  drafting.text = $("report-text").value;
+  const text = $("report-text").value, ticket = ++drafting.ticket;
   $("drafts-posted").textContent = "";
   $("extract-status").textContent = "drafting…";
+  let result;
   try {
-    [drafting.result] = await Promise.all([api("/v1/extract", { text: drafting.text, published_on: $("report-date").value }),
+    [result] = await Promise.all([api("/v1/extract", { text, published_on: $("report-date").value }),
       world ? null : fetch("/dashboard/world.json").then((r) => r.json()).then((t) => { world = decode(t); })]);
-    for (const c of world) if (c.id && !names[c.id]) names[c.id] = c.name;  // the drafts' states by name
   } catch (err) {
-    $("extract-status").textContent = "";
+    if (ticket === drafting.ticket) $("extract-status").textContent = "";
     throw err;
   }
-  drafting.picked = 0;
+  if (ticket !== drafting.ticket) return;  // a newer draft was asked for meanwhile: this answer is for other text
+  for (const c of world) if (c.id && !names[c.id]) names[c.id] = c.name;  // the drafts' states by name
+  Object.assign(drafting, { text, result, picked: 0 });
   drawDrafts();
 }
 
@@ -745,17 +749,26 @@ async function postTicked() {
   const ticked = [...$("drafts").querySelectorAll("tbody tr")].filter((tr) => tr.querySelector("input").checked)
     .map((tr) => drafting.result.events[Number(tr.dataset.draft)]);
   if (!ticked.length) { $("drafts-posted").textContent = "nothing ticked"; return; }
-  // An answer whose answered draft is not ticked is posted without `responds_to` (it may name no stored event).
-  const ids = new Set(ticked.map((e) => e.source_event_id));
-  const unlinked = ticked.filter((e) => e.responds_to && !ids.has(e.responds_to));
-  const items = ticked.map((e) => (unlinked.includes(e)
-    ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== "responds_to")) : e));
+  // Sent as drafted: an answer names the event it answers, which the service finds among the ticked ones or the
+  // stored ones. Only where that event is neither (a 422 on responds_to) is the answer sent again without the link.
+  let items = ticked, unlinked = 0;
   try {
-    const result = await api("/v1/events/batch", { items });
+    let result;
+    try {
+      result = await api("/v1/events/batch", { items });
+    } catch (err) {
+      const ids = new Set(ticked.map((e) => e.source_event_id));
+      if (err instanceof AuthNeeded || !/responds_to/.test(err.message)) throw err;
+      items = ticked.map((e) => (e.responds_to && !ids.has(e.responds_to)
+        ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== "responds_to")) : e));
+      unlinked = items.filter((e, i) => e !== ticked[i]).length;
+      if (!unlinked) throw err;
+      result = await api("/v1/events/batch", { items });
+    }
     const counts = {};
     for (const item of result.items) counts[item.status] = (counts[item.status] || 0) + 1;
     $("drafts-posted").textContent = "posted: " + Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ") +
-      (unlinked.length ? ` (${unlinked.length} without the link to an answered event left unticked)` : "");
+      (unlinked ? ` (${unlinked} without the link to an answered event that is neither ticked nor stored)` : "");
   } catch (err) {
     $("drafts-posted").textContent = err instanceof AuthNeeded
       ? "posting needs a key with the write scope" : `not posted: ${err.message}`;
