@@ -30,13 +30,25 @@ def _explicit(m: re.Match, published_on: date) -> date | None:
     except ValueError:
         return None
     if not m.group("year") and found > published_on:  # "December 30" in a report of January 2
-        found = found.replace(year=year - 1)
+        try:
+            found = found.replace(year=year - 1)
+        except ValueError:  # "February 29" of a year before a leap year, or before year 1: no such day
+            return None
     return found
+
+
+def _before(published_on: date, days: int) -> date | None:
+    """`days` before publication, or None before year 1."""
+    try:
+        return published_on - timedelta(days=days)
+    except OverflowError:
+        return None
 
 
 def find(text: str, published_on: date) -> list[tuple[int, int, date]]:
     """Every date named in `text`: (start, end, date), in text order; none after publication."""
     out = []
+    covered = bytearray(len(text) + 1)  # positions inside a date already found: linear, not a scan of `out`
     for pattern in _PATTERNS:
         for m in pattern.finditer(text):
             groups = m.groupdict()
@@ -44,10 +56,11 @@ def find(text: str, published_on: date) -> list[tuple[int, int, date]]:
                 day = _explicit(m, published_on)
             elif groups.get("weekday"):
                 back = (published_on.weekday() - WEEKDAYS.index(m.group("weekday").lower())) % 7
-                day = published_on - timedelta(days=back)
+                day = _before(published_on, back)
             else:
                 word = m.group("relative").lower()
-                day = published_on - timedelta(days=0 if "today" in word or "morning" in word else 1)
-            if day is not None and day <= published_on and not any(s <= m.start() < e for s, e, _ in out):
+                day = _before(published_on, 0 if "today" in word or "morning" in word else 1)
+            if day is not None and day <= published_on and not covered[m.start()]:
                 out.append((m.start(), m.end(), day))
+                covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     return sorted(out)

@@ -1,6 +1,7 @@
 """From sentences to mentions: each word of force (a trigger) with the state before it, what it hit after it,
 when, with what, and the dead. Windows run from the previous trigger (or a clause break) to the next one."""
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,13 +26,15 @@ WEAPONS = [
     (r"loitering munitions?|kamikaze drones?|Shahed", "loitering_munition"), (r"stand-?off weapons?", "standoff_weapon"),
     (r"drones?|UAVs?", "drone"), (r"rockets?", "rocket"), (r"(?:ballistic |cruise )?missiles?", "missile"),
     (r"artillery|shell(?:ed|ing|s)", "artillery"), (r"mortars?", "mortar"),
-    (r"air ?strikes?|jets?|warplanes?|fighter planes?|aircraft|bombers?|air force|bombs?", "airstrike"),
+    (r"air ?strikes?|jets?|fighter planes?|aircraft|air force", "airstrike"),
     (r"gunfire|rifles?|small arms|machine guns?|shot dead", "small_arms"), (r"tanks?|armou?red", "armor"),
     (r"warships?|navy|naval|frigates?", "naval"), (r"iron rods|clubs|batons|stones|rocks", "other"),
 ]
 NUMBERS = {w: n for n, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
 NUMBERS.update({"thirty": 30, "forty": 40, "fifty": 50, "a dozen": 12, "dozen": 12, "a hundred": 100})
-_NUM = r"(?P<n>\d[\d,]*|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + r")"
+# A number starts only at the first digit of a run and takes commas only as thousands separators: "\d[\d,]*" backtracked
+# catastrophically on "1,1,1,...".
+_NUM = r"(?P<n>(?<![\d,])(?:\d{1,3}(?:,\d{3})+|\d+)(?!\d|,\d)|" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + r")"
 _KILLED_ACTIVE = re.compile(rf"\b(?:killed|killing|kills)\s+(?:at least |some |about |around |more than |nearly |up to )?"
                             rf"{_NUM}\b(?P<who>[^.;:]{{0,60}})", re.IGNORECASE)
 _KILLED_PASSIVE = re.compile(rf"\b{_NUM}\b(?P<who>[^.;:\d]{{0,90}}?)\b(?:were|was|have been|had been|are|been)?\s*"
@@ -54,7 +57,7 @@ HYPOTHETICAL = re.compile(r"\b(?:if|would|could|might|may|will|threaten\w*|vow\w
                           re.IGNORECASE)
 ANAPHOR = re.compile(r"\b(?:(?i:the|these|those|its|their|this|that|such)|[A-Z]\w+['’]s)\s+(?:\w+\s+){0,2}$")
 # A state after one of these is where it happened, not who was hit; after OWNER it is who was hit.
-LOCATIVE_BEFORE = re.compile(r"\b(?:in|inside|into|across|near|within)\s+(?:the\s+)?(?:(?:north|south|east|west)"
+LOCATIVE_BEFORE = re.compile(r"\b(?:in|inside|into|across|near|within|over)\s+(?:the\s+)?(?:(?:north|south|east|west)"
                              r"(?:ern|-eastern|-western)?\s+|central\s+)?$", re.IGNORECASE)
 OWNER = re.compile(r"\b(?:used by|belonging to|linked to|run by|operated by|housing|of)\s+(?:the\s+)?$")
 TARGET_NOUNS = re.compile(r"\s+(?:targets?|positions?|forces|troops|soldiers|territory|military|bases?|sites?|soil|air|"
@@ -88,8 +91,10 @@ def sentences(text: str) -> list[Span]:
     out = []
     for para in re.finditer(r"[^\n]+", text):
         start = para.start()
-        for m in re.finditer(r"(?<=[.!?])[\"”’]?\s+(?=[\"“A-Z])", para.group()):
-            before = para.group()[:m.start()].split()[-1] if para.group()[:m.start()].split() else ""
+        body = para.group()
+        for m in re.finditer(r"(?<=[.!?])[\"”’]?\s+(?=[\"“A-Z])", body):
+            words = body[max(0, m.start() - 40):m.start()].split()  # one pass: only the word before the break
+            before = words[-1] if words else ""
             if re.fullmatch(r"(?:[A-Z]\.)+|Jan\.|Feb\.|Mar\.|Apr\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.|Mr\.|Mrs\.|Dr\.|St\."
                             r"|Gen\.|Col\.|Lt\.|Sgt\.", before):
                 continue
@@ -143,11 +148,25 @@ def casualties(text: str, offset: int, avoid: list[Span]) -> list[tuple[int, int
     return out
 
 
-def mentions(text: str, published_on: date) -> list[Mention]:
-    """Every trigger in the report, with what its windows hold, in text order."""
+MAX_SENTENCE_CHARS = 1_000  # past this a "sentence" is not prose: it is not searched (the rules are not linear in it)
+MAX_MENTIONS = 200  # acts of force read in one report; the rest is reported, not read
+
+
+def mentions(text: str, published_on: date, skipped: list[tuple[int, int, str]] | None = None) -> list[Mention]:
+    """Every trigger in the report, with what its windows hold, in text order. Sentences not read (too long, or
+    past MAX_MENTIONS) go to `skipped` as (start, end, reason)."""
     found: list[Mention] = []
+    skipped = skipped if skipped is not None else []
     all_dates = dates.find(text, published_on)
+    date_starts = [d[0] for d in all_dates]
     for s0, s1 in sentences(text):
+        if len(found) >= MAX_MENTIONS:
+            skipped.append((s0, len(text), f"too many events in one report (over {MAX_MENTIONS}): the rest of the "
+                                           "report was not read"))
+            break
+        if s1 - s0 > MAX_SENTENCE_CHARS:
+            skipped.append((s0, s1, f"sentence too long to read (over {MAX_SENTENCE_CHARS:,} characters)"))
+            continue
         sent = text[s0:s1]
         breaks = [(m.start() + s0, m.end() + s0, bool(RESPONSE_BREAK.fullmatch(m.group())))
                   for m in CLAUSE_BREAK.finditer(sent)]
@@ -157,11 +176,11 @@ def mentions(text: str, published_on: date) -> list[Mention]:
         # A group's name can hold a place's ("Baluchistan Liberation Army"): the group wins.
         subplaces = [p for p in subplaces if not any(g[0] <= p[0] < g[1] for g in groups)]
         states = [p for p in states if not any(g[0] <= p[0] < g[1] for g in groups)]
-        sdates = [d for d in all_dates if s0 <= d[0] < s1]
+        sdates = all_dates[bisect.bisect_left(date_starts, s0):bisect.bisect_left(date_starts, s1)]
         triggers = []
         for m in _TRIGGER.finditer(sent):
             index = next(i for i in range(len(TRIGGERS)) if m.group(f"t{i}"))
-            lead = sent[:m.start()]
+            lead = sent[max(0, m.start() - 200):m.start()]
             if re.search(r"\bto\s+$", lead) or HYPOTHETICAL.search(lead[-60:]):
                 continue  # "to strike", "if either side strikes again": no event
             if any(a <= m.start() + s0 < b for a, b, *_ in states + groups):

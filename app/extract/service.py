@@ -42,7 +42,8 @@ def check_text(text: str) -> None:
     if len(text) > MAX_TEXT_CHARS:
         raise errors.PayloadTooLarge(f"text has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}", field="text")
     controls = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in "\n\r\t")
-    if "\x00" in text or controls > max(2, len(text) // 100):
+    # A lone surrogate (JSON lets "\ud800" through) is not text either: it cannot even be encoded.
+    if "\x00" in text or controls > max(2, len(text) // 100) or re.search("[\ud800-\udfff]", text):
         raise errors.InvalidInput("text looks binary (NUL or control characters): send the report as plain text",
                                   field="text")
 
@@ -197,8 +198,53 @@ def _unresolved(text: str, m: rules.Mention, why: str) -> Unresolved:
     return Unresolved(start=s, end=e, sentence=text[s:e], reason=why)
 
 
-def _sid(text: str, d: Draft) -> str:
-    digest = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:12]
+def _refused(record: dict) -> str | None:
+    try:
+        EventCreate.model_validate(record)
+    except ValidationError as exc:
+        return exc.errors()[0]["msg"]
+    return None
+
+
+def _link(drafts: list[Draft]) -> None:
+    """Keep only answers that a batch can take as they are: to another draft in `drafts`, dated on or before the
+    answer, with no cycle."""
+    keep = {id(d) for d in drafts}
+    for d in drafts:
+        r = d.responds_to
+        if r is None:
+            continue
+        if r is d or id(r) not in keep or r.on[0] > d.on[0]:
+            d.responds_to = None
+            continue
+        seen, x = {id(d)}, r
+        while x is not None and id(x) not in seen:
+            seen.add(id(x))
+            x = x.responds_to
+        if x is not None:  # following the answers leads back to d: a cycle
+            d.responds_to = None
+
+
+def _ordered(drafts: list[Draft]) -> list[Draft]:
+    """Oldest first, then in text order, an answered act always before its answer, as a batch requires."""
+    out: list[Draft] = []
+    done: set[int] = set()
+
+    def emit(d: Draft) -> None:
+        if id(d) in done:
+            return
+        done.add(id(d))
+        if d.responds_to is not None:
+            emit(d.responds_to)
+        out.append(d)
+
+    for d in sorted(drafts, key=lambda d: (d.on[0], d.mentions[0].trigger[0])):
+        emit(d)
+    return out
+
+
+def _sid(text: str, d: Draft, digest: str | None = None) -> str:
+    digest = digest or hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:12]
     other = re.sub(r"[^a-z0-9]+", "-", places.fold(d.actor2[0]) if d.actor2 else "none").strip("-")[:30]
     return f"{digest}:{d.on[0].isoformat()}:{d.actor1[0]}:{other}:{d.location[0]}:{d.action}"
 
@@ -251,16 +297,30 @@ def _event(text: str, d: Draft, source: str, url: str | None, ids: dict[int, str
 def extract(text: str, published_on: date, source: str = "extract", url: str | None = None) -> ExtractResult:
     """Draft events from a report; nothing is stored."""
     check_text(text)
-    drafts, unresolved = _resolve(rules.mentions(text, published_on), text)
-    # Oldest first: an answer comes after the act it answers, as a batch requires.
-    drafts.sort(key=lambda d: (d.on[0], d.mentions[0].trigger[0]))
-    ids = {id(d): _sid(text, d) for d in drafts}
-    events, evidence = [], []
+    skipped: list[tuple[int, int, str]] = []
+    drafts, unresolved = _resolve(rules.mentions(text, published_on, skipped), text)
+    unresolved += [Unresolved(start=s, end=e, sentence=text[s:min(e, s + 200)], reason=why) for s, e, why in skipped]
+    digest = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:12]
+    ids = {id(d): _sid(text, d, digest) for d in drafts}
+    # A draft the contract refuses is reported, never returned half-valid, and no answer may name it.
+    valid: list[Draft] = []
     for d in drafts:
+        record, _ = _event(text, d, source, url, {i: v for i, v in ids.items() if i == id(d)})
+        why = _refused(record)
+        if why:
+            s, e = d.mentions[0].sentence
+            unresolved.append(Unresolved(start=s, end=e, sentence=text[s:e],
+                                         reason=f"draft refused by the event contract: {why}"))
+        else:
+            valid.append(d)
+    _link(valid)
+    ids = {id(d): ids[id(d)] for d in valid}
+    events, evidence = [], []
+    for d in _ordered(valid):
         record, fields = _event(text, d, source, url, ids)
         try:
             event = EventCreate.model_validate(record)
-        except ValidationError as exc:  # a draft the contract refuses is reported, never returned half-valid
+        except ValidationError as exc:
             s, e = d.mentions[0].sentence
             unresolved.append(Unresolved(start=s, end=e, sentence=text[s:e],
                                          reason=f"draft refused by the event contract: {exc.errors()[0]['msg']}"))
