@@ -46,17 +46,17 @@ def _risk_answer(poll: Polling, members: tuple[str, str], as_of: date, head: int
     """The answer at this head: the old one when its ETag still holds, else scored and serialised once."""
     scorer = poll.scorer
     with poll.sessions() as session:
-        fronts, = service.fronts_markers(session, [members])  # the members' other dyads move their risk too
+        fronts = service.fronts_markers(session, [members])  # the members' other dyads move their risk too
         try:
             dyad, marker = service.resolve_dyad(session, *members)
         except errors.NotFound:
-            dyad, etag = None, _etag("prior", *sorted(members), as_of, fronts, scorer.version)
+            dyad, etag = None, _etag("prior", *sorted(members), as_of, *fronts, scorer.version)
         else:
-            etag = _etag(dyad.id, as_of, marker, fronts, scorer.version)
+            etag = _etag(dyad.id, as_of, marker, *fronts, scorer.version)
         if old is not None and old.etag == etag:  # an unrelated dyad changed: this answer stands
             return Answer(head, etag, old.body)
         risk = (whatif.prior(session, scorer, *members, as_of) if dyad is None
-                else service.current(session, scorer, poll.cache, dyad, as_of, marker))
+                else service.current(session, scorer, poll.cache, dyad, as_of, marker, fronts))
     return Answer(head, etag, risk.model_dump_json().encode())
 
 

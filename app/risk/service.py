@@ -90,13 +90,13 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     created = {r.event_id for r in results if r.status == "created"}
     # The other dyads of the members whose latest answer reads a changed event as a front get a new one too.
     neighbours = _front_neighbours(session, results)
-    dyad_ids = sorted(since.keys() | neighbours.keys())
-    locks.lock_dyads(session, dyad_ids)
+    locked = sorted(since.keys() | neighbours.keys())
+    locks.lock_dyads(session, locked)
     # Read under the dyads' locks: each one's latest assessment, which every change to its history replaces.
     stored = {d: (as_of, latest) for d, as_of, latest in session.execute(
         select(DyadRisk.dyad_id, Assessment.as_of, DyadRisk.assessment_id)
         .join(Assessment, Assessment.id == DyadRisk.assessment_id)
-        .where(bulk.one_of(session, DyadRisk.dyad_id, dyad_ids)))}
+        .where(bulk.one_of(session, DyadRisk.dyad_id, locked)))}
     for dyad_id, event_id in neighbours.items():  # (a neighbour's history is unchanged: no event is its own)
         if dyad_id in stored:
             since[dyad_id], trigger[dyad_id], changed[dyad_id] = stored[dyad_id][0], (event_id, CONTAGION), set()
@@ -245,17 +245,19 @@ def get_dyad(session: Session, dyad_id: str) -> tuple[Row, int | None]:
 
 
 def current(session: Session, scorer: Scorer, cache: RiskCache, dyad: Dyad | Row, as_of: date,
-            marker: int | None) -> RiskRead:
-    """Risk as of a date from the dyad's stored history; cached until the history or the model changes."""
-    return _current_many(session, scorer, cache, [(dyad, marker)], as_of)[0]
+            marker: int | None, fronts_marker: tuple[int | None] | None = None) -> RiskRead:
+    """Risk as of a date from the dyad's stored history; cached until the history, its members' fronts or the model
+    change (`fronts_marker`: the 1-tuple `fronts_markers` gave, where the caller read it already)."""
+    return _current_many(session, scorer, cache, [(dyad, marker)], as_of, fronts_marker)[0]
 
 
 def _current_many(session: Session, scorer: Scorer, cache: RiskCache, dyads: list[tuple[Dyad | Row, int | None]],
-                  as_of: date) -> list[RiskRead]:
-    """Risk of many dyads as of a date: cached answers where the key (history version, model) matches,
-    the rest scored in one batch."""
-    keys = {d.id: (d.id, as_of, m, f, scorer.version) for (d, m), f in
-            zip(dyads, fronts_markers(session, [(d.member_a, d.member_b) for d, _ in dyads]))}
+                  as_of: date, markers: Sequence[int | None] | None = None) -> list[RiskRead]:
+    """Risk of many dyads as of a date: cached answers where the key (history version, fronts version, model)
+    matches, the rest scored in one batch."""
+    if markers is None:
+        markers = fronts_markers(session, [(d.member_a, d.member_b) for d, _ in dyads])
+    keys = {d.id: (d.id, as_of, m, f, scorer.version) for (d, m), f in zip(dyads, markers, strict=True)}
     known = {d.id: cache.get(keys[d.id]) for d, _ in dyads}
     missing = [(d, m) for d, m in dyads if known[d.id] is None]
     if missing:
