@@ -98,6 +98,7 @@ class Drivers:
         self.t, self.none = batch.t.tolist(), (end == start).tolist()
         self.first_day = f.day[start].tolist()  # (the padding fact's for a dyad with none: not read)
         self.past_year = batch.deaths(batch.upto(365), end).tolist()
+        self.deadliest = batch.max(f.fatalities, batch.upto(365), end).astype(np.int64).tolist()  # one event's deaths
 
     def _fact(self, i: int) -> dict:
         target, hostility = self.target[i], self.hostility[i]
@@ -129,13 +130,14 @@ class Drivers:
             return "no strike in the last 30 days", []
         return f"no strike answered in the last {RESPONSE_WINDOW} days", []
 
-    def _casualties(self, lo: int, hi: int, past: int) -> tuple[str, list]:
+    def _casualties(self, lo: int, hi: int, past: int, deadliest: int) -> tuple[str, list]:
         deaths, civ = sum(self.fatalities[lo:hi]), sum(self.civilian[lo:hi])
         fatal = [self._fact(i) for i in range(lo, hi) if self.fatalities[i]][-5:]
         if deaths:
-            return f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else ""), fatal
-        return (f"{past} killed in the past year, none in the last 30 days" if past
-                else "no deaths recorded in the past year"), fatal
+            return (f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else "")
+                    + f", {deadliest} in the deadliest event of the past year"), fatal
+        return (f"{past} killed in the past year ({deadliest} in the deadliest event), none in the last 30 days"
+                if past else "no deaths recorded in the past year"), fatal
 
     def _tempo(self, r: int, lo: int, hi: int, t: int) -> tuple[str, list]:
         if self.none[r]:
@@ -177,7 +179,7 @@ class Drivers:
         (`x` the row's features by name, `x_row` and `parts_row` its features and contributions in FEATURE_NAMES order)."""
         lo, hi = self.lo[r], self.hi[r]  # the last 30 days: facts lo..hi
         texts = {
-            "retaliation": self._retaliation(lo, hi, x), "casualties": self._casualties(lo, hi, self.past_year[r]),
+            "retaliation": self._retaliation(lo, hi, x), "casualties": self._casualties(lo, hi, self.past_year[r], self.deadliest[r]),
             "tempo": self._tempo(r, lo, hi, self.t[r]), "severity": self._severity(r, lo, hi, x),
             "deescalation": self._deescalation(lo, hi, x), "contagion": _contagion(self.batch.contexts[r]),
             "structural": _structural(self.batch.contexts[r]),

@@ -110,6 +110,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature("log_fatalities_7d", "casualties", SMOOTH_TERM, ("fatalities",), "log(1 + deaths in 7 days)",
             lambda w: np.log1p(w.b.window(w.i7, w.end)[:, _FAT])),
     *(_decayed(j, h) for j, h in enumerate(DECAY_HALF_LIVES)),
+    Feature("log_max_event_deaths_365d", "casualties", SMOOTH_TERM, ("fatalities",),
+            "log(1 + deaths in the deadliest single event of the last year)",
+            lambda w: w.b.max(np.log1p(w.f.fatalities), w.i365, w.end)),
+    Feature("log_deaths_per_fatal_event_365d", "casualties", SMOOTH_TERM, ("fatalities",),
+            "log(1 + deaths per event with deaths in the last year)",
+            lambda w: np.log1p(w.w365[:, _FAT] / np.maximum(w.w365[:, _FATAL], 1))),
     Feature("responses_30d", "retaliation", SMOOTH_TERM, ("actors", "retaliation"),
             f"strikes answering one the other way within {RESPONSE_WINDOW} days, or flagged as retaliation, "
             "in 30 days", lambda w: w.w30[:, _RESP]),

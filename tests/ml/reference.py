@@ -70,6 +70,9 @@ REFERENCE_NAMES: tuple[str, ...] = (
     "contiguous",
     "rivalry",
     "past_armed_conflict",
+    # casualties: how deadly the dyad's events are (model v3.3)
+    "log_max_event_deaths_365d",
+    "log_deaths_per_fatal_event_365d",
 )
 INDEX = {name: i for i, name in enumerate(REFERENCE_NAMES)}
 
@@ -182,6 +185,10 @@ def features_into(out: np.ndarray, h: History, as_of: date, context: DyadContext
     for half_life in DECAY_HALF_LIVES:  # each death in the past year, weighing half as much every half-life
         out[INDEX[f"decayed_deaths_{half_life}d"]] = sum(
             h.fatalities[k] * 2.0 ** (-(t - h.day[k]) / half_life) for k in range(i365, end))
+    year = [h.fatalities[k] for k in range(i365, end)]
+    out[INDEX["log_max_event_deaths_365d"]] = np.log1p(max(year, default=0.0))
+    fatal = [d for d in year if d > 0]
+    out[INDEX["log_deaths_per_fatal_event_365d"]] = np.log1p(sum(fatal) / len(fatal)) if fatal else 0.0
     out[INDEX["responses_30d"]] = w30[_RESP]
     out[INDEX["response_lag_days"]] = RESPONSE_WINDOW + 1  # "no response" sorts after the slowest one
     if end > i30:
@@ -274,11 +281,13 @@ def _retaliation(recent: list[EventFact], x: dict) -> tuple[str, list]:
 def _casualties(recent: list[EventFact], x: dict, year: list[EventFact]) -> tuple[str, list]:
     deaths, civ = sum(f.fatalities for f in recent), sum(f.civilian_fatalities for f in recent)
     fatal = [_fact(f) for f in recent if f.fatalities][-5:]
+    deadliest = max((f.fatalities for f in year), default=0)
     if deaths:
-        return f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else ""), fatal
+        return (f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else "")
+                + f", {deadliest} in the deadliest event of the past year"), fatal
     past = sum(f.fatalities for f in year)
-    return (f"{past} killed in the past year, none in the last 30 days" if past
-            else "no deaths recorded in the past year"), fatal
+    return (f"{past} killed in the past year ({deadliest} in the deadliest event), none in the last 30 days"
+            if past else "no deaths recorded in the past year"), fatal
 
 
 def _tempo(facts: list[EventFact], recent: list[EventFact], as_of: date) -> tuple[str, list]:

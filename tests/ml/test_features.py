@@ -125,3 +125,14 @@ def test_an_agreement_after_the_last_fighting_calms_and_fighting_after_it_does_n
     assert build_features([fighting, agreement, again], d + timedelta(days=20), CTX)[
         INDEX["deescalated_since_fighting"]] == 0
     assert build_features([fighting, agreement], d + timedelta(days=101), CTX)[INDEX["deescalated_since_fighting"]] == 0
+
+
+def test_how_deadly_the_events_of_the_past_year_were():
+    """The deadliest event and the deaths per fatal event count the past year only, events without deaths aside."""
+    d = date(2020, 5, 31)
+    history = [fact(d - timedelta(days=k), fatalities=n) for k, n in ((0, 2), (10, 0), (200, 12), (364, 4), (365, 90))]
+    x = build_features(history + [fact(d + timedelta(days=1), fatalities=500)], d, CTX)
+    assert x[INDEX["log_max_event_deaths_365d"]] == np.log1p(12)
+    assert x[INDEX["log_deaths_per_fatal_event_365d"]] == np.log1p(18 / 3)
+    quiet = build_features([fact(d - timedelta(days=5), fatalities=0)], d, CTX)
+    assert quiet[INDEX["log_max_event_deaths_365d"]] == quiet[INDEX["log_deaths_per_fatal_event_365d"]] == 0

@@ -50,7 +50,8 @@ def test_no_label_of_a_past_answer_says_today_or_credits_an_absence(scorer: Scor
                 assert not d["label"].startswith("no "), d["label"]
     later = {d["theme"]: d for d in scores["six_months_later"].drivers}
     assert later["severity"]["label"].startswith("the last act, Pakistan's use of force on 2024-01-18")
-    assert later["casualties"]["label"].startswith("11 killed in the past year, none in the last 30 days")
+    assert later["casualties"]["label"].startswith(
+        "11 killed in the past year (9 in the deadliest event), none in the last 30 days")
     structural = later["structural"]["label"]
     assert structural.startswith("state vs state, neighbours") and "(against an unrelated pair)" in structural
 
