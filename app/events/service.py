@@ -29,6 +29,9 @@ class Ingested:
     # Where a revision moved the event: each touched dyad's later date (its day before or after), when that
     # differs from `touched`'s. The fronts of other dyads (app.risk.service) read the event at both.
     moved: dict[str, date] = field(default_factory=dict)
+    # (hostility, fatalities) of the event, each the larger of its values before and after the change: whether
+    # it opens a front of its members' other dyads (app.ml.fronts.opens_front) in either version. None: not known.
+    acts: tuple[int, int] | None = None
 
 
 Key = tuple[str, str]  # (source, source_event_id)
@@ -42,6 +45,7 @@ class _Current:
     content_hash: str
     retracted: bool
     dyads: dict[str, date]  # the dyads it is linked to, with its date
+    acts: tuple[int, int]  # its hostility and fatalities
 
 
 # The fields that make an event's identity (the hash that recognises a re-send), as the contract had them when the
@@ -200,9 +204,11 @@ def _lock(session: Session, keys: set[Key]) -> dict[Key, _Current]:
     The locks make a concurrent revision of the same event wait for ours; NO KEY UPDATE so that
     foreign-key checks of rows referencing the event (responds_to) do not wait on it.
     """
-    found = {(source, r.source_event_id): _Current(r.id, r.revision, r.content_hash, r.retracted_at is not None, {})
+    found = {(source, r.source_event_id): _Current(r.id, r.revision, r.content_hash, r.retracted_at is not None, {},
+                                                   (r.hostility, r.fatalities or 0))
              for source, r in locks.lock_events(session, keys, [Event.id, Event.source_event_id, Event.revision,
-                                                                Event.content_hash, Event.retracted_at])}
+                                                                Event.content_hash, Event.retracted_at,
+                                                                Event.hostility, Event.fatalities])}
     by_id = {e.id: e for e in found.values()}
     if by_id:
         for event_id, dyad_id, day in session.execute(
@@ -236,8 +242,12 @@ def _create(session: Session, batch: list[tuple[EventCreate, list[DyadLink], tup
         {"event_id": i, "revision": 1, "change": "created", "content_hash": digest, "payload": payload,
          "recorded_at": now} for i, _, _, payload, digest in made])
     touched = _link(session, [(i, dyad_rules.occurred_day(item.occurred_on), links) for i, item, links, _, _ in made])
-    return {(item.source, item.source_event_id): Ingested(i, "created", touched.get(i, {}))
+    return {(item.source, item.source_event_id): Ingested(i, "created", touched.get(i, {}), acts=_acts(item))
             for i, item, _, _, _ in made}
+
+
+def _acts(item: EventCreate) -> tuple[int, int]:
+    return item.resolved_action()[0].hostility, item.fatalities or 0
 
 
 def _revise(session: Session, batch: list[tuple[_Current, EventCreate, list[DyadLink], tuple[JSONText, str]]],
@@ -259,15 +269,18 @@ def _revise(session: Session, batch: list[tuple[_Current, EventCreate, list[Dyad
     linked = _link(session, [(event.id, dyad_rules.occurred_day(item.occurred_on), links)
                              for event, item, links, _ in batch])
     out = []
-    for event, _, _, _ in batch:
+    for event, item, _, _ in batch:
         before, after = event.dyads, linked.get(event.id, {})
+        acts, event.acts = event.acts, _acts(item)
+        acts = (max(acts[0], event.acts[0]), max(acts[1], event.acts[1]))  # this revision, or the one before
         # A back-dated or forward-dated correction changes history from the earlier of the two dates.
         touched = {d: min(before.get(d, day), after.get(d, day)) for d, day in (before | after).items()}
         moved = {d: later for d, day in (before | after).items()
                  if (later := max(before.get(d, day), after.get(d, day))) != touched[d]}
         event.dyads = after
         # A retraction stands: a corrected re-send is recorded as a revision but stays out of history.
-        out.append(Ingested(event.id, "revised", {} if event.retracted else touched, {} if event.retracted else moved))
+        out.append(Ingested(event.id, "revised", {} if event.retracted else touched, {} if event.retracted else moved,
+                            acts))
     return out
 
 
@@ -325,7 +338,7 @@ def relink(session: Session, event_ids: Sequence[int]) -> list[Ingested]:
         before, after = event.dyads, linked.get(event.id, {})
         # the content is unchanged: only the dyads it left or joined have a new history
         touched = {d: on for d, on in (before | after).items() if (d in before) != (d in after)}
-        out.append(Ingested(event.id, "relinked", {} if event.retracted else touched))
+        out.append(Ingested(event.id, "relinked", {} if event.retracted else touched, acts=event.acts))
     return out
 
 
@@ -342,8 +355,9 @@ def retract(session: Session, event_id: int, now: datetime | None = None) -> Ing
     session.execute(insert(EventRevision).values(event_id=event.id, revision=revision, change="retracted",
                                                  content_hash=event.content_hash, payload=payload, recorded_at=now))
     touched = {d: event.occurred_on for d in session.scalars(select(EventDyad.dyad_id).where(EventDyad.event_id == event.id))}
+    acts = (event.hostility, event.fatalities or 0)
     session.expire(event)
-    return Ingested(event.id, "retracted", touched)
+    return Ingested(event.id, "retracted", touched, acts=acts)
 
 
 def get(session: Session, event_id: int, for_update: bool = False) -> Event:

@@ -146,6 +146,9 @@ def _front_neighbours(session: Session, results: Sequence[event_service.Ingested
     days: dict[str, list[tuple[int, int]]] = {}
     touched = set()
     for r in results:
+        if r.acts is not None and not fronts.opens_front(*r.acts):  # talks or a threat, before and after: no front
+            touched.update(r.touched)
+            continue
         for dyad_id, day in r.touched.items():
             touched.add(dyad_id)
             for member in fronts.acting(member_ids.dyad_members(dyad_id)):

@@ -82,6 +82,32 @@ def test_the_stored_answer_that_reads_the_front_is_redone_and_pushed(client):
         assert stored.features["other_fronts_30d"] == 0 and stored.changed_event_ids == []
 
 
+def test_talks_and_threats_redo_no_neighbour_but_a_strike_turned_into_talks_does(client):
+    """Only a use of force or a fatal event is a front: talks or a threat on another dyad of a member leave the
+    stored answers that would read it as they are (no feed noise); a revision is judged on both its versions."""
+    client.post("/v1/events", json=IRAN_STRIKE)
+    client.post("/v1/events", json=PAKISTAN_RETALIATION)
+    quiet = {"fatalities": None, "civilian_fatalities": None, "weapons": []}
+    talks = event(IRAQ, source_event_id="2024-01-17-irn-irq-talks", action="talks", **quiet)
+    threat = event(IRAQ, source_event_id="2024-01-17-irn-irq-threat", action="threat_to_use_force", **quiet)
+    for body in (talks, threat):
+        head = _head(client)
+        assert client.post("/v1/events", json=body).status_code == 201
+        assert _feed_since(client, head) == {"IRN--IRQ"}, body["action"]
+    before = _risk(client).json()
+    assert before["features"]["other_fronts_30d"] == 0
+
+    head = _head(client)
+    assert client.post("/v1/events", json=IRAQ).status_code == 201
+    assert {"IRN--IRQ", "IRN--PAK"} <= _feed_since(client, head)
+    # the strike revised into talks: the front is gone, so the answer that read it is redone
+    head = _head(client)
+    assert client.post("/v1/events", json=event(IRAQ, action="talks", **quiet)).status_code == 200
+    redone = {a["dyad_id"]: a for a in client.get("/v1/assessments", params={"after": head}).json()["items"]}
+    assert redone["IRN--PAK"]["reason"] == "contagion"
+    assert redone["IRN--PAK"]["probability"] == before["probability"] == _risk(client).json()["probability"]
+
+
 def test_a_pair_with_no_events_reads_its_members_fronts(client):
     client.post("/v1/events", json=IRAQ)
     prior = _risk(client, {"a": "IRN", "b": "PAK", "as_of": "2024-01-16"})
