@@ -24,6 +24,9 @@ from app.risk.cache import PollAnswers
 
 log = logging.getLogger("escalation.errors")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Reads that take a body, so a POST: their body has the writes' deadline, but they take no write slot (they store
+# nothing, and a read holds a pooled connection as a GET does, or none: the extraction reads no database).
+READS_BY_POST = frozenset({"/v1/risk/what-if", "/v1/risk/what-if/series", "/v1/extract"})
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 # Routes the guard may answer from `PollAnswers`: GET, read scope, no path parameters (the path is the label).
 POLLS = frozenset({"/v1/risk", "/v1/assessments"})
@@ -42,7 +45,8 @@ class Guard:
     app.server; this covers any other server); authentication and rate limits (`app.auth.middleware`);
     415 for a compressed body (decompressing would need its own size limit against zip bombs); 422 for
     NUL in the URL and 413 for a declared body over the limit (`app.http.BodyLimit`); a write slot for
-    writes (`WriteGate`). Then the request is counted and timed (`app.observability`) and answered:
+    writes (`WriteGate`; the reads by POST in READS_BY_POST, what-if and extraction, have the body deadline but
+    take no slot). Then the request is counted and timed (`app.observability`) and answered:
     liveness here, a poll whose answer is cached and still valid from `PollAnswers`, anything else by
     the routes.
     """
@@ -81,7 +85,8 @@ class Guard:
                 return await errors.send_asgi(respond, *refusal)
             receive = self.body.counted(receive)
             if scope["method"] in WRITE_METHODS and scope["path"].startswith("/v1/"):
-                return await self.writes.run(self._answer, scope, receive, respond, lambda: status)
+                return await self.writes.run(self._answer, scope, receive, respond, lambda: status,
+                                             slot=scope["path"] not in READS_BY_POST)
             await self._answer(scope, receive, respond, lambda: status)
         except Exception:
             # Logged here, where the request id is still set (Starlette's last handler runs after this layer), and
@@ -199,8 +204,9 @@ class WriteGate:
         self.wait, self.body_seconds = wait, body_seconds
         self.slots = asyncio.Semaphore(slots)
 
-    async def run(self, answer, scope, receive, send, status):
-        """Read the body, take a slot, then `answer` the request with the body replayed."""
+    async def run(self, answer, scope, receive, send, status, slot: bool = True):
+        """Read the body, take a slot (unless `slot` is False: a read by POST), then `answer` the request with the
+        body replayed."""
         try:
             async with asyncio.timeout(self.body_seconds):
                 messages = await _whole_body(receive)
@@ -211,6 +217,13 @@ class WriteGate:
             return await errors.send_asgi(send, errors.PayloadTooLarge(str(exc.detail), field="body"))
         if messages is None:
             return  # the client went away
+        replay = iter(messages)
+
+        async def replayed():
+            return next(replay, None) or await receive()
+
+        if not slot:
+            return await answer(scope, replayed, send, status)
         try:
             if self.slots.locked():  # wait_for would time out even a free slot when `wait` is 0
                 await asyncio.wait_for(self.slots.acquire(), self.wait)
@@ -219,11 +232,6 @@ class WriteGate:
         except TimeoutError:
             return await errors.send_asgi(send, errors.Busy("too many writes in progress; retry shortly"),
                                           {"Retry-After": "1"})
-        replay = iter(messages)
-
-        async def replayed():
-            return next(replay, None) or await receive()
-
         try:
             await answer(scope, replayed, send, status)
         finally:

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from tests.factories import many
+from tests.factories import IRAN_STRIKE, many
 from tests.servers import Server
 
 pytestmark = pytest.mark.slow
@@ -201,3 +201,38 @@ def test_a_slow_body_holds_no_write_slot_and_times_out(database_url):
     finally:
         slow.close()
         server.stop()
+
+
+def test_reads_sent_by_post_take_no_write_slot(database_url):
+    """What-if and extraction store nothing: writers holding the one slot refuse other writes, never them."""
+    server = Server(database_url, env={"ESCALATION_MAX_CONCURRENT_WRITES": "1", "ESCALATION_WRITE_WAIT_SECONDS": "0"})
+    writes: list[int] = []
+    reads: list[httpx.Response] = []
+    done = threading.Event()
+
+    def writer(n: int) -> None:
+        k = 0
+        while not done.is_set():
+            r = httpx.post(f"{server.base}/v1/events/batch", json={"items": many(100, source=f"busy{n}-{k}")},
+                           timeout=120)
+            writes.append(r.status_code)
+            k += 1
+
+    what_if = {"a": "IRN", "b": "PAK", "as_of": "2024-01-18", "events": [IRAN_STRIKE]}
+    report = {"text": "On 16 January 2024 Iran struck Jaish al-Adl bases in Pakistan, killing two children.",
+              "published_on": "2024-01-17"}
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 60
+        while (503 not in writes or len(reads) < 40) and time.monotonic() < deadline:
+            reads.append(httpx.post(f"{server.base}/v1/risk/what-if", json=what_if, timeout=30))
+            reads.append(httpx.post(f"{server.base}/v1/extract", json=report, timeout=30))
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+        server.stop()
+    assert 503 in writes  # the slot was taken while the reads came
+    assert [r.status_code for r in reads if r.status_code != 200] == [], [r.text for r in reads if r.status_code != 200][:2]
