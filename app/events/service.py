@@ -23,7 +23,7 @@ from app.events.schemas import Actor, DyadRef, EventCreate, EventRead, Location
 @dataclass
 class Ingested:
     event_id: int
-    status: str  # created | unchanged | revised | retracted
+    status: str  # created | unchanged | revised | retracted | relinked
     # Dyads whose history changed: the event's current dyads plus any it left on revision.
     touched: dict[str, date] = field(default_factory=dict)
     # Where a revision moved the event: each touched dyad's later date (its day before or after), when that

@@ -133,11 +133,12 @@ class Drivers:
     def _casualties(self, lo: int, hi: int, past: int, deadliest: int) -> tuple[str, list]:
         deaths, civ = sum(self.fatalities[lo:hi]), sum(self.civilian[lo:hi])
         fatal = [self._fact(i) for i in range(lo, hi) if self.fatalities[i]][-5:]
+        one = deadliest == past  # the year's deaths were all in one event
         if deaths:
             return (f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else "")
-                    + f", {deadliest} in the deadliest event of the past year"), fatal
-        return (f"{past} killed in the past year ({deadliest} in the deadliest event), none in the last 30 days"
-                if past else "no deaths recorded in the past year"), fatal
+                    + (", in one event" if one else f", {deadliest} in the deadliest event of the past year")), fatal
+        return (f"{past} killed in the past year ({'in one event' if one else f'{deadliest} in the deadliest event'}), "
+                "none in the last 30 days" if past else "no deaths recorded in the past year"), fatal
 
     def _tempo(self, r: int, lo: int, hi: int, t: int) -> tuple[str, list]:
         if self.none[r]:

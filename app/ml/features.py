@@ -112,7 +112,7 @@ FEATURES: tuple[Feature, ...] = (
     *(_decayed(j, h) for j, h in enumerate(DECAY_HALF_LIVES)),
     Feature("log_max_event_deaths_365d", "casualties", SMOOTH_TERM, ("fatalities",),
             "log(1 + deaths in the deadliest single event of the last year)",
-            lambda w: w.b.max(np.log1p(w.f.fatalities), w.i365, w.end)),
+            lambda w: np.log1p(w.b.max(w.f.fatalities, w.i365, w.end))),
     Feature("log_deaths_per_fatal_event_365d", "casualties", SMOOTH_TERM, ("fatalities",),
             "log(1 + deaths per event with deaths in the last year)",
             lambda w: np.log1p(w.w365[:, _FAT] / np.maximum(w.w365[:, _FATAL], 1))),
@@ -138,7 +138,7 @@ FEATURES: tuple[Feature, ...] = (
             f"1 if a de-escalation in the last {CALM_WINDOW} days came on or after the last use of force, "
             f"itself within {FIGHTING_WINDOW} days", lambda w: w.calmed),
     Feature("other_fronts_30d", "contagion", SMOOTH_TERM, ("other dyads' events",),
-            "the members' other dyads with an event in the last 30 days (civilians open no front)",
+            "the members' other dyads with a use of force or a fatal event in the last 30 days (civilians open no front)",
             lambda w: [c.fronts.count for c in w.contexts]),
     Feature("log_other_front_deaths_30d", "contagion", SMOOTH_TERM, ("other dyads' events",),
             "log(1 + deaths in the last 30 days on those other fronts)",

@@ -281,13 +281,14 @@ def _retaliation(recent: list[EventFact], x: dict) -> tuple[str, list]:
 def _casualties(recent: list[EventFact], x: dict, year: list[EventFact]) -> tuple[str, list]:
     deaths, civ = sum(f.fatalities for f in recent), sum(f.civilian_fatalities for f in recent)
     fatal = [_fact(f) for f in recent if f.fatalities][-5:]
-    deadliest = max((f.fatalities for f in year), default=0)
+    deadliest, past = max((f.fatalities for f in year), default=0), sum(f.fatalities for f in year)
     if deaths:
-        return (f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else "")
-                + f", {deadliest} in the deadliest event of the past year"), fatal
-    past = sum(f.fatalities for f in year)
-    return (f"{past} killed in the past year ({deadliest} in the deadliest event), none in the last 30 days"
-            if past else "no deaths recorded in the past year"), fatal
+        where = ", in one event" if deadliest == past else f", {deadliest} in the deadliest event of the past year"
+        return f"{deaths} killed in the last 30 days" + (f" ({civ} civilians)" if civ else "") + where, fatal
+    if not past:
+        return "no deaths recorded in the past year", fatal
+    where = "in one event" if deadliest == past else f"{deadliest} in the deadliest event"
+    return f"{past} killed in the past year ({where}), none in the last 30 days", fatal
 
 
 def _tempo(facts: list[EventFact], recent: list[EventFact], as_of: date) -> tuple[str, list]:
