@@ -193,8 +193,8 @@ class WriteGate:
     """At most `slots` writes in flight; the others wait up to `wait` seconds, then get 503 + Retry-After.
 
     SQLite runs writers one at a time and PostgreSQL overlaps them only up to the pool's size (see
-    app.database: writers on different dyads, and on no dyad of a member another writer reaches as a front,
-    share just the short feed append lock), so more writers
+    app.database: writers whose dyads share no member, or share one with no front opened, take turns only
+    at the short feed append lock), so more writers
     in flight would only hold pooled connections and worker threads that reads and probes need. The body is read
     before a slot is taken, within `body_seconds` (else 408), so a client sending its body slowly
     holds its own connection, not a slot.

@@ -26,8 +26,9 @@ KEYS = [("lock-order", "a"), ("lock-order", "b")]
 DYADS = ["IND--PAK", "IRN--PAK"]
 
 
-def _steps(keys, dyads, order=("events", "dyads", "feed")):
+def _steps(keys, dyads, order=("events", "dyads", "feed"), members=()):
     take = {"events": lambda s: locks.lock_events(s, keys, [Event.id]),
+            "members": lambda s: locks.lock_members(s, exclusive=members[:1], shared=members[1:]),
             "dyads": lambda s: locks.lock_dyads(s, dyads),
             "feed": feed.feed_lock}
     return [take[name] for name in order]
@@ -90,6 +91,15 @@ def test_two_writers_in_the_lock_order_never_deadlock_in_any_interleaving(engine
     schedules = _schedules(3)
     assert len(schedules) == 20
     for schedule in schedules:
+        assert _run(engine, plans, schedule) == [], schedule
+
+
+def test_members_then_dyads_then_the_feed_never_deadlock_in_any_interleaving(engine):
+    """The members' locks (exclusive for one writer's first member, shared for the rest) come before the dyads'."""
+    order = ("members", "dyads", "feed")
+    plans = {"A": _steps(KEYS, DYADS, order, members=["PAK", "IND", "IRN"]),
+             "B": _steps(KEYS, DYADS[::-1], order, members=["IRN", "PAK"])}
+    for schedule in _schedules(3):
         assert _run(engine, plans, schedule) == [], schedule
 
 

@@ -88,6 +88,10 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     if not since:
         return 0
     created = {r.event_id for r in results if r.status == "created"}
+    # The members first (locks.lock_members): a concurrent writer on another dyad of one of them has committed, or
+    # waits for this one, before the fronts are read and the neighbours looked for.
+    front = {d for r in results if r.acts is None or fronts.opens_front(*r.acts) for d in r.touched}
+    locks.lock_members(session, exclusive=_acting(front), shared=_acting(since.keys() - front))
     # The other dyads of the members whose latest answer reads a changed event as a front get a new one too.
     neighbours = _front_neighbours(session, results)
     locked = sorted(since.keys() | neighbours.keys())
@@ -138,11 +142,16 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
 CONTAGION = "contagion"  # the reason of an assessment redone because another dyad of a member changed
 
 
+def _acting(dyad_ids: Iterable[str]) -> set[str]:
+    """The members of these dyads that have fronts (not civilians)."""
+    return {m for d in dyad_ids for m in fronts.acting(member_ids.dyad_members(d))}
+
+
 def _front_neighbours(session: Session, results: Sequence[event_service.Ingested]) -> dict[str, int]:
     """The dyads, not among those touched, whose latest assessment reads a changed event as a front: another dyad
     of one of the touched dyads' members (not civilians), assessed as of a date within FRONT_WINDOW days from
-    the change's day. Per such dyad, the changing event's id. (A concurrent transaction's new neighbour can be
-    missed; its own next write, and every answer computed as of a date, read the fronts whole.)"""
+    the change's day. Per such dyad, the changing event's id. Read under the members' locks (reassess): a concurrent
+    writer on a dyad of one of them has committed first, or waits for this one to."""
     days: dict[str, list[tuple[int, int]]] = {}
     touched = set()
     for r in results:

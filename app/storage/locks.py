@@ -1,14 +1,16 @@
 """The locks writers take, and the order they take them in: the one place both are written.
 
 Lock order, the same for every writer: new dyad rows (id order), then new event keys (key order), then
-existing events (key order; a retraction's one event, `lock_event`), then the touched dyads' rows (id order,
-`lock_dyads`), then the feed's append lock (`app.storage.feed.feed_lock`), after which the assessments' ids are
+existing events (key order; a retraction's one event, `lock_event`), then the touched dyads' members (`lock_members`,
+advisory locks in key order), then the touched dyads' rows (id order, `lock_dyads`), then the feed's append lock (`app.storage.feed.feed_lock`), after which the assessments' ids are
 drawn, and last KEY SHARE on the active webhook endpoints (`active_endpoints`: the outbox's deliveries refer to
 them), which only a subscription's deletion waits on. The bulk writes (app.storage.bulk)
 keep these orders: staged rows are moved `ORDER BY` their key, and the event rows are locked in key order
 (`bulk.by_key(lock=True)`). Writers on different dyads therefore overlap until the last short step. (The
 dyads locked are the touched ones and their members' other dyads whose stored answer reads a changed event as a
-front, app.risk.service `_front_neighbours`: writers on dyads of one busy member take turns more often.)
+front, app.risk.service `_front_neighbours`: writers on dyads of one busy member take turns more often. And a writer
+whose event opens a front holds its members exclusively: writers on dyads of a shared member then take turns from
+the members' locks, see `lock_members`.)
 tests/test_lock_order.py takes these locks from two writers in every order the write flow allows.
 
 One case escapes the order: a batch whose `responds_to` names an event created earlier in the same batch is
@@ -20,10 +22,11 @@ a savepoint, once the other's locks are gone, instead of failing its request. SQ
 """
 
 import logging
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -69,6 +72,38 @@ def active_endpoints(session: Session) -> list[WebhookEndpoint]:
     waited for, then not read either."""
     return list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
                                 .with_for_update(read=True, key_share=True)))
+
+
+MEMBER_LOCKS = 7_253_002  # advisory-lock class of the members' locks (two int4 keys: apart from the feed's one bigint)
+
+
+def lock_members(session: Session, exclusive: Iterable[str], shared: Iterable[str]) -> None:
+    """Advisory locks on dyad members until commit, in key order: EXCLUSIVE on the members of dyads a changed event
+    opens a front of (a use of force or deaths, app.ml.fronts), SHARED on the members of the other dyads written.
+
+    A writer reads its members' fronts and looks for the other dyads whose stored answer reads its event as a front
+    (app.risk.service) in one snapshot. Without these locks, two writers on dyads of one member (IRN--PAK moving its
+    answer to 18 Jan, IRN--IRQ adding a strike on 15 Jan) could each miss the other's uncommitted change, and
+    IRN--PAK's stored answer (its feed entry, its webhooks) would lack the Iraq front until written again. With
+    them, the second waits for the first to commit and then sees its change: the answer that read the front, or
+    the answer to redo. Writers whose events open no front share their members and run alongside. A member's key is
+    its id's CRC-32: two members that share one only take turns more often. SQLite has one writer at a time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys: dict[int, bool] = {}
+    for member in shared:
+        keys.setdefault(_member_key(member), False)
+    for member in exclusive:
+        keys[_member_key(member)] = True
+    for key in sorted(keys):
+        take = func.pg_advisory_xact_lock if keys[key] else func.pg_advisory_xact_lock_shared
+        session.execute(select(take(MEMBER_LOCKS, key)))
+
+
+def _member_key(member: str) -> int:
+    """The member id's CRC-32 as a signed int4 (PostgreSQL's advisory-lock key)."""
+    key = zlib.crc32(member.encode("utf-8"))
+    return key - (1 << 32) if key >= 1 << 31 else key
 
 
 def lock_dyads(session: Session, dyad_ids: Sequence[str]) -> None:
