@@ -344,7 +344,15 @@ def test_an_import_whose_reader_dies_or_that_is_terminated_stops_and_leaves_noth
     while not (reader := _children(proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert reader, "no reader process"
-    time.sleep(3)  # the model has loaded and batches are being written
+    engine = make_engine(settings.resolved_database_url)
+    try:  # the model has loaded and batches are being written: the first is committed (however loaded the machine)
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if conn.execute(select(func.count()).select_from(Event)).scalar_one():
+                    break
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
     os.kill(reader[0] if kill == "reader" else proc.pid, signal.SIGKILL if kill == "reader" else signal.SIGTERM)
     out, err = proc.communicate(timeout=30)  # stops, never hangs
     assert (proc.returncode, kill) in ((1, "reader"), (130, "command")), (proc.returncode, err)
