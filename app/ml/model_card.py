@@ -24,7 +24,7 @@ EXPLANATION_METHOD = (
     "the calibrated change of that feature's term from its reference value, so a dyad with no events has "
     "structural contributions only. baseline + sum(contributions) equals "
     "the primary probability's log-odds exactly (floating point). drivers group the contributions into "
-    "analyst themes (retaliation, casualties, tempo, severity, de-escalation, structural context); a theme's "
+    "analyst themes (retaliation, casualties, tempo, severity, de-escalation, contagion, structural context); a theme's "
     "contribution is the sum of its features', positive raises the risk, and each driver names the facts "
     "behind it in a plain-language label."
 )
@@ -104,7 +104,7 @@ actor names (beyond the non-state slug), the time of day of a datetime."""
 
 
 def build(*, argv, data_dir: Path, ds: dataset.Dataset, metrics: dict, selections: dict, shipped: str,
-          losses: dict, margin: float, term_reference: np.ndarray, kind_split: dict, contagion: dict, findings: dict,
+          losses: dict, margin: float, term_reference: np.ndarray, kind_split: dict, additions: dict, findings: dict,
           episodes: dict, thresholds: dict, backtest: list | None, calibration_check: dict) -> dict:
     """The JSON card (artifact.save adds the artifact hash and version)."""
     return {
@@ -131,7 +131,7 @@ def build(*, argv, data_dir: Path, ds: dataset.Dataset, metrics: dict, selection
         },
         "selection": selections,
         "kind_split_check": kind_split,
-        "contagion_check": contagion,
+        "additions_check": additions,
         "calibration_check": calibration_check,
         "splits": {
             s.name: {
@@ -359,9 +359,11 @@ calibration {card["calibration_check"]["one_calibration"]:.5f}, per kind {card["
 One model for interstate and non-state dyads, with `kind_*` flags: separate additive fits for
 interstate and other dyads were compared on validation (primary target, uncalibrated log-loss:
 one model {card["kind_split_check"]["one_model"]:.4f}, separate fits {card["kind_split_check"]["separate_by_kind"]:.4f}){_kind_verdict(card)}.
-Contagion (the members' other fronts in the last 30 days, app/ml/fronts.py) was measured on validation before it
-stayed: primary target, uncalibrated, chosen setting: {card["contagion_check"]["with_contagion"]:.5f} with its two
-features, {card["contagion_check"]["without_contagion"]:.5f} without them.
+Inputs added since v3.1 were each measured on validation before they stayed (primary target, uncalibrated
+log-loss, chosen setting): {card["additions_check"]["with_all"]:.5f} with every input; without contagion (the
+members' other fronts in the last 30 days, app/ml/fronts.py; v3.2) {card["additions_check"]["without"]["contagion"]:.5f};
+without deadliness (the deadliest single event of the past year and its deaths per fatal event; v3.3)
+{card["additions_check"]["without"]["deadliness"]:.5f}.
 
 ## Explanation
 {card["explanation_method"]}

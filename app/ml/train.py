@@ -108,16 +108,25 @@ def kind_split_check(ds: dataset.Dataset, setting: dict) -> dict[str, float]:
             "separate_by_kind": float(log_loss(y[val], p_split[val]))}
 
 
-def contagion_check(ds: dataset.Dataset, setting: dict) -> dict[str, float]:
-    """Validation log-loss (uncalibrated) on the primary target with the chosen setting, with the contagion features
-    and without them: what the members' other fronts add, measured on validation before they stay."""
+# Inputs added to v3 one group at a time, each measured on validation before it stayed (additions_check).
+ADDITIONS: dict[str, tuple[str, ...]] = {
+    "contagion": explain.THEMES["contagion"],  # v3.2: the members' other fronts (app.ml.fronts)
+    "deadliness": ("log_max_event_deaths_365d", "log_deaths_per_fatal_event_365d"),  # v3.3: how deadly events are
+}
+assert all(name in INDEX for names in ADDITIONS.values() for name in names), "every addition is a feature"
+
+
+def additions_check(ds: dataset.Dataset, setting: dict) -> dict:
+    """Validation log-loss (uncalibrated) on the primary target with the chosen setting: with every feature, and
+    without each group of ADDITIONS in turn: what each group adds, measured on validation before it stays."""
     y, (fit, val) = ds.y[PRIMARY], periods(ds)
-    out = {}
-    for name, without in (("with_contagion", ()), ("without_contagion", explain.THEMES["contagion"])):
+
+    def loss(without: tuple[str, ...]) -> float:
         model = families.additive(setting["C"], without).fit(
             ds.X[fit], y[fit], logit__sample_weight=_weights(ds, fit, setting["ged_weight"]))
-        out[name] = float(log_loss(y[val], model.predict_proba(ds.X[val])[:, 1]))
-    return out
+        return float(log_loss(y[val], model.predict_proba(ds.X[val])[:, 1]))
+
+    return {"with_all": loss(()), "without": {name: loss(features) for name, features in ADDITIONS.items()}}
 
 
 def calibration_check(ds: dataset.Dataset, model) -> dict[str, float]:
@@ -182,8 +191,8 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     chosen = min(selections[shipped][PRIMARY]["tried"], key=lambda t: t[0])[1]
     with threadpool_limits(limits=1):
         kind_split = kind_split_check(ds, chosen)
-        contagion = contagion_check(ds, chosen)
-    log(f"  one model vs separate by kind, validation log-loss: {kind_split}; contagion: {contagion}")
+        additions = additions_check(ds, chosen)
+    log(f"  one model vs separate by kind, validation log-loss: {kind_split}; additions: {additions}")
     reference = families.reference_terms(models[PRIMARY])
     contributions = families.Decomposer(models[PRIMARY], reference).contributions(ds.X)
     p_model = models[PRIMARY].predict_proba(ds.X)[:, 1]
@@ -199,7 +208,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
                                               fitted_baselines[PRIMARY]["ged_global"]))
     card = model_card.build(
         argv=argv, data_dir=args.data_dir, ds=ds, metrics=metrics, selections=selections, shipped=shipped,
-        losses=losses, margin=BOOSTING_MARGIN, term_reference=reference, kind_split=kind_split, contagion=contagion,
+        losses=losses, margin=BOOSTING_MARGIN, term_reference=reference, kind_split=kind_split, additions=additions,
         findings=findings.measure(ds, contributions), backtest=backtest,
         calibration_check=calibration_check(ds, models[PRIMARY]),
         episodes=episodes,
