@@ -94,11 +94,12 @@ def test_two_writers_in_the_lock_order_never_deadlock_in_any_interleaving(engine
         assert _run(engine, plans, schedule) == [], schedule
 
 
-def test_members_then_dyads_then_the_feed_never_deadlock_in_any_interleaving(engine):
-    """The members' locks (exclusive for one writer's first member, shared for the rest) come before the dyads'."""
-    order = ("members", "dyads", "feed")
+def test_events_then_members_then_dyads_never_deadlock_in_any_interleaving(engine):
+    """The members' locks (exclusive for one writer's first member, shared for the rest) come after the events' and
+    before the dyads' (the dyads then come before the feed, above)."""
+    order = ("events", "members", "dyads")
     plans = {"A": _steps(KEYS, DYADS, order, members=["PAK", "IND", "IRN"]),
-             "B": _steps(KEYS, DYADS[::-1], order, members=["IRN", "PAK"])}
+             "B": _steps(KEYS[::-1], DYADS[::-1], order, members=["IRN", "PAK"])}
     for schedule in _schedules(3):
         assert _run(engine, plans, schedule) == [], schedule
 

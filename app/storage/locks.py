@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Integer, Row, cast, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -75,6 +75,8 @@ def active_endpoints(session: Session) -> list[WebhookEndpoint]:
 
 
 MEMBER_LOCKS = 7_253_002  # advisory-lock class of the members' locks (two int4 keys: apart from the feed's one bigint)
+ALL_MEMBERS = -(1 << 31)  # the key every writer takes first: shared, or exclusive for a write of many members
+MANY_MEMBERS = 64  # a write of more members takes ALL_MEMBERS exclusively instead of a lock each
 
 
 def lock_members(session: Session, exclusive: Iterable[str], shared: Iterable[str]) -> None:
@@ -87,7 +89,11 @@ def lock_members(session: Session, exclusive: Iterable[str], shared: Iterable[st
     IRN--PAK's stored answer (its feed entry, its webhooks) would lack the Iraq front until written again. With
     them, the second waits for the first to commit and then sees its change: the answer that read the front, or
     the answer to redo. Writers whose events open no front share their members and run alongside. A member's key is
-    its id's CRC-32: two members that share one only take turns more often. SQLite has one writer at a time."""
+    its id's CRC-32: two members that share one only take turns more often.
+
+    Every writer first takes ALL_MEMBERS, shared; a write of more than MANY_MEMBERS members (a large import batch)
+    takes it exclusively and no other: one lock, not thousands in PostgreSQL's shared lock table, for a write that
+    would wait on most writers anyway. SQLite has one writer at a time."""
     if session.get_bind().dialect.name != "postgresql":
         return
     keys: dict[int, bool] = {}
@@ -95,15 +101,20 @@ def lock_members(session: Session, exclusive: Iterable[str], shared: Iterable[st
         keys.setdefault(_member_key(member), False)
     for member in exclusive:
         keys[_member_key(member)] = True
+    if len(keys) > MANY_MEMBERS:
+        keys = {ALL_MEMBERS: True}
+    else:
+        keys[ALL_MEMBERS] = False
     for key in sorted(keys):
         take = func.pg_advisory_xact_lock if keys[key] else func.pg_advisory_xact_lock_shared
-        session.execute(select(take(MEMBER_LOCKS, key)))
+        session.execute(select(take(MEMBER_LOCKS, cast(key, Integer))))  # int4 (psycopg binds -2**31 as int8)
 
 
 def _member_key(member: str) -> int:
     """The member id's CRC-32 as a signed int4 (PostgreSQL's advisory-lock key)."""
     key = zlib.crc32(member.encode("utf-8"))
-    return key - (1 << 32) if key >= 1 << 31 else key
+    key = key - (1 << 32) if key >= 1 << 31 else key
+    return key if key != ALL_MEMBERS else key + 1  # (ALL_MEMBERS is no member's)
 
 
 def lock_dyads(session: Session, dyad_ids: Sequence[str]) -> None:

@@ -5,13 +5,15 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.database import make_engine
 from app.events.schemas import EventCreate
 from app.risk import flow
 from app.risk.models import Assessment, DyadRisk
+from app.storage import locks
 from tests.conftest import PG_URL
 from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event
 from tests.risk.test_contagion import IRAQ
@@ -51,12 +53,56 @@ def test_a_front_written_while_another_writer_moves_the_answer_is_in_the_stored_
             flow.ingest(session, scorer, [EventCreate.model_validate(PAKISTAN_RETALIATION)])
             writer = threading.Thread(target=t2)
             writer.start()
-            time.sleep(0.5)
-            assert not t2_done.is_set()  # T2 waits for T1: for Iran's lock (without it, for the feed's, too late) ...
+            _until_a_writer_waits_on_an_advisory_lock(engine)  # Iran's (without the members' locks: the feed's)
+            assert not t2_done.is_set()  # T2 waits for T1 ...
         writer.join(30)  # ... until T1 commits
         assert not failed and t2_done.is_set()
         stored = _latest(engine, "IRN--PAK")
         assert str(stored.as_of) == "2024-01-18" and stored.features["other_fronts_30d"] == 1
         assert stored.reason == "contagion"  # redone by T2, which found it as of 18 Jan
+    finally:
+        engine.dispose()
+
+
+def _until_a_writer_waits_on_an_advisory_lock(engine, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND wait_event_type = 'Lock' AND wait_event = 'advisory'")).scalar_one():
+                return
+        time.sleep(0.05)
+    raise AssertionError("the second writer never waited on an advisory lock")
+
+
+def _held(session: Session) -> dict[int, str]:
+    """This transaction's members' locks: key -> mode."""
+    return {key: mode for key, mode in session.execute(text(
+        "SELECT objid::int, mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+        "AND classid = :cls AND objsubid = 2"), {"cls": locks.MEMBER_LOCKS})}
+
+
+def test_members_are_locked_in_key_order_shared_or_exclusive_and_a_large_write_takes_one_lock(database_url):
+    engine = make_engine(database_url)
+    taken: list[int] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "pg_advisory_xact_lock" in statement:
+            taken.append(list(parameters.values())[-1] if isinstance(parameters, dict) else parameters[-1])
+
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        with Session(engine) as session, session.begin():
+            locks.lock_members(session, exclusive=["PAK", "IRN"], shared=["IND", "IRN", "nsa:baluchistan-liberation-army"])
+            assert taken == sorted(taken) and taken[0] == locks.ALL_MEMBERS and len(taken) == 5
+            key = locks._member_key
+            assert _held(session) == {locks.ALL_MEMBERS: "ShareLock", key("PAK"): "ExclusiveLock",
+                                      key("IRN"): "ExclusiveLock", key("IND"): "ShareLock",
+                                      key("nsa:baluchistan-liberation-army"): "ShareLock"}
+        taken.clear()
+        many = [f"nsa:group-{k}" for k in range(locks.MANY_MEMBERS + 1)]
+        with Session(engine) as session, session.begin():
+            locks.lock_members(session, exclusive=[], shared=many)
+            assert taken == [locks.ALL_MEMBERS] and _held(session) == {locks.ALL_MEMBERS: "ExclusiveLock"}
     finally:
         engine.dispose()
