@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from app import errors, logs, tracing
 from app.auth.middleware import Authenticate, may
 from app.dependencies import UNCACHED
-from app.http import BodyLimit, utc_today
+from app.http import BodyLimit, route_path, utc_today
 from app.observability import RequestMetrics
 from app.risk.cache import PollAnswers
 
@@ -84,9 +84,10 @@ class Guard:
             if refusal is not None:
                 return await errors.send_asgi(respond, *refusal)
             receive = self.body.counted(receive)
-            if scope["method"] in WRITE_METHODS and scope["path"].startswith("/v1/"):
+            path = route_path(scope)
+            if scope["method"] in WRITE_METHODS and path.startswith("/v1/"):
                 return await self.writes.run(self._answer, scope, receive, respond, lambda: status,
-                                             slot=scope["path"] not in READS_BY_POST)
+                                             slot=path not in READS_BY_POST)
             await self._answer(scope, receive, respond, lambda: status)
         except Exception:
             # Logged here, where the request id is still set (Starlette's last handler runs after this layer), and
@@ -102,15 +103,15 @@ class Guard:
 
     async def _answer(self, scope, receive, send, status):
         start = time.perf_counter()
-        route = None
+        route, path = None, route_path(scope)
         try:
-            if scope["method"] == "GET" and scope["path"] == LIVE:
+            if scope["method"] == "GET" and path == LIVE:
                 route = LIVE
                 await send({"type": "http.response.start", "status": 200, "headers": list(LIVE_HEADERS)})
                 await send({"type": "http.response.body", "body": LIVE_BODY})
-            elif scope["method"] == "GET" and scope["path"] in POLLS and (
+            elif scope["method"] == "GET" and path in POLLS and (
                     cached := await self._from_cache(scope)) is not None:
-                route = scope["path"]
+                route = path
                 if self.check:
                     await self._check(scope, receive, cached)
                 for message in cached:

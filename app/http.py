@@ -13,6 +13,15 @@ from app import errors
 from app.countries import CODES, is_iso3
 
 
+def route_path(scope) -> str:
+    """The path the routes match: `scope["path"]` without the `root_path` a server run behind a path prefix puts
+    in front of it (uvicorn --root-path). What the guard and authentication check, as the router does."""
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root):]
+    return path
+
+
 def utc_today() -> date:
     """Today, as the service dates every answer: the UTC day."""
     return datetime.now(timezone.utc).date()

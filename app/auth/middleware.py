@@ -15,6 +15,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from app import errors
 from app.auth.service import KeyRing
+from app.http import route_path
 
 # Paths that need a key once keys exist; /health and the docs stay public (ready shows no details).
 PROTECTED = ("/v1/", "/metrics/")
@@ -82,7 +83,7 @@ class Authenticate:
 
     def check(self, scope) -> tuple[errors.AppError, dict[str, str] | None] | None:
         ring: KeyRing = scope["app"].state.keyring  # built in the lifespan, after the middleware
-        path, client = scope["path"], (scope.get("client") or (None,))[0]
+        path, client = route_path(scope), (scope.get("client") or (None,))[0]
         if ring.open:
             if path != "/health/live" and not self._is_loopback(client):
                 return errors.Forbidden(

@@ -78,3 +78,27 @@ def test_non_ascii_key_is_a_401_with_a_bootstrap_key(settings, scorer):
     with TestClient(create_app(Settings(**{**settings.model_dump(), "bootstrap_api_key": "s3cret-admin-" + "x" * 20}), scorer)) as c:
         assert c.get("/v1/events", headers={"X-API-Key": "café".encode("latin-1")}).status_code == 401
         assert c.get("/v1/events", headers={"X-API-Key": "s3cret-admin-" + "x" * 20}).status_code == 200
+
+
+def test_behind_a_path_prefix_keys_and_the_write_gate_still_apply(settings, scorer):
+    """Served under a root path (uvicorn --root-path /api), scope["path"] starts with the prefix: the guard and the
+    key checks read the path the routes match (`route_path`), or "/api/v1/..." would be no write for the write gate
+    and no protected path for the rate limits and keys (the routes' own scope checks refuse a keyless request
+    either way, so the requests below pass without it too: the first assertions are the ones that fail)."""
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.http import route_path
+    from app.main import create_app
+
+    assert route_path({"path": "/api/v1/events", "root_path": "/api"}) == "/v1/events"
+    assert route_path({"path": "/apiv1/events", "root_path": "/api"}) == "/apiv1/events"
+    assert route_path({"path": "/v1/events", "root_path": ""}) == "/v1/events"
+    key = "s3cret-admin-" + "x" * 20
+    app = create_app(Settings(**{**settings.model_dump(), "bootstrap_api_key": key}), scorer)
+    with TestClient(app, root_path="/api") as c:
+        assert c.get("/api/v1/events").status_code == 401
+        assert c.post("/api/v1/events", json=IRAN_STRIKE).status_code == 401
+        assert c.post("/api/v1/events", json=IRAN_STRIKE, headers={"X-API-Key": key}).status_code == 201
+        assert c.get("/api/v1/events", headers={"X-API-Key": key}).json()["items"][0]["source_event_id"] == \
+            IRAN_STRIKE["source_event_id"]
