@@ -360,3 +360,26 @@ def test_an_import_whose_reader_dies_or_that_is_terminated_stops_and_leaves_noth
     assert "import summary" in out
     time.sleep(0.5)
     assert not os.path.exists(f"/proc/{reader[0]}") or open(f"/proc/{reader[0]}/stat").read().split()[2] == "Z"
+
+
+def test_a_signal_during_a_batch_is_held_until_it_commits():
+    """Raised inside a database call, the interrupt left PostgreSQL's connection mid-command: its rollback failed
+    ('another command is already in progress') and the import exited 4 with a pool traceback (CI, 7 Dec). A signal
+    during a batch now stops the import once the batch is committed and counted; between batches, or a second
+    one, at once."""
+    import signal
+
+    from app.cli.importing import _Interrupt
+
+    interrupt = _Interrupt()
+    with interrupt.batch_running():
+        interrupt(signal.SIGTERM, None)  # held: no exception inside the transaction
+    with pytest.raises(KeyboardInterrupt):
+        interrupt.stop_if_asked()
+    interrupt.stop_if_asked()  # nothing held any more
+    with pytest.raises(KeyboardInterrupt):
+        interrupt(signal.SIGINT, None)  # between batches
+    with interrupt.batch_running():
+        interrupt(signal.SIGINT, None)
+        with pytest.raises(KeyboardInterrupt):
+            interrupt(signal.SIGINT, None)  # Ctrl-C twice: at once

@@ -139,7 +139,8 @@ def import_events(
                     raise fail(f"{exc}; nothing was written", ExitCode.INVALID_INPUT) from None
             return
         reader = Reader(format, source, batch_size)  # reads ahead while the model loads, and while batches commit
-        previous = signal.signal(signal.SIGTERM, _interrupt)  # a deadline or `docker stop`: as Ctrl-C
+        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGINT)}  # SIGTERM (a deadline,
+        # `docker stop`) as Ctrl-C; both wait for the batch under way to commit (_Interrupt)
         try:
             target = _target()
             with bar:
@@ -147,12 +148,41 @@ def import_events(
         except KeyboardInterrupt:  # before the first batch: nothing is committed
             raise fail("interrupted before anything was written", ExitCode.INTERRUPTED) from None
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
             reader.close()
 
 
-def _interrupt(signum, _frame) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+class _Interrupt:
+    """Ctrl-C or SIGTERM stops the import between batches. One that comes while a batch's transaction runs is held
+    until it commits: raised inside a database call, it would leave the connection mid-command, and its rollback
+    would fail ("another command is already in progress") as a database error. A second signal stops at once."""
+
+    batch = False  # a batch's transaction is under way
+    pending: int | None = None  # the signal held until it ends
+
+    def __call__(self, signum, _frame) -> None:
+        if self.batch and self.pending is None:
+            self.pending = signum
+            return
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    @contextmanager
+    def batch_running(self):
+        self.batch = True
+        try:
+            yield
+        finally:
+            self.batch = False
+
+    def stop_if_asked(self) -> None:
+        """After a batch is committed and counted: the signal held meanwhile stops the import now."""
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise KeyboardInterrupt(f"signal {signum}")
+
+
+_interrupt = _Interrupt()
 
 
 def _target():
@@ -201,7 +231,7 @@ def _write(result: "Reader", bar, task, scorer, factory) -> None:
                            ExitCode.INVALID_INPUT) from None
             # One transaction per batch: its events and their assessments commit together.
             try:
-                with factory.begin() as session:
+                with _interrupt.batch_running(), factory.begin() as session:
                     written = flow.ingest(session, scorer, items, window_cache=window_cache)
                 results, assessments = written.results, assessments + written.assessed
                 release_free_memory()  # as after a write request (app.memory)
@@ -215,6 +245,7 @@ def _write(result: "Reader", bar, task, scorer, factory) -> None:
                            "same import again to go on: the events already stored are recognised",
                            ExitCode.DATABASE) from None
             counts.update(r.status for r in results)
+            _interrupt.stop_if_asked()
     except KeyboardInterrupt:
         stop()
         raise fail(f"interrupted: the {counts.total():,} events above are committed", ExitCode.INTERRUPTED) from None
