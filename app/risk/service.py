@@ -1,7 +1,7 @@
 """Assessing dyads when their history changes, and answering risk questions. Services flush, never commit."""
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -90,10 +90,12 @@ def reassess(session: Session, scorer: Scorer, results: Sequence[event_service.I
     created = {r.event_id for r in results if r.status == "created"}
     # The members first (locks.lock_members): a concurrent writer on another dyad of one of them has committed, or
     # waits for this one, before the fronts are read and the neighbours looked for.
-    front = {d for r in results if r.acts is None or fronts.opens_front(*r.acts) for d in r.touched}
+    # (talks or a threat, before and after the change, open no front: app.ml.fronts)
+    opening = [r for r in results if r.acts is None or fronts.opens_front(*r.acts)]
+    front = {d for r in opening for d in r.touched}
     locks.lock_members(session, exclusive=_acting(front), shared=_acting(since.keys() - front))
     # The other dyads of the members whose latest answer reads a changed event as a front get a new one too.
-    neighbours = _front_neighbours(session, results)
+    neighbours = _front_neighbours(session, opening, since.keys())
     locked = sorted(since.keys() | neighbours.keys())
     locks.lock_dyads(session, locked)
     # Read under the dyads' locks: each one's latest assessment, which every change to its history replaces.
@@ -147,19 +149,15 @@ def _acting(dyad_ids: Iterable[str]) -> set[str]:
     return {m for d in dyad_ids for m in fronts.acting(member_ids.dyad_members(d))}
 
 
-def _front_neighbours(session: Session, results: Sequence[event_service.Ingested]) -> dict[str, int]:
-    """The dyads, not among those touched, whose latest assessment reads a changed event as a front: another dyad
-    of one of the touched dyads' members (not civilians), assessed as of a date within FRONT_WINDOW days from
-    the change's day. Per such dyad, the changing event's id. Read under the members' locks (reassess): a concurrent
-    writer on a dyad of one of them has committed first, or waits for this one to."""
+def _front_neighbours(session: Session, opening: Sequence[event_service.Ingested],
+                      touched: Collection[str]) -> dict[str, int]:
+    """The dyads, not among those `touched`, whose latest assessment reads a changed event that opens a front
+    (`opening`) as one: another dyad of one of its dyads' members (not civilians), assessed as of a date within
+    FRONT_WINDOW days from the change's day. Per such dyad, the changing event's id. Read under the members' locks
+    (reassess): a concurrent writer on a dyad of one of them has committed first, or waits for this one to."""
     days: dict[str, list[tuple[int, int]]] = {}
-    touched = set()
-    for r in results:
-        if r.acts is not None and not fronts.opens_front(*r.acts):  # talks or a threat, before and after: no front
-            touched.update(r.touched)
-            continue
+    for r in opening:
         for dyad_id, day in r.touched.items():
-            touched.add(dyad_id)
             for member in fronts.acting(member_ids.dyad_members(dyad_id)):
                 for on in (day, r.moved[dyad_id]) if dyad_id in r.moved else (day,):  # where it was and is now
                     days.setdefault(member, []).append((on.toordinal(), r.event_id))

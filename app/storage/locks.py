@@ -1,9 +1,9 @@
 """The locks writers take, and the order they take them in: the one place both are written.
 
 Lock order, the same for every writer: new dyad rows (id order), then new event keys (key order), then
-existing events (key order; a retraction's one event, `lock_event`), then the touched dyads' members (`lock_members`,
-advisory locks in key order), then the touched dyads' rows (id order, `lock_dyads`), then the feed's append lock (`app.storage.feed.feed_lock`), after which the assessments' ids are
-drawn, and last KEY SHARE on the active webhook endpoints (`active_endpoints`: the outbox's deliveries refer to
+existing events (key order; a retraction's one event, `lock_event`), then the touched dyads' members
+(`lock_members`, advisory locks in key order), then the touched dyads' rows (id order, `lock_dyads`), then the
+feed's append lock (`app.storage.feed.feed_lock`), after which the assessments' ids are drawn, and last KEY SHARE on the active webhook endpoints (`active_endpoints`: the outbox's deliveries refer to
 them), which only a subscription's deletion waits on. The bulk writes (app.storage.bulk)
 keep these orders: staged rows are moved `ORDER BY` their key, and the event rows are locked in key order
 (`bulk.by_key(lock=True)`). Writers on different dyads therefore overlap until the last short step. (The
