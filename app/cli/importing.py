@@ -139,12 +139,13 @@ def import_events(
                     raise fail(f"{exc}; nothing was written", ExitCode.INVALID_INPUT) from None
             return
         reader = Reader(format, source, batch_size)  # reads ahead while the model loads, and while batches commit
-        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGINT)}  # SIGTERM (a deadline,
+        interrupt = _Interrupt()
+        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}  # SIGTERM (a deadline,
         # `docker stop`) as Ctrl-C; both wait for the batch under way to commit (_Interrupt)
         try:
             target = _target()
             with bar:
-                _write(reader, bar, task, *target)
+                _write(reader, bar, task, interrupt, *target)
         except KeyboardInterrupt:  # before the first batch: nothing is committed
             raise fail("interrupted before anything was written", ExitCode.INTERRUPTED) from None
         finally:
@@ -156,15 +157,20 @@ def import_events(
 class _Interrupt:
     """Ctrl-C or SIGTERM stops the import between batches. One that comes while a batch's transaction runs is held
     until it commits: raised inside a database call, it would leave the connection mid-command, and its rollback
-    would fail ("another command is already in progress") as a database error. A second signal stops at once."""
+    would fail ("another command is already in progress") as a database error. A second signal stops at once.
+
+    The first signal is kept even when it is raised at once: Python runs a handler wherever the interpreter is, and
+    a KeyboardInterrupt raised inside a garbage-collection or weakref callback is printed and dropped ("Exception
+    ignored in ..."). The loop checks before and after every batch, so a dropped one still stops the import."""
 
     batch = False  # a batch's transaction is under way
-    pending: int | None = None  # the signal held until it ends
+    pending: int | None = None  # the first signal, until it has stopped the import
 
     def __call__(self, signum, _frame) -> None:
-        if self.batch and self.pending is None:
+        if self.pending is None:
             self.pending = signum
-            return
+            if self.batch:
+                return
         raise KeyboardInterrupt(f"signal {signum}")
 
     @contextmanager
@@ -176,13 +182,11 @@ class _Interrupt:
             self.batch = False
 
     def stop_if_asked(self) -> None:
-        """After a batch is committed and counted: the signal held meanwhile stops the import now."""
+        """Between batches: a signal held through a batch, or one whose KeyboardInterrupt was dropped, stops the
+        import now."""
         if self.pending is not None:
             signum, self.pending = self.pending, None
             raise KeyboardInterrupt(f"signal {signum}")
-
-
-_interrupt = _Interrupt()
 
 
 def _target():
@@ -195,7 +199,7 @@ def _target():
     return scorer, sessions(current)
 
 
-def _write(result: "Reader", bar, task, scorer, factory) -> None:
+def _write(result: "Reader", bar, task, interrupt: _Interrupt, scorer, factory) -> None:
     from pydantic import ValidationError
     from sqlalchemy.exc import OperationalError
 
@@ -222,6 +226,7 @@ def _write(result: "Reader", bar, task, scorer, factory) -> None:
     started = time.perf_counter()
     try:
         for batch in result.batches():
+            interrupt.stop_if_asked()
             bar.update(task, completed=result.read)
             try:  # JSON from the reader, validated in Rust (as a POST /v1/events/batch body is)
                 items = events.validate_json(batch)
@@ -231,7 +236,7 @@ def _write(result: "Reader", bar, task, scorer, factory) -> None:
                            ExitCode.INVALID_INPUT) from None
             # One transaction per batch: its events and their assessments commit together.
             try:
-                with _interrupt.batch_running(), factory.begin() as session:
+                with interrupt.batch_running(), factory.begin() as session:
                     written = flow.ingest(session, scorer, items, window_cache=window_cache)
                 results, assessments = written.results, assessments + written.assessed
                 release_free_memory()  # as after a write request (app.memory)
@@ -245,7 +250,7 @@ def _write(result: "Reader", bar, task, scorer, factory) -> None:
                            "same import again to go on: the events already stored are recognised",
                            ExitCode.DATABASE) from None
             counts.update(r.status for r in results)
-            _interrupt.stop_if_asked()
+            interrupt.stop_if_asked()
     except KeyboardInterrupt:
         stop()
         raise fail(f"interrupted: the {counts.total():,} events above are committed", ExitCode.INTERRUPTED) from None
