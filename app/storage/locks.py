@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import Integer, Row, cast, func, select
+from sqlalchemy import Row, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -105,9 +105,16 @@ def lock_members(session: Session, exclusive: Iterable[str], shared: Iterable[st
         keys = {ALL_MEMBERS: True}
     else:
         keys[ALL_MEMBERS] = False
-    for key in sorted(keys):
-        take = func.pg_advisory_xact_lock if keys[key] else func.pg_advisory_xact_lock_shared
-        session.execute(select(take(MEMBER_LOCKS, cast(key, Integer))))  # int4 (psycopg binds -2**31 as int8)
+    ordered = sorted(keys)
+    # One statement: unnest yields the arrays' elements in their order and each row's lock is taken as the row is
+    # produced (a function scan, no sort in the plan), so the locks are taken in key order.
+    session.execute(_TAKE_MEMBERS, {"cls": MEMBER_LOCKS, "keys": ordered, "exclusive": [keys[k] for k in ordered]})
+
+
+_TAKE_MEMBERS = text(
+    "SELECT CASE WHEN x THEN pg_advisory_xact_lock(CAST(:cls AS int4), k)"
+    " ELSE pg_advisory_xact_lock_shared(CAST(:cls AS int4), k) END"
+    " FROM unnest(CAST(:keys AS int4[]), CAST(:exclusive AS boolean[])) AS u(k, x)")
 
 
 def _member_key(member: str) -> int:
