@@ -184,13 +184,16 @@ def verdict_line(card: dict) -> str:
     """The bar's verdict in one line: where it is missed comes first (test sets, and their interstate dyads)."""
     entries = {}
     for name, r in card["metrics"][card["primary"]].items():
-        entries[name] = r["bar"]
+        test = card["splits"].get(name, {}).get("test")
+        entries[name] = (r, f" {test}" if test else "")
         if "interstate" in r:
-            entries[f"{name}'s interstate dyads"] = r["interstate"]["bar"]
-    missed = [n for n, bar in entries.items() if bar.startswith("missed")]
-    met = [n for n, bar in entries.items() if bar == "met"]
-    unclaimed = [n for n, bar in entries.items() if bar == "not claimed"]
-    head = (f"**The bar is missed on {', '.join(missed)}**" if missed
+            entries[f"{name}'s interstate dyads"] = (r["interstate"], f" {test}" if test else "")
+    missed = [f"{n}{period} (Brier skill {_f(r['bss_vs_best']['value'], '+.3f')}{_ci(r['bss_vs_best']['ci90'])} "
+              f"against {r['best_baseline']['by_brier']}, {r['dyads']} dyads)"
+              for n, (r, period) in entries.items() if r["bar"].startswith("missed")]
+    met = [n for n, (r, _) in entries.items() if r["bar"] == "met"]
+    unclaimed = [n for n, (r, _) in entries.items() if r["bar"] == "not claimed"]
+    head = (f"**The bar is missed on {'; '.join(missed)}**" if missed
             else "**The bar is met on every claimed test set**")
     return (f"{head} (met on {', '.join(met) or 'none'}; not claimed, too few positives or dyads: "
             f"{', '.join(unclaimed) or 'none'}). Bar: Brier skill against the best baseline >= {baselines.BSS_BAR} "

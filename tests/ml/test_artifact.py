@@ -68,3 +68,19 @@ def test_the_markdown_card_is_rendered_from_the_json_card():
 
     card = json.loads((MODELS / artifact.CARD).read_text())
     assert (MODELS / "MODEL_CARD.md").read_text() == model_card.render(card)
+
+
+def test_the_card_opens_with_each_missed_bar_and_its_figure():
+    """The first line names where the bar is missed with the figure that misses it, not only the set's name."""
+    from app.ml import model_card
+
+    card = json.loads((MODELS / artifact.CARD).read_text())
+    first = model_card.render(card).splitlines()[2]
+    primary = card["metrics"][card["primary"]]
+    entries = [(name, r) for name, r in primary.items()]
+    entries += [(f"{name}'s interstate dyads", r["interstate"]) for name, r in primary.items() if "interstate" in r]
+    missed = [(name, e) for name, e in entries if e["bar"].startswith("missed")]
+    assert first.startswith("**The bar is missed on" if missed else "**The bar is met on every claimed test set**")
+    for name, e in missed:
+        low, high = e["bss_vs_best"]["ci90"]
+        assert f"{name} " in first and f"{e['bss_vs_best']['value']:+.3f} [{low:+.3f}, {high:+.3f}]" in first
