@@ -38,6 +38,13 @@ def event(base: dict | None = None, **changes) -> dict:
     return body
 
 
+# Iran's missile strike in Erbil (15 Jan 2024), between the states here: four killed. A front of Iran's other than
+# Pakistan, the day before its strike there (contagion).
+IRAQ = event(IRAN_STRIKE, source_event_id="2024-01-15-irn-irq", occurred_on="2024-01-15",
+             actor2={"name": "Iraq", "country": "IRQ", "kind": "state"}, location={"country": "IRQ"},
+             fatalities=4, civilian_fatalities=4, notes=None)
+
+
 def many(n: int, *, source: str = "bench", start_year: int = 2010) -> list[dict]:
     """n distinct, valid events spread over a few dyads and dates."""
     pairs = [("IRN", "PAK"), ("IND", "PAK"), ("RUS", "UKR"), ("ISR", "LBN"), ("ARM", "AZE")]

@@ -167,7 +167,7 @@ def test_another_front_reads_in_the_waterfall(server, browser):
     """Contagion's facts are other dyads, not events: the waterfall names the front and its dead."""
     from playwright.sync_api import expect
 
-    from tests.risk.test_contagion import IRAQ
+    from tests.factories import IRAQ
 
     base = server.base
     _post(base, "/v1/events/batch", [IRAQ, IRAN_STRIKE, PAKISTAN_RETALIATION])

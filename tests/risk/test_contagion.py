@@ -6,12 +6,8 @@ front of Iran and Pakistan's dyad, read from the stored events of Iran's other d
 from sqlalchemy import select
 
 from app.risk.models import Assessment
-from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event
+from tests.factories import IRAN_STRIKE, IRAQ, PAKISTAN_RETALIATION, event
 
-# Iran's missile strike in Erbil (15 Jan 2024), between the states here: four killed.
-IRAQ = event(IRAN_STRIKE, source_event_id="2024-01-15-irn-irq", occurred_on="2024-01-15",
-             actor2={"name": "Iraq", "country": "IRQ", "kind": "state"}, location={"country": "IRQ"},
-             fatalities=4, civilian_fatalities=4, notes=None)
 RISK = {"a": "IRN", "b": "PAK", "as_of": "2024-01-18"}
 
 

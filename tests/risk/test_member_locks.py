@@ -15,8 +15,7 @@ from app.risk import flow
 from app.risk.models import Assessment, DyadRisk
 from app.storage import locks
 from tests.conftest import PG_URL
-from tests.factories import IRAN_STRIKE, PAKISTAN_RETALIATION, event
-from tests.risk.test_contagion import IRAQ
+from tests.factories import IRAN_STRIKE, IRAQ, PAKISTAN_RETALIATION, event
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PostgreSQL's overlapping writers; SQLite has one writer")
 
