@@ -1,5 +1,10 @@
-"""What the commands share: exit codes, the two consoles, settings, and write sessions on a migrated database."""
+"""What the commands share: exit codes, the two consoles, settings, write sessions on a migrated database, and
+Ctrl-C or SIGTERM held while a batch's transaction runs."""
 
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 
 import typer
@@ -62,3 +67,58 @@ def sessions(settings: Settings):
         raise fail(f"the database at {engine.url!r} is not at the migrations' head: run `escalation migrate`",
                    ExitCode.DATABASE)
     return make_sessionmaker(engine, writer=True)
+
+
+class Interrupts:
+    """Ctrl-C or SIGTERM (a deadline, `docker stop`) for a command that writes in batches, one transaction each:
+    `holding()` is where a signal is only recorded, `stop_if_asked()` (between batches) raises it, and elsewhere
+    (loading the model, waiting for input) it raises at once. Raised inside a database call, it would leave the
+    connection mid-command and its rollback would fail ("another command is already in progress") as a database
+    error. A second signal raises at once, even while holding.
+
+    Python runs a handler wherever the interpreter is: a KeyboardInterrupt raised inside a garbage-collection or
+    weakref callback is dropped, printed as "Exception ignored in ...". The signal stays recorded, so the next
+    `stop_if_asked()` still stops the command, and `interrupts()` keeps that noise off the screen."""
+
+    def __init__(self) -> None:
+        self.pending: int | None = None  # the first signal, until it has stopped the command
+        self.held = False
+
+    def __call__(self, signum, _frame) -> None:
+        if self.pending is None:
+            self.pending = signum
+            if self.held:
+                return
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        self.held = True
+        try:
+            yield
+        finally:
+            self.held = False
+
+    def stop_if_asked(self) -> None:
+        if self.pending is not None:
+            raise KeyboardInterrupt(f"signal {self.pending}")
+
+
+@contextmanager
+def interrupts() -> Iterator[Interrupts]:
+    """SIGINT and SIGTERM handled by an `Interrupts` until the block ends (the handlers before it restored)."""
+    interrupt = Interrupts()
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
+    hook = sys.unraisablehook
+
+    def unraisable(info) -> None:  # a dropped KeyboardInterrupt is recorded: not an error to print
+        if not (info.exc_type is KeyboardInterrupt and interrupt.pending is not None):
+            hook(info)
+
+    sys.unraisablehook = unraisable
+    try:
+        yield interrupt
+    finally:
+        sys.unraisablehook = hook
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -1,7 +1,6 @@
 """`escalation import`: a file (or standard input) into the service's database, with progress and a summary."""
 
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -16,7 +15,7 @@ import typer
 from rich.table import Table
 
 from app.cli import progress
-from app.cli.common import ExitCode, err, fail, out, sessions, settings
+from app.cli.common import ExitCode, Interrupts, err, fail, interrupts, out, sessions, settings
 
 FORMATS_HELP = "acled | gdelt | jsonl | mie | ucdp_ged"
 
@@ -139,54 +138,16 @@ def import_events(
                     raise fail(f"{exc}; nothing was written", ExitCode.INVALID_INPUT) from None
             return
         reader = Reader(format, source, batch_size)  # reads ahead while the model loads, and while batches commit
-        interrupt = _Interrupt()
-        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}  # SIGTERM (a deadline,
-        # `docker stop`) as Ctrl-C; both wait for the batch under way to commit (_Interrupt)
+        # Ctrl-C or SIGTERM: at once while the model loads or a batch is awaited, else once the batch is committed
         try:
-            target = _target()
-            with bar:
-                _write(reader, bar, task, interrupt, *target)
+            with interrupts() as interrupt:
+                target = _target()
+                with bar:
+                    _write(reader, bar, task, interrupt, *target)
         except KeyboardInterrupt:  # before the first batch: nothing is committed
             raise fail("interrupted before anything was written", ExitCode.INTERRUPTED) from None
         finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
             reader.close()
-
-
-class _Interrupt:
-    """Ctrl-C or SIGTERM stops the import between batches. One that comes while a batch's transaction runs is held
-    until it commits: raised inside a database call, it would leave the connection mid-command, and its rollback
-    would fail ("another command is already in progress") as a database error. A second signal stops at once.
-
-    The first signal is kept even when it is raised at once: Python runs a handler wherever the interpreter is, and
-    a KeyboardInterrupt raised inside a garbage-collection or weakref callback is printed and dropped ("Exception
-    ignored in ..."). The loop checks before and after every batch, so a dropped one still stops the import."""
-
-    batch = False  # a batch's transaction is under way
-    pending: int | None = None  # the first signal, until it has stopped the import
-
-    def __call__(self, signum, _frame) -> None:
-        if self.pending is None:
-            self.pending = signum
-            if self.batch:
-                return
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    @contextmanager
-    def batch_running(self):
-        self.batch = True
-        try:
-            yield
-        finally:
-            self.batch = False
-
-    def stop_if_asked(self) -> None:
-        """Between batches: a signal held through a batch, or one whose KeyboardInterrupt was dropped, stops the
-        import now."""
-        if self.pending is not None:
-            signum, self.pending = self.pending, None
-            raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _target():
@@ -199,14 +160,12 @@ def _target():
     return scorer, sessions(current)
 
 
-def _write(result: "Reader", bar, task, interrupt: _Interrupt, scorer, factory) -> None:
-    from pydantic import ValidationError
+def _write(result: "Reader", bar, task, interrupt: Interrupts, scorer, factory) -> None:
+    from pydantic import TypeAdapter
     from sqlalchemy.exc import OperationalError
 
     from app import errors
     from app.events.history import WindowCache
-    from pydantic import TypeAdapter
-
     from app.events.schemas import EventCreate
     from app.importers import registry
     from app.memory import map_large_blocks, release_free_memory
@@ -225,31 +184,27 @@ def _write(result: "Reader", bar, task, interrupt: _Interrupt, scorer, factory) 
 
     started = time.perf_counter()
     try:
-        for batch in result.batches():
-            interrupt.stop_if_asked()
-            bar.update(task, completed=result.read)
-            try:  # JSON from the reader, validated in Rust (as a POST /v1/events/batch body is)
-                items = events.validate_json(batch)
-            except ValidationError as exc:  # importers yield only valid rows; this guards a broken one
-                stop()
-                raise fail(f"invalid row after {counts.total():,} events, which are committed: {exc.errors()[0]}",
-                           ExitCode.INVALID_INPUT) from None
-            # One transaction per batch: its events and their assessments commit together.
-            try:
-                with interrupt.batch_running(), factory.begin() as session:
-                    written = flow.ingest(session, scorer, items, window_cache=window_cache)
-                results, assessments = written.results, assessments + written.assessed
-                release_free_memory()  # as after a write request (app.memory)
-            except errors.AppError as exc:
-                stop()
-                raise fail(f"batch after {counts.total():,} events refused (those are committed): {exc.detail}",
-                           ExitCode.INVALID_INPUT) from None
-            except OperationalError as exc:  # the database went away, or stayed locked past its timeouts
-                stop()
-                raise fail(f"database error after {counts.total():,} events, which are committed: {exc.orig}. Run the "
-                           "same import again to go on: the events already stored are recognised",
-                           ExitCode.DATABASE) from None
-            counts.update(r.status for r in results)
+        for batch in result.batches():  # awaited: a signal stops at once
+            interrupt.stop_if_asked()  # one Python dropped meanwhile (Interrupts)
+            with interrupt.holding():  # from here to the batch's commit and count, a signal waits
+                bar.update(task, completed=result.read)
+                items = _validated(events, batch, counts, stop)
+                # One transaction per batch: its events and their assessments commit together.
+                try:
+                    with factory.begin() as session:
+                        written = flow.ingest(session, scorer, items, window_cache=window_cache)
+                    assessments += written.assessed
+                    release_free_memory()  # as after a write request (app.memory)
+                except errors.AppError as exc:
+                    stop()
+                    raise fail(f"batch after {counts.total():,} events refused (those are committed): {exc.detail}",
+                               ExitCode.INVALID_INPUT) from None
+                except OperationalError as exc:  # the database went away, or stayed locked past its timeouts
+                    stop()
+                    raise fail(f"database error after {counts.total():,} events, which are committed: {exc.orig}. "
+                               "Run the same import again to go on: the events already stored are recognised",
+                               ExitCode.DATABASE) from None
+                counts.update(r.status for r in written.results)
             interrupt.stop_if_asked()
     except KeyboardInterrupt:
         stop()
@@ -263,15 +218,28 @@ def _write(result: "Reader", bar, task, interrupt: _Interrupt, scorer, factory) 
         stop()
         raise fail(f"import stopped after {counts.total():,} events, which are committed: {type(exc).__name__}: {exc}",
                    ExitCode.FAILED) from None
-    seconds = time.perf_counter() - started
-    bar.update(task, completed=result.read, total=result.read)
-    stop()
-    if result.skipped:
-        out.print(_skipped_table(result))
-    _require_some(result)
-    rows_read = result.imported + sum(result.skipped.values())
-    err.print(f"imported {result.imported:,} events; skipped {sum(result.skipped.values()):,} in {seconds:.1f} s "
-              f"({rows_read / seconds if seconds else 0:,.0f} rows/s)", highlight=False)
+    with interrupt.holding():  # everything is committed: the summary is printed whole
+        seconds = time.perf_counter() - started
+        bar.update(task, completed=result.read, total=result.read)
+        stop()
+        if result.skipped:
+            out.print(_skipped_table(result))
+        _require_some(result)
+        rows_read = result.imported + sum(result.skipped.values())
+        err.print(f"imported {result.imported:,} events; skipped {sum(result.skipped.values()):,} in {seconds:.1f} s "
+                  f"({rows_read / seconds if seconds else 0:,.0f} rows/s)", highlight=False)
+
+
+def _validated(events, batch: bytes, counts: Counter, stop) -> list:
+    """A batch's JSON from the reader, validated in Rust (as a POST /v1/events/batch body is)."""
+    from pydantic import ValidationError
+
+    try:
+        return events.validate_json(batch)
+    except ValidationError as exc:  # importers yield only valid rows; this guards a broken one
+        stop()
+        raise fail(f"invalid row after {counts.total():,} events, which are committed: {exc.errors()[0]}",
+                   ExitCode.INVALID_INPUT) from None
 
 
 class Reader:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import ExitCode, err, fail, out, sessions, settings
+from app.cli.common import ExitCode, err, fail, interrupts, out, sessions, settings
 
 
 def rederive(
@@ -25,21 +25,24 @@ def rederive(
     from app.risk import flow
 
     current = settings()
-    scorer = load_scorer(current.model_dir)
-    factory = sessions(current)
-    window_cache = WindowCache(check=current.check_fast_paths)
     examined = relinked = assessed = 0
     after = 0
     try:
-        while True:
-            with factory() as session:
-                ids = event_service.relink_candidates(session, after, batch_size)
-            if not ids:
-                break
-            with factory.begin() as session:
-                written = flow.relink(session, scorer, ids, window_cache=window_cache)
-            examined, after = examined + len(ids), ids[-1]
-            relinked, assessed = relinked + len(written.results), assessed + written.assessed
+        with interrupts() as interrupt:  # Ctrl-C or SIGTERM: at once while the model loads, else between batches
+            scorer = load_scorer(current.model_dir)
+            factory = sessions(current)
+            window_cache = WindowCache(check=current.check_fast_paths)
+            while True:
+                with interrupt.holding():
+                    with factory() as session:
+                        ids = event_service.relink_candidates(session, after, batch_size)
+                    if not ids:
+                        break
+                    with factory.begin() as session:
+                        written = flow.relink(session, scorer, ids, window_cache=window_cache)
+                    examined, after = examined + len(ids), ids[-1]
+                    relinked, assessed = relinked + len(written.results), assessed + written.assessed
+                interrupt.stop_if_asked()
     except OperationalError as exc:
         raise fail(f"database error after {examined:,} events (the batches before it are committed): {exc.orig}. "
                    "Run it again to go on", ExitCode.DATABASE) from None
