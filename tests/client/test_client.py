@@ -205,13 +205,21 @@ def test_watch_from_now_and_an_exception_for_each_kind_of_failure(database_url):
     with server(database_url) as base, EscalationClient(base) as client:
         client.post_events([IRAN_STRIKE])
         later: list[int] = []
+        seen = threading.Event()
 
-        def write_later():
-            time.sleep(1.0)
-            later.extend(i.id for i in client.post_events([PAKISTAN_RETALIATION]).items)
+        def write_later():  # until the watch has one: a write before it read the head is not what it waits for
+            for k in range(60):
+                time.sleep(1.0)
+                if seen.is_set():
+                    return
+                later.extend(i.id for i in client.post_events([event(PAKISTAN_RETALIATION,
+                                                                     source_event_id=f"later-{k}")]).items)
 
-        threading.Thread(target=write_later).start()
+        writer = threading.Thread(target=write_later)
+        writer.start()
         fresh = next(iter(client.watch(after="now", poll_interval=0.2)))
+        seen.set()
+        writer.join()
         assert fresh.trigger_event_id in later  # not the first event's assessment: the feed was read from its head
 
         for call, kind, status in ((lambda: client.risk("IRN", "XXX"), InvalidRequest, 422),
