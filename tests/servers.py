@@ -37,11 +37,12 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited: " + self.stderr_tail())
-            try:
-                if httpx.get(f"{self.base}/health/ready", timeout=1).status_code == 200:
+            try:  # readiness may take its 1.5 s budget on a loaded machine: wait longer than that for its answer
+                if httpx.get(f"{self.base}/health/ready", timeout=5).status_code == 200:
                     return
             except httpx.TransportError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         self.stop()
         raise RuntimeError("server did not become ready: " + self.stderr_tail())
 
@@ -57,7 +58,12 @@ class Server:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # never left running: it would hold its database connections
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+                raise
 
 
 @contextmanager

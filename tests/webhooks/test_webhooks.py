@@ -167,7 +167,7 @@ def test_a_delivery_is_signed_the_way_the_spec_says(app_client):
 
 
 def test_a_failed_attempt_is_retried_with_the_same_webhook_id(app_client):
-    with Receiver(replies=[(500, {}), (503, {"Retry-After": "1"})]) as receiver:
+    with Receiver(replies=[(500, {}), (503, {"Retry-After": "3"})]) as receiver:
         hook = _subscribe(app_client, receiver.url, dyads=["IRN--PAK"])
         app_client.post("/v1/events", json=IRAN_STRIKE)
         assert _round(app_client) == 1
@@ -177,12 +177,13 @@ def test_a_failed_attempt_is_retried_with_the_same_webhook_id(app_client):
         asyncio.run(asyncio.sleep(0.3))
         assert _round(app_client) == 1  # the backoff (base 0.05 s, jittered) has passed
         second = _deliveries(app_client, hook["id"])[0]
-        # Retry-After: 1 is honoured: the next attempt is about a second away, not the backoff's fraction.
+        # Retry-After: 3 is honoured: the next attempt is 3 s away, not the backoff's fraction (3 s, not 1: a loaded
+        # machine's next round must still come before it is due).
         due = datetime.fromisoformat(second["next_attempt_at"]) - datetime.fromisoformat(
             second["history"][1]["finished_at"])
-        assert timedelta(seconds=0.9) < due < timedelta(seconds=1.5)
+        assert timedelta(seconds=2.9) < due < timedelta(seconds=3.5)
         assert _round(app_client) == 0
-        asyncio.run(asyncio.sleep(1.1))
+        asyncio.run(asyncio.sleep(3.1))
         assert _round(app_client) == 1
         got = receiver.wait_for(3)
     assert len({r.headers["webhook-id"] for r in got}) == 1 and got[0].body == got[2].body
