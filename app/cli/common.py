@@ -72,7 +72,7 @@ def sessions(settings: Settings):
 class Interrupts:
     """Ctrl-C or SIGTERM (a deadline, `docker stop`) for a command that writes in batches, one transaction each:
     `holding()` is where a signal is only recorded, `stop_if_asked()` (between batches) raises it, and elsewhere
-    (loading the model, waiting for input) it raises at once. Raised inside a database call, it would leave the
+    (loading the model, waiting for input) it raises at once; after `finish()` it is only recorded. Raised inside a database call, it would leave the
     connection mid-command and its rollback would fail ("another command is already in progress") as a database
     error. A second signal raises at once, even while holding.
 
@@ -83,13 +83,20 @@ class Interrupts:
     def __init__(self) -> None:
         self.pending: int | None = None  # the first signal, until it has stopped the command
         self.held = False
+        self.finishing = False  # the command is saying what it committed: signals no longer cut it short
 
     def __call__(self, signum, _frame) -> None:
         if self.pending is None:
             self.pending = signum
             if self.held:
                 return
-        raise KeyboardInterrupt(f"signal {signum}")
+        if not self.finishing:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+    def finish(self) -> None:
+        """From here on the command only reports (what it committed, why it stopped): a signal, even a second
+        one, is recorded and no longer raised, so the report is never cut or replaced by another."""
+        self.finishing = True
 
     @contextmanager
     def holding(self) -> Iterator[None]:

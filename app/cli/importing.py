@@ -5,7 +5,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
@@ -141,11 +141,12 @@ def import_events(
         # Ctrl-C or SIGTERM: at once while the model loads or a batch is awaited, else once the batch is committed
         try:
             with interrupts() as interrupt:
-                target = _target()
+                try:
+                    target = _target()
+                except KeyboardInterrupt:
+                    raise fail("interrupted before anything was written", ExitCode.INTERRUPTED) from None
                 with bar:
                     _write(reader, bar, task, interrupt, *target)
-        except KeyboardInterrupt:  # before the first batch: nothing is committed
-            raise fail("interrupted before anything was written", ExitCode.INTERRUPTED) from None
         finally:
             reader.close()
 
@@ -178,14 +179,14 @@ def _write(result: "Reader", bar, task, interrupt: Interrupts, scorer, factory) 
     counts: Counter[str] = Counter()
     assessments = 0
 
-    def stop() -> None:  # the bar ends, and the summary says what is committed
+    def stop() -> None:  # the bar ends, and the summary says what is committed (whole: Interrupts.finish)
+        interrupt.finish()
         bar.stop()
         out.print(_summary(counts, result, assessments))
 
     started = time.perf_counter()
     try:
-        for batch in result.batches():  # awaited: a signal stops at once
-            interrupt.stop_if_asked()  # one Python dropped meanwhile (Interrupts)
+        for batch in result.batches(interrupt.stop_if_asked):  # awaited: a signal stops at once
             with interrupt.holding():  # from here to the batch's commit and count, a signal waits
                 bar.update(task, completed=result.read)
                 items = _validated(events, batch, counts, stop)
@@ -218,16 +219,16 @@ def _write(result: "Reader", bar, task, interrupt: Interrupts, scorer, factory) 
         stop()
         raise fail(f"import stopped after {counts.total():,} events, which are committed: {type(exc).__name__}: {exc}",
                    ExitCode.FAILED) from None
-    with interrupt.holding():  # everything is committed: the summary is printed whole
-        seconds = time.perf_counter() - started
-        bar.update(task, completed=result.read, total=result.read)
-        stop()
-        if result.skipped:
-            out.print(_skipped_table(result))
-        _require_some(result)
-        rows_read = result.imported + sum(result.skipped.values())
-        err.print(f"imported {result.imported:,} events; skipped {sum(result.skipped.values()):,} in {seconds:.1f} s "
-                  f"({rows_read / seconds if seconds else 0:,.0f} rows/s)", highlight=False)
+    interrupt.finish()  # everything is committed: the summary is printed whole
+    seconds = time.perf_counter() - started
+    bar.update(task, completed=result.read, total=result.read)
+    stop()
+    if result.skipped:
+        out.print(_skipped_table(result))
+    _require_some(result)
+    rows_read = result.imported + sum(result.skipped.values())
+    err.print(f"imported {result.imported:,} events; skipped {sum(result.skipped.values()):,} in {seconds:.1f} s "
+              f"({rows_read / seconds if seconds else 0:,.0f} rows/s)", highlight=False)
 
 
 def _validated(events, batch: bytes, counts: Counter, stop) -> list:
@@ -265,11 +266,16 @@ class Reader:
         self.examples: dict[str, str] = {}
         self.rejected: list = []
 
-    def batches(self) -> Iterator[bytes]:
-        """Each batch as JSON; raises what the reader raised (FormatError for a file that breaks part-way)."""
+    def batches(self, check: Callable[[], None] = lambda: None) -> Iterator[bytes]:
+        """Each batch as JSON; raises what the reader raised (FormatError for a file that breaks part-way).
+        `check()` runs before each batch is read, and every half second while none is ready (standard input from
+        a producer that has gone quiet): it raises to stop."""
         from app.importers.registry import FormatError, Skipped
 
         while True:
+            check()
+            while not self._pipe.poll(0.5):
+                check()
             try:
                 kind, body, counts = self._pipe.recv()
             except EOFError:
