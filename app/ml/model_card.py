@@ -181,25 +181,33 @@ def _ci(ci: list | None) -> str:
 
 
 def verdict_line(card: dict) -> str:
-    """The bar's verdict in one line: where it is missed comes first (test sets, and their interstate dyads)."""
+    """The bar's verdict in one line: where it is missed comes first (test sets, and their interstate dyads), each
+    with its test period and both figures the bar reads."""
     entries = {}
     for name, r in card["metrics"][card["primary"]].items():
-        test = card["splits"].get(name, {}).get("test")
-        entries[name] = (r, f" {test}" if test else "")
+        entries[name] = (r, _test_period(card, name))
         if "interstate" in r:
-            entries[f"{name}'s interstate dyads"] = (r["interstate"], f" {test}" if test else "")
-    missed = [f"{n}{period} (Brier skill {_f(r['bss_vs_best']['value'], '+.3f')}{_ci(r['bss_vs_best']['ci90'])} "
-              f"against {r['best_baseline']['by_brier']}, {r['dyads']} dyads)"
+            entries[f"{name}'s interstate dyads"] = (r["interstate"], _test_period(card, name))
+    missed = [f"{n}, test {period}: Brier skill {_f(r['bss_vs_best']['value'], '+.3f')}{_ci(r['bss_vs_best']['ci90'])} "
+              f"against {r['best_baseline']['by_brier']}, ROC-AUC {_f(r['auc_diff_vs_best']['value'], '+.3f')}"
+              f"{_ci(r['auc_diff_vs_best']['ci90'])} against {r['best_baseline']['by_auc']}, {r['dyads']} dyads"
               for n, (r, period) in entries.items() if r["bar"].startswith("missed")]
     met = [n for n, (r, _) in entries.items() if r["bar"] == "met"]
     unclaimed = [n for n, (r, _) in entries.items() if r["bar"] == "not claimed"]
-    head = (f"**The bar is missed on {'; '.join(missed)}**" if missed
-            else "**The bar is met on every claimed test set**")
-    return (f"{head} (met on {', '.join(met) or 'none'}; not claimed, too few positives or dyads: "
-            f"{', '.join(unclaimed) or 'none'}). Bar: Brier skill against the best baseline >= {baselines.BSS_BAR} "
+    head = (f"**The bar is missed on {'; and on '.join(missed)}.**" if missed
+            else "**The bar is met on every claimed test set.**")
+    return (f"{head} Met on {', '.join(met) or 'none'}; not claimed, too few positives or dyads: "
+            f"{', '.join(unclaimed) or 'none'}. Bar: Brier skill against the best baseline >= {baselines.BSS_BAR} "
             f"with its 90% interval's low end >= {baselines.BSS_LOW_BAR}, and ROC-AUC no more than "
             f"{baselines.AUC_SLACK} below the best baseline's, on every test set (and interstate subset) with >= "
             f"{baselines.MIN_POSITIVES} positives and >= {baselines.MIN_DYADS} dyads.")
+
+
+def _test_period(card: dict, test_set: str) -> str:
+    """The test period of a test set's sources, as the card's splits give them (one per source, if they differ)."""
+    periods = [card["splits"][s.name]["test"] for s in dataset.SOURCES
+               if s.test_set == test_set and s.name in card["splits"]]
+    return "; ".join(dict.fromkeys(periods)) or "?"
 
 
 def _bar(card: dict) -> str:
