@@ -1,6 +1,7 @@
 """`escalation serve` in its own process, as users run it; for reliability tests and benchmarks."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -32,7 +33,8 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
              *(["--workers", str(workers)] if workers > 1 else [])],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log,
+            start_new_session=True)  # its own process group: stop() can kill its workers with it
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -60,10 +62,10 @@ class Server:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:  # never left running: it would hold its database connections
-                self.proc.kill()
+            except subprocess.TimeoutExpired:  # never left running, nor its workers: they hold database connections
+                print("server did not stop in 60 s: killed\n" + self.stderr_tail(), file=sys.stderr)
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=30)
-                raise
 
 
 @contextmanager

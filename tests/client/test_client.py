@@ -215,10 +215,12 @@ def test_watch_from_now_and_an_exception_for_each_kind_of_failure(database_url):
                 later.extend(i.id for i in client.post_events([event(PAKISTAN_RETALIATION,
                                                                      source_event_id=f"later-{k}")]).items)
 
-        writer = threading.Thread(target=write_later)
+        writer = threading.Thread(target=write_later, daemon=True)
         writer.start()
-        fresh = next(iter(client.watch(after="now", poll_interval=0.2)))
-        seen.set()
+        try:
+            fresh = next(iter(client.watch(after="now", poll_interval=0.2)))
+        finally:
+            seen.set()
         writer.join()
         assert fresh.trigger_event_id in later  # not the first event's assessment: the feed was read from its head
 
