@@ -72,9 +72,9 @@ def sessions(settings: Settings):
 class Interrupts:
     """Ctrl-C or SIGTERM (a deadline, `docker stop`) for a command that writes in batches, one transaction each:
     `holding()` is where a signal is only recorded, `stop_if_asked()` (between batches) raises it, and elsewhere
-    (loading the model, waiting for input) it raises at once; after `finish()` it is only recorded. Raised inside a database call, it would leave the
-    connection mid-command and its rollback would fail ("another command is already in progress") as a database
-    error. A second signal raises at once, even while holding.
+    (loading the model, waiting for input) it raises at once; after `finish()` it is only recorded. Raised inside a
+    database call, it would leave the connection mid-command and its rollback would fail ("another command is
+    already in progress") as a database error. A second signal raises at once, even while holding.
 
     Python runs a handler wherever the interpreter is: a KeyboardInterrupt raised inside a garbage-collection or
     weakref callback is dropped, printed as "Exception ignored in ...". The signal stays recorded, so the next

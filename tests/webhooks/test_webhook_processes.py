@@ -64,7 +64,7 @@ def test_two_servers_deliver_each_attempt_once(database_url):
             engine = make_engine(database_url)
             with make_sessionmaker(engine)() as s:
                 expected = s.scalar(select(func.count()).select_from(WebhookDelivery))
-            got = receiver.wait_for(expected, timeout=120)
+            receiver.wait_for(expected, timeout=120)
             undelivered = select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status != "delivered")
 
             def all_recorded() -> bool:  # a slow machine records outcomes after the receiver has the request
