@@ -180,7 +180,8 @@ class Drivers:
         (`x` the row's features by name, `x_row` and `parts_row` its features and contributions in FEATURE_NAMES order)."""
         lo, hi = self.lo[r], self.hi[r]  # the last 30 days: facts lo..hi
         texts = {
-            "retaliation": self._retaliation(lo, hi, x), "casualties": self._casualties(lo, hi, self.past_year[r], self.deadliest[r]),
+            "retaliation": self._retaliation(lo, hi, x),
+            "casualties": self._casualties(lo, hi, self.past_year[r], self.deadliest[r]),
             "tempo": self._tempo(r, lo, hi, self.t[r]), "severity": self._severity(r, lo, hi, x),
             "deescalation": self._deescalation(lo, hi, x), "contagion": _contagion(self.batch.contexts[r]),
             "structural": _structural(self.batch.contexts[r]),

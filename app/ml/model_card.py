@@ -2,6 +2,7 @@
 
 import math
 import platform
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +25,8 @@ EXPLANATION_METHOD = (
     "the calibrated change of that feature's term from its reference value, so a dyad with no events has "
     "structural contributions only. baseline + sum(contributions) equals "
     "the primary probability's log-odds exactly (floating point). drivers group the contributions into "
-    "analyst themes (retaliation, casualties, tempo, severity, de-escalation, contagion, structural context); a theme's "
+    "analyst themes (retaliation, casualties, tempo, severity, de-escalation, contagion, structural context); "
+    "a theme's "
     "contribution is the sum of its features', positive raises the risk, and each driver names the facts "
     "behind it in a plain-language label."
 )
@@ -180,20 +182,25 @@ def _ci(ci: list | None) -> str:
     return "" if not ci else f" [{ci[0]:+.3f}, {ci[1]:+.3f}]"
 
 
+def _claims(card: dict) -> Iterator[tuple[str, str | None, dict]]:
+    """(test set, None or "interstate dyads", its entry): each primary-target result the bar is judged on."""
+    for name, r in card["metrics"][card["primary"]].items():
+        yield name, None, r
+        if "interstate" in r:
+            yield name, "interstate dyads", r["interstate"]
+
+
 def verdict_line(card: dict) -> str:
     """The bar's verdict in one line: where it is missed comes first (test sets, and their interstate dyads), each
     with its test period and both figures the bar reads."""
-    entries = {}
-    for name, r in card["metrics"][card["primary"]].items():
-        entries[name] = (r, _test_period(card, name))
-        if "interstate" in r:
-            entries[f"{name}'s interstate dyads"] = (r["interstate"], _test_period(card, name))
-    missed = [f"{n}, test {period}: Brier skill {_f(r['bss_vs_best']['value'], '+.3f')}{_ci(r['bss_vs_best']['ci90'])} "
-              f"against {r['best_baseline']['by_brier']}, ROC-AUC {_f(r['auc_diff_vs_best']['value'], '+.3f')}"
-              f"{_ci(r['auc_diff_vs_best']['ci90'])} against {r['best_baseline']['by_auc']}, {r['dyads']} dyads"
-              for n, (r, period) in entries.items() if r["bar"].startswith("missed")]
-    met = [n for n, (r, _) in entries.items() if r["bar"] == "met"]
-    unclaimed = [n for n, (r, _) in entries.items() if r["bar"] == "not claimed"]
+    labelled = [(f"{name}'s {subset}" if subset else name, name, e) for name, subset, e in _claims(card)]
+    missed = [f"{label}, test {_test_period(card, name)}: Brier skill {_f(e['bss_vs_best']['value'], '+.3f')}"
+              f"{_ci(e['bss_vs_best']['ci90'])} against {e['best_baseline']['by_brier']}, ROC-AUC "
+              f"{_f(e['auc_diff_vs_best']['value'], '+.3f')}{_ci(e['auc_diff_vs_best']['ci90'])} against "
+              f"{e['best_baseline']['by_auc']}, {e['dyads']} dyads"
+              for label, name, e in labelled if e["bar"].startswith("missed")]
+    met = [label for label, _, e in labelled if e["bar"] == "met"]
+    unclaimed = [label for label, _, e in labelled if e["bar"] == "not claimed"]
     head = (f"**The bar is missed on {'; and on '.join(missed)}.**" if missed
             else "**The bar is met on every claimed test set.**")
     return (f"{head} Met on {', '.join(met) or 'none'}; not claimed, too few positives or dyads: "
@@ -212,17 +219,15 @@ def _test_period(card: dict, test_set: str) -> str:
 
 def _bar(card: dict) -> str:
     rows = []
-    for name, r in card["metrics"][card["primary"]].items():
-        for label, e in ((name, r), (f"{name}, interstate dyads", r.get("interstate"))):
-            if e is None:
-                continue
-            b = e["best_baseline"]
-            rows.append(
-                f"| {label} | {e['n']} | {e['positives']} | {e['dyads']} | {_f(e['model']['roc_auc'])} | "
-                f"{b['by_auc']} {_f(e['baselines'][b['by_auc']]['roc_auc'] if b['by_auc'] else None)} | "
-                f"{_f(e['auc_diff_vs_best']['value'], '+.4f')}{_ci(e['auc_diff_vs_best']['ci90'])} | "
-                f"{e['model']['brier']:.4f} | {b['by_brier']} {e['baselines'][b['by_brier']]['brier']:.4f} | "
-                f"{_f(e['bss_vs_best']['value'], '+.3f')}{_ci(e['bss_vs_best']['ci90'])} | {e['bar']} |")
+    for name, subset, e in _claims(card):
+        b = e["best_baseline"]
+        rows.append(
+            f"| {f'{name}, {subset}' if subset else name} | {e['n']} | {e['positives']} | {e['dyads']} | "
+            f"{_f(e['model']['roc_auc'])} | "
+            f"{b['by_auc']} {_f(e['baselines'][b['by_auc']]['roc_auc'] if b['by_auc'] else None)} | "
+            f"{_f(e['auc_diff_vs_best']['value'], '+.4f')}{_ci(e['auc_diff_vs_best']['ci90'])} | "
+            f"{e['model']['brier']:.4f} | {b['by_brier']} {e['baselines'][b['by_brier']]['brier']:.4f} | "
+            f"{_f(e['bss_vs_best']['value'], '+.3f')}{_ci(e['bss_vs_best']['ci90'])} | {e['bar']} |")
     return "\n".join(rows)
 
 

@@ -3,14 +3,15 @@
 Lock order, the same for every writer: new dyad rows (id order), then new event keys (key order), then
 existing events (key order; a retraction's one event, `lock_event`), then the touched dyads' members
 (`lock_members`, advisory locks in key order), then the touched dyads' rows (id order, `lock_dyads`), then the
-feed's append lock (`app.storage.feed.feed_lock`), after which the assessments' ids are drawn, and last KEY SHARE on the active webhook endpoints (`active_endpoints`: the outbox's deliveries refer to
-them), which only a subscription's deletion waits on. The bulk writes (app.storage.bulk)
-keep these orders: staged rows are moved `ORDER BY` their key, and the event rows are locked in key order
-(`bulk.by_key(lock=True)`). Writers on different dyads therefore overlap until the last short step. (The
-dyads locked are the touched ones and their members' other dyads whose stored answer reads a changed event as a
-front, app.risk.service `_front_neighbours`: writers on dyads of one busy member take turns more often. And a writer
-whose event opens a front holds its members exclusively: writers on dyads of a shared member then take turns from
-the members' locks, see `lock_members`.)
+feed's append lock (`app.storage.feed.feed_lock`), after which the assessments' ids are drawn, and last KEY SHARE
+on the active webhook endpoints (`active_endpoints`: the outbox's deliveries refer to them), which only a
+subscription's deletion waits on. The bulk writes (app.storage.bulk) keep these orders: staged rows are moved
+`ORDER BY` their key, and the event rows are locked in key order (`bulk.by_key(lock=True)`). Writers on
+different dyads therefore overlap until the last short step. (The dyads locked are the touched ones and their
+members' other dyads whose stored answer reads a changed event as a front, app.risk.service `_front_neighbours`:
+writers on dyads of one busy member take turns more often. And a writer whose event opens a front holds its
+members exclusively: writers on dyads of a shared member then take turns from the members' locks, see
+`lock_members`.)
 tests/test_lock_order.py takes these locks from two writers in every order the write flow allows.
 
 One case escapes the order: a batch whose `responds_to` names an event created earlier in the same batch is
